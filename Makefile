@@ -1,0 +1,44 @@
+# Two commands on a fresh Debian/Ubuntu machine with Python 3.11:
+#   make demo   installs everything, generates a sample call, anonymizes it
+#   make test   installs everything, runs lint, types and the test suite
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+DEMO   ?= out/demo
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: install system-deps demo test lint bench bench-speed bench-kernels clean
+
+$(BIN)/anonymizer-installed: setup.cfg pyproject.toml
+	$(MAKE) system-deps
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+install: $(BIN)/anonymizer-installed
+
+# espeak-ng speaks the generated sample calls; DejaVu fonts draw their screens.
+system-deps:
+	@if ! command -v espeak-ng >/dev/null || [ ! -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]; then \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq espeak-ng fonts-dejavu-core >/dev/null; fi
+
+demo: install
+	$(BIN)/python -m benchmarks.corpus $(DEMO) --width 1280 --height 720 --duration 20 --seed 7
+	$(BIN)/anonymizer run $(DEMO)/call.mp4 -o $(DEMO)/call.anon.mp4 \
+	  --roster $(DEMO)/call.roster.csv --sidecar $(DEMO)/call.sidecar.json
+
+lint: install
+	$(BIN)/ruff check anonymizer models kernels benchmarks tests
+	$(BIN)/mypy anonymizer models kernels
+
+test: lint
+	$(BIN)/python -m pytest -q
+
+bench: install
+	$(BIN)/python -m benchmarks.run_bench
+
+bench-kernels: install
+	$(BIN)/python -m benchmarks.bench_kernels
+
+clean:
+	rm -rf out bench-out .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,3 @@
+from anonymizer._cli import main
+
+main()

@@ -1,0 +1,172 @@
+"""Run configuration: one TOML policy file plus CLI flags, validated once at start.
+
+Every section is a frozen dataclass; unknown sections or keys, wrong types and out-of-range
+values are ``ConfigError``. ``Config.digest()`` (sha256 of the canonical JSON) goes into
+every plan, report and audit record so a result can be tied to the exact settings.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from anonymizer.errors import ConfigError
+
+STYLES = ("fill", "blur", "pixelate")
+AUDIO_MODES = ("tone", "silence")
+LANGUAGES = ("en", "fr")
+ENTITY_TYPES = (
+    "PERSON",
+    "PHONE_NUMBER",
+    "EMAIL_ADDRESS",
+    "IBAN_CODE",
+    "CREDIT_CARD",
+    "DATE_OF_BIRTH",
+    "ADDRESS",
+    "EMPLOYEE_ID",
+    "LOGIN",
+    "EXTENSION",
+    "NUMBER",
+    "UNSURE",
+)
+
+
+@dataclass(frozen=True)
+class VideoConfig:
+    style: str = "fill"
+    pad_px: int = 3  # grown around every redacted box
+    pad_s: float = 0.2  # a box is shown this long before and after its track
+    tile_px: int = 16  # change-map tile size
+    change_threshold: int = 24  # luma difference that counts as a changed pixel
+    ocr_pad_px: int = 24  # a changed region is grown by this before OCR
+    unsure_min_digits: int = 3  # low-confidence OCR text with this many digits is redacted
+    unsure_conf: float = 0.35
+    crf: int = 20
+    preset: str = "veryfast"
+
+
+@dataclass(frozen=True)
+class AudioConfig:
+    required: bool = True
+    mode: str = "tone"
+    tone_hz: float = 1000.0
+    pad_ms: int = 250
+    language: str = "en"
+    min_digits: int = 4  # a spoken run of this many digits is always redacted
+
+
+@dataclass(frozen=True)
+class DetectConfig:
+    languages: tuple[str, ...] = ("en", "fr")
+    score_threshold: float = 0.35
+    entities: tuple[str, ...] = ENTITY_TYPES
+
+
+@dataclass(frozen=True)
+class OutputConfig:
+    hash_key_file: str = ""  # HMAC key for value hashes in plans; empty = random per run
+
+
+@dataclass(frozen=True)
+class Config:
+    video: VideoConfig = field(default_factory=VideoConfig)
+    audio: AudioConfig = field(default_factory=AudioConfig)
+    detect: DetectConfig = field(default_factory=DetectConfig)
+    output: OutputConfig = field(default_factory=OutputConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def digest(self) -> str:
+        blob = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+    def validate(self) -> Config:
+        v, a, d = self.video, self.audio, self.detect
+        _check(v.style in STYLES, f"video.style must be one of {STYLES}, not {v.style!r}")
+        _check(a.mode in AUDIO_MODES, f"audio.mode must be one of {AUDIO_MODES}, not {a.mode!r}")
+        _check(a.language in LANGUAGES, f"audio.language must be one of {LANGUAGES}")
+        _check(0 <= v.pad_px <= 64, "video.pad_px must be in 0..64")
+        _check(0.0 <= v.pad_s <= 5.0, "video.pad_s must be in 0..5")
+        _check(4 <= v.tile_px <= 256, "video.tile_px must be in 4..256")
+        _check(1 <= v.change_threshold <= 255, "video.change_threshold must be in 1..255")
+        _check(0 <= v.ocr_pad_px <= 256, "video.ocr_pad_px must be in 0..256")
+        _check(0 <= v.crf <= 51, "video.crf must be in 0..51")
+        _check(0 <= a.pad_ms <= 5000, "audio.pad_ms must be in 0..5000")
+        _check(20.0 <= a.tone_hz <= 8000.0, "audio.tone_hz must be in 20..8000")
+        _check(1 <= a.min_digits <= 32, "audio.min_digits must be in 1..32")
+        _check(0.0 <= d.score_threshold <= 1.0, "detect.score_threshold must be in 0..1")
+        for lang in d.languages:
+            _check(lang in LANGUAGES, f"detect.languages: unknown language {lang!r}")
+        for ent in d.entities:
+            _check(ent in ENTITY_TYPES, f"detect.entities: unknown entity type {ent!r}")
+        return self
+
+
+def _check(ok: bool, message: str) -> None:
+    if not ok:
+        raise ConfigError(message)
+
+
+_SECTIONS = {f.name: f.type for f in fields(Config)}
+_CLASSES = {"video": VideoConfig, "audio": AudioConfig, "detect": DetectConfig, "output": OutputConfig}
+
+
+def _coerce(section: str, cls: type, raw: dict[str, Any]) -> Any:
+    known = {f.name: f for f in fields(cls)}
+    kwargs: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key not in known:
+            raise ConfigError(f"unknown key [{section}].{key} (known: {', '.join(sorted(known))})")
+        default = getattr(cls(), key)
+        if isinstance(default, tuple):
+            if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
+                raise ConfigError(f"[{section}].{key} must be a list of strings")
+            value = tuple(value)
+        elif isinstance(default, bool):
+            if not isinstance(value, bool):
+                raise ConfigError(f"[{section}].{key} must be true or false")
+        elif isinstance(default, float):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ConfigError(f"[{section}].{key} must be a number")
+            value = float(value)
+        elif isinstance(default, int):
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ConfigError(f"[{section}].{key} must be an integer")
+        elif isinstance(default, str) and not isinstance(value, str):
+            raise ConfigError(f"[{section}].{key} must be a string")
+        kwargs[key] = value
+    return cls(**kwargs)
+
+
+def load_config(path: Path | None = None, overrides: dict[str, dict[str, Any]] | None = None) -> Config:
+    """Read the TOML policy (if any), apply CLI overrides, validate."""
+    raw: dict[str, Any] = {}
+    if path is not None:
+        try:
+            raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise ConfigError("policy file not found", path=path) from exc
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"policy file is not valid TOML: {exc}", path=path) from exc
+    for section, values in (overrides or {}).items():
+        raw.setdefault(section, {}).update({k: v for k, v in values.items() if v is not None})
+    parts: dict[str, Any] = {}
+    for section, values in raw.items():
+        if section not in _CLASSES:
+            raise ConfigError(f"unknown section [{section}] (known: {', '.join(_SECTIONS)})", path=path)
+        if not isinstance(values, dict):
+            raise ConfigError(f"[{section}] must be a table", path=path)
+        try:
+            parts[section] = _coerce(section, _CLASSES[section], values)
+        except ConfigError as exc:
+            raise ConfigError(str(exc), path=path) from None
+    try:
+        return Config(**parts).validate()
+    except ConfigError as exc:
+        raise ConfigError(str(exc), path=path) from None

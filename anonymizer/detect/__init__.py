@@ -1,0 +1,269 @@
+"""PII detection over text (screen lines or transcripts) with Presidio — the only place
+Presidio is imported. Presidio was chosen because recognizers are small, testable classes
+behind a registry and finding PII is kept apart from redacting it.
+
+``Detector.find(text)`` = Presidio (spaCy NER EN+FR, phone, card, IBAN, our FR/EN patterns)
++ the roster (colleagues and the recorded agent) + the recording's *registry*: every value
+found anywhere in this recording (screen or audio) is searched everywhere else."""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from anonymizer.config import DetectConfig
+from anonymizer.detect.roster import Employee
+from anonymizer.errors import ModelError
+from anonymizer.textnorm import digits, fold
+from anonymizer.types import Finding
+
+# Words of the business application's UI: a NER span made only of them is a label, not a
+# name ("Nom", "Phone" are often tagged PERSON/LOC by small models on short OCR lines).
+LABEL_WORDS = set(
+    """nom name prenom prénom first last surname phone telephone téléphone tel tél mobile portable
+    email e-mail mail courriel adresse address date naissance birth of de du la le les des né née dob
+    iban card carte bancaire cb numero numéro number no n° client customer contrat contract agent
+    conseiller conseillère advisor handled by traité traite par search rechercher recherche history
+    historique action note notes save enregistrer cancel annuler file fichier edit édition view affichage
+    help aide status statut ville city code postal postcode zip rue street chat message dossier record
+    fiche id matricule login identifiant poste ext extension appel call rappel callback rappeler
+    m mme mr mrs ms monsieur madame bonjour hello merci thanks ok oui non yes no""".split()
+)
+
+_log = logging.getLogger(__name__)
+# Presidio warns once per call about entity/label mapping details we configure on purpose.
+logging.getLogger("presidio-analyzer").setLevel(logging.ERROR)
+_ANALYZER_LOCK = threading.Lock()
+_ANALYZERS: dict[tuple[str, ...], object] = {}
+
+
+def _analyzer(languages: tuple[str, ...]) -> object:
+    """One Presidio AnalyzerEngine per language set per process (loading spaCy costs ~5 s)."""
+    with _ANALYZER_LOCK:
+        if languages in _ANALYZERS:
+            return _ANALYZERS[languages]
+        import models
+
+        try:
+            from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
+            from presidio_analyzer.nlp_engine import NerModelConfiguration, SpacyNlpEngine
+            from presidio_analyzer.predefined_recognizers import (
+                CreditCardRecognizer,
+                IbanRecognizer,
+                PhoneRecognizer,
+                SpacyRecognizer,
+            )
+
+            from anonymizer.detect.recognizers import simple_recognizers
+
+            ner = NerModelConfiguration(
+                model_to_presidio_entity_mapping={"PERSON": "PERSON", "PER": "PERSON"},
+                labels_to_ignore=["ORG", "MISC", "NORP", "CARDINAL", "LOC", "GPE", "FAC", "DATE", "TIME", "PRODUCT", "EVENT",
+                                  "WORK_OF_ART", "LAW", "LANGUAGE", "PERCENT", "MONEY", "QUANTITY", "ORDINAL"],
+            )
+            nlp = SpacyNlpEngine(
+                models=[{"lang_code": lang, "model_name": str(models.spacy_model_dir(lang))} for lang in languages],
+                ner_model_configuration=ner,
+            )
+            nlp.load()
+            registry = RecognizerRegistry(supported_languages=list(languages))
+            for lang in languages:
+                registry.add_recognizer(PhoneRecognizer(supported_language=lang, supported_regions=("FR", "GB", "US", "BE", "CH", "DE", "ES", "IT", "CA")))
+                registry.add_recognizer(CreditCardRecognizer(supported_language=lang))
+                registry.add_recognizer(IbanRecognizer(supported_language=lang))
+                registry.add_recognizer(SpacyRecognizer(supported_language=lang, supported_entities=["PERSON"]))
+                for rec in simple_recognizers(lang):
+                    registry.add_recognizer(rec)
+            engine = AnalyzerEngine(registry=registry, nlp_engine=nlp, supported_languages=list(languages))
+        except models.ModelNotFound as exc:
+            raise ModelError(f"NER model unavailable: {exc}") from exc
+        except (OSError, ValueError) as exc:
+            raise ModelError(f"Presidio/spaCy could not load: {exc}") from exc
+        _ANALYZERS[languages] = engine
+        return engine
+
+
+@dataclass
+class KnownValue:
+    entity_type: str
+    category: str
+    value: str
+    pattern: re.Pattern[str] | None  # None: matched by digits
+
+
+def _word_pattern(value: str) -> re.Pattern[str] | None:
+    words = [re.escape(w) for w in re.split(r"\s+", fold(value).strip()) if w]
+    if not words:
+        return None
+    return re.compile(r"(?<![0-9a-z])" + r"[\s.\-_]*".join(words) + r"(?![0-9a-z])")
+
+
+@dataclass
+class Detector:
+    config: DetectConfig
+    roster: list[Employee] = field(default_factory=list)
+    agent_id: str | None = None
+    _cache: dict[str, list[Finding]] = field(default_factory=dict)
+    _known: dict[tuple[str, str], KnownValue] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._engine = _analyzer(tuple(self.config.languages))
+        supported = set(self._engine.get_supported_entities())  # type: ignore[attr-defined]
+        self._entities = [e for e in self.config.entities if e in supported]
+        for emp in self.roster:
+            category = "agent" if self.agent_id and emp.employee_id == self.agent_id else "colleague"
+            for etype, value in emp.values():
+                self.add_known(etype, value, category)
+
+    # -- registry --------------------------------------------------------------------
+    def add_known(self, entity_type: str, value: str, category: str = "customer") -> None:
+        """Remember a value found somewhere in this recording, to find it everywhere."""
+        value = value.strip()
+        if entity_type in ("PHONE_NUMBER", "CREDIT_CARD", "IBAN_CODE", "NUMBER", "EXTENSION") and len(digits(value)) >= 4:
+            key = ("#", digits(value))
+            if key not in self._known:
+                self._known[key] = KnownValue(entity_type, category, value, None)
+            return
+        if len(fold(value)) < 3 and entity_type != "EMPLOYEE_ID":
+            return
+        if entity_type == "PERSON" and fold(value) in LABEL_WORDS:
+            return
+        key = ("w", fold(value))
+        if key not in self._known:
+            pat = _word_pattern(value)
+            if pat is not None:
+                self._known[key] = KnownValue(entity_type, category, value, pat)
+
+    def known_values(self) -> list[KnownValue]:
+        return list(self._known.values())
+
+    # -- detection ---------------------------------------------------------------------
+    def find(self, text: str) -> list[Finding]:
+        if not text.strip():
+            return []
+        base = self._cache.get(text)
+        if base is None:
+            base = self._presidio(text)
+            self._cache[text] = base
+        return _dedupe(base + self._registry_matches(text))
+
+    def _presidio(self, text: str) -> list[Finding]:
+        out: list[Finding] = []
+        for lang in self.config.languages:
+            results = self._engine.analyze(  # type: ignore[attr-defined]
+                text=text, language=lang, entities=self._entities, score_threshold=self.config.score_threshold
+            )
+            for r in results:
+                start, end = r.start, r.end
+                if r.entity_type == "PERSON":
+                    trimmed = _trim_labels(text, start, end)
+                    if trimmed is None:
+                        continue
+                    start, end = trimmed
+                out.append(Finding(r.entity_type, start, end, float(r.score)))
+        return out
+
+    def _registry_matches(self, text: str) -> list[Finding]:
+        folded = fold(text)
+        if len(folded) != len(text):  # rare ligatures: fall back to positions in folded text
+            folded = folded[: len(text)].ljust(len(text))
+        out: list[Finding] = []
+        digit_map: list[int] | None = None
+        for kv in self._known.values():
+            if kv.pattern is not None:
+                for m in kv.pattern.finditer(folded):
+                    out.append(Finding(kv.entity_type, m.start(), m.end(), 1.0, kv.category))
+            else:
+                if digit_map is None:
+                    digit_map = [i for i, c in enumerate(text) if c.isdigit()]
+                    text_digits = "".join(text[i] for i in digit_map)
+                target = digits(kv.value)
+                pos = text_digits.find(target) if digit_map else -1
+                while pos >= 0:
+                    out.append(Finding(kv.entity_type, digit_map[pos], digit_map[pos + len(target) - 1] + 1, 1.0, kv.category))
+                    pos = text_digits.find(target, pos + 1)
+        out.extend(self._fuzzy_names(text, folded))
+        return out
+
+    def _fuzzy_names(self, text: str, folded: str) -> list[Finding]:
+        """Name tokens garbled by OCR or accents ('Tumer' for 'Turner', 'Lefevre' for
+        'Lefèvre'): canonicalise common OCR confusions, then allow one edit (5+ letters)."""
+        tokens: dict[str, KnownValue] = {}
+        for kv in self._known.values():
+            if kv.entity_type == "PERSON":
+                for tok in re.findall(r"[a-z]{5,}", fold(kv.value)):
+                    if tok not in LABEL_WORDS:
+                        tokens.setdefault(ocr_canonical(tok), kv)
+        if not tokens:
+            return []
+        out = []
+        for m in re.finditer(r"[a-z0-9|]{4,}", folded):
+            word = ocr_canonical(m.group())
+            if len(word) < 4 or fold(m.group()) in LABEL_WORDS:
+                continue
+            for tok, kv in tokens.items():
+                if abs(len(tok) - len(word)) <= 1 and (word == tok or _within_one_edit(word, tok)):
+                    out.append(Finding("PERSON", m.start(), m.end(), 0.9, kv.category))
+                    break
+        return out
+
+
+_OCR_CONFUSIONS = (("rn", "m"), ("vv", "w"), ("cl", "d"), ("0", "o"), ("1", "l"), ("|", "l"), ("i", "l"), ("5", "s"), ("8", "b"))
+
+
+def ocr_canonical(word: str) -> str:
+    """Fold characters OCR confuses onto one representative."""
+    w = fold(word)
+    for a, b in _OCR_CONFUSIONS:
+        w = w.replace(a, b)
+    return w
+
+
+def _within_one_edit(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    if abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) > len(b):
+        a, b = b, a
+    i = j = edits = 0
+    while i < len(a) and j < len(b):
+        if a[i] != b[j]:
+            edits += 1
+            if edits > 1:
+                return False
+            if len(a) == len(b):
+                i += 1
+            j += 1
+        else:
+            i += 1
+            j += 1
+    return edits + (len(b) - j) <= 1
+
+
+def _trim_labels(text: str, start: int, end: int) -> tuple[int, int] | None:
+    """Drop UI label words at either end of a NER span; None if nothing but labels remain."""
+    tokens = [(m.start() + start, m.end() + start) for m in re.finditer(r"[^\s:,;()]+", text[start:end])]
+    while tokens and fold(text[tokens[0][0] : tokens[0][1]]).strip(".") in LABEL_WORDS:
+        tokens.pop(0)
+    while tokens and fold(text[tokens[-1][0] : tokens[-1][1]]).strip(".") in LABEL_WORDS:
+        tokens.pop()
+    if not tokens:
+        return None
+    s, e = tokens[0][0], tokens[-1][1]
+    if e - s < 2 or not re.search(r"[A-Za-zÀ-ÿ]", text[s:e]):
+        return None
+    return s, e
+
+
+def _dedupe(findings: Iterable[Finding]) -> list[Finding]:
+    seen: dict[tuple[int, int], Finding] = {}
+    for f in findings:
+        key = (f.start, f.end)
+        old = seen.get(key)
+        if old is None or f.score > old.score or (f.category != "customer" and old.category == "customer"):
+            seen[key] = f
+    return sorted(seen.values(), key=lambda f: (f.start, f.end))

@@ -1,0 +1,76 @@
+"""OCR behind one small interface. EasyOCR is the only implementation (the only place it is
+imported): CRAFT finds text regions, a CRNN reads them; both run offline from the weights
+package, with downloads disabled."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from anonymizer.errors import ModelError, ProcessingError
+from anonymizer.types import Box
+
+
+@dataclass(frozen=True)
+class OcrText:
+    box: Box
+    text: str
+    conf: float
+
+
+class OcrEngine(ABC):
+    @abstractmethod
+    def read(self, rgb: np.ndarray) -> list[OcrText]:
+        """Text in ``rgb`` ((H, W, 3) uint8), boxes in the image's coordinates."""
+
+
+class EasyOcrEngine(OcrEngine):
+    def __init__(self, *, gpu: bool = False, model_dir: Path | None = None, mag_ratio: float = 1.5) -> None:
+        import models
+
+        try:
+            directory = models.easyocr_dir(model_dir)
+        except models.ModelNotFound as exc:
+            raise ModelError(f"EasyOCR weights unavailable: {exc}") from exc
+        try:
+            import easyocr
+
+            self._reader = easyocr.Reader(
+                ["en"],
+                gpu=gpu,
+                model_storage_directory=str(directory),
+                user_network_directory=str(directory),
+                download_enabled=False,
+                verbose=False,
+            )
+        except Exception as exc:  # EasyOCR raises bare Exceptions/FileNotFoundError on bad weights
+            raise ModelError(f"EasyOCR could not load its models from {directory}: {exc}") from exc
+        self.mag_ratio = mag_ratio
+
+    def read(self, rgb: np.ndarray) -> list[OcrText]:
+        h, w = rgb.shape[:2]
+        if h < 4 or w < 4:
+            return []
+        try:
+            raw = self._reader.readtext(
+                rgb,
+                decoder="greedy",
+                paragraph=False,
+                mag_ratio=self.mag_ratio,
+                canvas_size=max(h, w) * 2 + 32,
+                width_ths=0.7,
+            )
+        except Exception as exc:  # fail closed: an OCR failure aborts the recording
+            raise ProcessingError(f"OCR failed on a {w}x{h} region: {exc}") from exc
+        out = []
+        for points, text, conf in raw:
+            xs = [int(p[0]) for p in points]
+            ys = [int(p[1]) for p in points]
+            x0, y0 = max(0, min(xs)), max(0, min(ys))
+            x1, y1 = min(w, max(xs)), min(h, max(ys))
+            if x1 > x0 and y1 > y0 and text.strip():
+                out.append(OcrText(Box(x0, y0, x1 - x0, y1 - y0), text.strip(), float(conf)))
+        return out

@@ -1,0 +1,353 @@
+"""One recording end to end: analyse -> plan -> render -> report.
+
+Two passes over the video: the analysis pass reads text only where pixels changed and
+builds the plan with look-ahead (a value recognised when complete is hidden from its first
+keystroke); the render pass decodes again and applies the plan frame by frame. Any failure
+raises before the output's atomic rename: nothing half-anonymized is ever published."""
+
+from __future__ import annotations
+
+import getpass
+import logging
+import secrets
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import kernels
+from anonymizer import __version__
+from anonymizer.config import Config
+from anonymizer.detect import Detector
+from anonymizer.detect.roster import load_roster
+from anonymizer.errors import ConfigError, CorruptInputError, InputError, ProcessingError
+from anonymizer.fsutil import atomic_path, sha256_file, write_atomic
+from anonymizer.media import AudioTrack, MediaInfo, iter_frames, probe, read_audio, resample_mono, write_recording
+from anonymizer.ocr import EasyOcrEngine, OcrEngine
+from anonymizer.plan import AudioSpan, Plan, value_hasher
+from anonymizer.report import build_report
+from anonymizer.screen.layout import build_lines, finding_boxes
+from anonymizer.screen.state import ScreenState
+from anonymizer.screen.tracks import StateBox, merge_tracks, unsure_boxes
+from anonymizer.sidecar import Sidecar, load_sidecar
+from anonymizer.speech import Transcriber, WhisperTranscriber
+from anonymizer.speech.normalize import normalize, render
+from anonymizer.types import TextBox, Word
+
+log = logging.getLogger(__name__)
+
+# Findings on screen that are specific enough to be searched for everywhere else.
+_REGISTRY_TYPES = {"PERSON", "PHONE_NUMBER", "EMAIL_ADDRESS", "IBAN_CODE", "CREDIT_CARD", "EMPLOYEE_ID", "LOGIN", "EXTENSION", "NUMBER"}
+
+
+@dataclass
+class Job:
+    input: Path
+    output: Path
+    config: Config
+    roster: Path | None = None
+    sidecar: Path | None = None
+    audio: Path | None = None
+    asr_model: Path | None = None
+    report: Path | None = None
+    plan: Path | None = None
+    gpu: bool = False
+
+    def report_path(self) -> Path:
+        return self.report or self.output.with_name(self.output.stem + ".report.json")
+
+    def plan_path(self) -> Path:
+        return self.plan or self.output.with_name(self.output.stem + ".plan.json")
+
+
+@dataclass
+class Models:
+    """Loaded once per process; a batch reuses them for every file."""
+
+    ocr: OcrEngine
+    transcriber: Transcriber | None
+
+
+@dataclass
+class Timings:
+    stages: dict[str, float] = field(default_factory=dict)
+
+    def add(self, stage: str, seconds: float) -> None:
+        self.stages[stage] = self.stages.get(stage, 0.0) + seconds
+
+
+def load_models(config: Config, *, asr_model: Path | None = None, gpu: bool = False, need_audio: bool = True) -> Models:
+    ocr = EasyOcrEngine(gpu=gpu)
+    transcriber = WhisperTranscriber(asr_model, language=config.audio.language, device="cuda" if gpu else "cpu") if need_audio else None
+    return Models(ocr=ocr, transcriber=transcriber)
+
+
+def check_paths(job: Job) -> None:
+    src, dst = Path(job.input), Path(job.output)
+    if not src.exists():
+        raise InputError("file not found", path=src)
+    if dst.suffix.lower() != ".mp4":
+        raise ConfigError("output must be an .mp4 file", path=dst)
+    if not dst.parent.is_dir():
+        raise ConfigError("output folder does not exist", path=dst.parent)
+    outs = {dst.resolve(), job.report_path().resolve(), job.plan_path().resolve()}
+    ins = {src.resolve()} | ({Path(job.audio).resolve()} if job.audio else set())
+    if outs & ins:
+        raise ConfigError("an output path is the input itself: originals are never overwritten", path=dst)
+
+
+def run(job: Job, models: Models | None = None) -> dict[str, Any]:
+    """Anonymize ``job.input`` into ``job.output`` (+ plan and report). Returns the report."""
+    t_start = time.monotonic()
+    timings = Timings()
+    cfg = job.config
+    check_paths(job)
+    info = probe(job.input)
+    roster = load_roster(job.roster)
+    sidecar = load_sidecar(job.sidecar)
+    audio_src = Path(job.audio) if job.audio else (Path(job.input) if info.has_audio else None)
+    if audio_src is None and cfg.audio.required:
+        raise InputError("no audio stream (pass --audio FILE, or set [audio] required = false in the policy)", path=job.input)
+    t = time.monotonic()
+    if models is None:
+        models = load_models(cfg, asr_model=job.asr_model, gpu=job.gpu, need_audio=audio_src is not None)
+    detector = Detector(cfg.detect, roster=roster, agent_id=sidecar.agent_employee_id)
+    timings.add("load_models", time.monotonic() - t)
+    key = _hash_key(cfg)
+    hasher = value_hasher(key)
+
+    # -- analyse ---------------------------------------------------------------------
+    states, frame_times, screen_stats = analyse_screen(job.input, info, models.ocr, cfg, timings)
+    track: AudioTrack | None = None
+    words: list[Word] = []
+    if audio_src is not None:
+        t = time.monotonic()
+        track = read_audio(audio_src)
+        timings.add("audio_decode", time.monotonic() - t)
+        if models.transcriber is None:
+            raise ProcessingError("audio present but no speech model loaded")
+        t = time.monotonic()
+        words = models.transcriber.words(resample_mono(track, 16000))
+        timings.add("asr", time.monotonic() - t)
+
+    t = time.monotonic()
+    # Pass 1: everything Presidio finds on screen joins the registry...
+    for _t0, texts in states:
+        for line in build_lines(texts):
+            for f in detector.find(line.text):
+                if f.entity_type in _REGISTRY_TYPES:
+                    detector.add_known(f.entity_type, line.text[f.start : f.end], f.category)
+    # ...and so does what is found in the audio; then both sides are searched with it.
+    audio_spans_1 = detect_audio(words, detector, cfg, hasher, register=True)
+    state_boxes = [(t0, screen_boxes(texts, detector, cfg, hasher)) for t0, texts in states]
+    boxes = merge_tracks(state_boxes, frame_times, pad_s=cfg.video.pad_s, width=info.width, height=info.height)
+    audio_spans = merge_spans(audio_spans_1 + detect_audio(words, detector, cfg, hasher, register=False))
+    if track is not None:
+        audio_spans = [s for s in audio_spans if s.end_s > 0]
+    timings.add("detect", time.monotonic() - t)
+
+    plan = Plan(
+        input_sha256=sha256_file(job.input),
+        width=info.width,
+        height=info.height,
+        duration_s=frame_times[-1] if frame_times else 0.0,
+        config_sha256=cfg.digest(),
+        style=cfg.video.style,
+        boxes=boxes,
+        audio_spans=audio_spans,
+        windows=list(sidecar.windows),
+        trim=None,
+    )
+
+    # -- render (to a temporary name; renamed only when complete) ----------------------
+    with atomic_path(job.output) as tmp:
+        t = time.monotonic()
+        n_written = render_video(job.input, tmp, info, plan, apply_audio(track, plan, cfg) if track is not None else None, cfg, timings)
+        timings.add("render_total", time.monotonic() - t)
+        if n_written != len(frame_times):
+            raise ProcessingError(f"render wrote {n_written} frames but analysis saw {len(frame_times)}", path=job.input)
+        out_info = probe(tmp)
+        if (out_info.width, out_info.height) != (info.width, info.height):
+            raise ProcessingError("output size differs from input", path=job.output)
+    output_sha = sha256_file(job.output)
+    write_atomic(job.plan_path(), plan.to_json())
+    report = build_report(
+        job=job, info=info, plan=plan, sidecar=sidecar, output_sha256=output_sha, screen_stats=screen_stats,
+        timings=timings.stages, wall_s=time.monotonic() - t_start, n_frames=len(frame_times),
+        audio=track, n_words=len(words), user=_user(), version=__version__,
+    )
+    import json
+
+    write_atomic(job.report_path(), json.dumps(report, indent=1, sort_keys=True))
+    return report
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def _hash_key(cfg: Config) -> bytes:
+    if cfg.output.hash_key_file:
+        try:
+            return Path(cfg.output.hash_key_file).read_bytes()
+        except OSError as exc:
+            raise ConfigError(f"cannot read hash key: {exc}", path=cfg.output.hash_key_file) from exc
+    return secrets.token_bytes(32)
+
+
+def analyse_screen(path: Path, info: MediaInfo, ocr: OcrEngine, cfg: Config, timings: Timings) -> tuple[list[tuple[float, list[TextBox]]], list[float], Any]:
+    """Decode once; OCR only changed regions. Returns the text states (start time, texts),
+    every frame's time, and OCR statistics."""
+    v = cfg.video
+    state = ScreenState(ocr=ocr, width=info.width, height=info.height, tile_px=v.tile_px, threshold=v.change_threshold, pad_px=v.ocr_pad_px)
+    states: list[tuple[float, list[TextBox]]] = []
+    times: list[float] = []
+    t_dec = time.monotonic()
+    t_ocr = 0.0
+    for fd in iter_frames(path):
+        t0 = time.monotonic()
+        changed = state.update(fd.t, fd.luma(), fd.rgb)
+        t_ocr += time.monotonic() - t0
+        if changed or not states:
+            states.append((fd.t, list(state.texts)))
+        times.append(fd.t)
+    if not times:
+        raise CorruptInputError("video stream has no decodable frame", path=path)
+    # A truncated file can decode "successfully" up to the cut: compare with the duration
+    # the container announced so a cut recording is never published as complete.
+    expected = info.duration_s
+    step = (times[-1] - times[0]) / max(1, len(times) - 1)
+    if expected > 0 and times[-1] + 2 * step < expected - max(1.0, 0.05 * expected):
+        raise CorruptInputError(f"truncated: video stops at {times[-1]:.1f} s of the announced {expected:.1f} s", path=path)
+    timings.add("screen_ocr", t_ocr)
+    timings.add("screen_decode", time.monotonic() - t_dec - t_ocr)
+    return states, times, state.stats
+
+
+def screen_boxes(texts: list[TextBox], detector: Detector, cfg: Config, hasher: Callable[[str], str]) -> list[StateBox]:
+    out: list[StateBox] = []
+    for line in build_lines(texts):
+        for f in detector.find(line.text):
+            value = line.text[f.start : f.end]
+            source = "registry" if f.score >= 1.0 and f.category != "customer" else "ocr"
+            for box, since in finding_boxes(line, f, cfg.video.pad_px):
+                out.append(StateBox(box, f.entity_type, f.category, source, hasher(value), since))
+    if "UNSURE" in cfg.detect.entities:
+        out += unsure_boxes(texts, conf=cfg.video.unsure_conf, min_digits=cfg.video.unsure_min_digits, pad_px=cfg.video.pad_px, hasher=hasher)
+    return out
+
+
+def detect_audio(words: list[Word], detector: Detector, cfg: Config, hasher: Callable[[str], str], *, register: bool) -> list[AudioSpan]:
+    """Spans of the transcript to bleep: detector findings on the written form, plus every
+    run of ``min_digits`` or more spoken digits (numbers said aloud are identifiers)."""
+    if not words:
+        return []
+    tokens = normalize([w.text for w in words])
+    text, starts = render(tokens)
+    offsets = [s for s, _ in starts]
+    pad = cfg.audio.pad_ms / 1000.0
+
+    def span(tok_first: int, tok_last: int, etype: str, category: str, value: str) -> AudioSpan:
+        w0, w1 = words[tokens[tok_first].first_word], words[tokens[tok_last].last_word]
+        return AudioSpan(round(max(0.0, w0.start_s - pad), 4), round(w1.end_s + pad, 4), etype, category, hasher(value))
+
+    def token_at(char: int) -> int:
+        import bisect
+
+        return max(0, bisect.bisect_right(offsets, char) - 1)
+
+    out = []
+    for f in detector.find(text):
+        value = text[f.start : f.end]
+        out.append(span(token_at(f.start), token_at(max(f.start, f.end - 1)), f.entity_type, f.category, value))
+        if register and f.entity_type in _REGISTRY_TYPES:
+            detector.add_known(f.entity_type, value, f.category)
+    i = 0
+    while i < len(tokens):
+        if any(c.isdigit() for c in tokens[i].text):
+            j = i
+            n = 0
+            while j < len(tokens) and (tokens[j].text.replace("-", "").replace(".", "").isdigit() or (j > i and tokens[j].text in ("-", "."))):
+                n += sum(c.isdigit() for c in tokens[j].text)
+                j += 1
+            if j == i:  # mixed token like "E10234": count it alone
+                n = sum(c.isdigit() for c in tokens[i].text)
+                j = i + 1
+            if n >= cfg.audio.min_digits:
+                value = "".join(tokens[k].text for k in range(i, j))
+                out.append(span(i, j - 1, "NUMBER", "customer", value))
+            i = j
+        else:
+            i += 1
+    return out
+
+
+def merge_spans(spans: list[AudioSpan]) -> list[AudioSpan]:
+    spans = sorted(spans, key=lambda s: s.start_s)
+    out: list[AudioSpan] = []
+    for s in spans:
+        if out and s.start_s <= out[-1].end_s:
+            last = out[-1]
+            if s.end_s > last.end_s:
+                out[-1] = AudioSpan(last.start_s, s.end_s, last.type, last.category, last.value_hash)
+        else:
+            out.append(s)
+    return out
+
+
+def apply_audio(track: AudioTrack, plan: Plan, cfg: Config) -> AudioTrack:
+    """A copy of ``track`` with every plan span replaced by a tone or silence."""
+    samples = track.samples.copy()
+    rate = track.sample_rate
+    for s in plan.audio_spans:
+        i0 = max(0, int(np.floor((s.start_s - track.start_s) * rate)))
+        i1 = min(samples.shape[1], int(np.ceil((s.end_s - track.start_s) * rate)))
+        if i1 <= i0:
+            continue
+        if cfg.audio.mode == "tone":
+            tt = np.arange(i0, i1, dtype=np.float64) / rate
+            samples[:, i0:i1] = (0.2 * np.sin(2 * np.pi * cfg.audio.tone_hz * tt)).astype(np.float32)
+        else:
+            samples[:, i0:i1] = 0.0
+    return AudioTrack(samples=samples, sample_rate=rate, layout=track.layout, start_s=track.start_s)
+
+
+def render_video(src: Path, dst: Path, info: MediaInfo, plan: Plan, audio: AudioTrack | None, cfg: Config, timings: Timings) -> int:
+    boxes = sorted(plan.boxes, key=lambda b: b.start_s)
+    windows = plan.windows
+    full = [w for w in windows if w.x <= 0 and w.y <= 0 and w.x + w.w >= info.width and w.y + w.h >= info.height]
+    mask_needed = bool(windows) and not full
+
+    def frames() -> Iterator[tuple[int, Any]]:
+        t_kernel = 0.0
+        for fd in iter_frames(src):
+            t = fd.t
+            active = [b for b in boxes if b.active(t)]
+            wins = [w for w in windows if w.start_s - 1e-6 <= t and (w.end_s is None or t <= w.end_s + 1e-6)]
+            if not active and not mask_needed:
+                yield fd.pts, fd.frame  # untouched frames skip the RGB round trip
+                continue
+            t0 = time.monotonic()
+            rgb = fd.rgb()
+            if active:
+                arr = np.array([[b.x, b.y, b.w, b.h] for b in active], dtype=np.int32)
+                kernels.redact(rgb, arr, plan.style, seed=int(plan.input_sha256[:8], 16))
+            if mask_needed:
+                kernels.mask_outside(rgb, np.array([[w.x, w.y, w.w, w.h] for w in wins], dtype=np.int32).reshape(-1, 4))
+            t_kernel += time.monotonic() - t0
+            yield fd.pts, rgb
+        timings.add("render_kernel", t_kernel)
+
+    return write_recording(
+        dst, width=info.width, height=info.height, time_base=info.time_base, rate=info.avg_rate,
+        frames=frames(), audio=audio, crf=cfg.video.crf, preset=cfg.video.preset,
+    )
+
+
+__all__ = ["Job", "Models", "Sidecar", "load_models", "run"]

@@ -1,0 +1,95 @@
+"""The redaction plan: everything render needs, and nothing more, as reviewable JSON.
+
+It holds boxes with time ranges, audio spans, the trim range and window rectangles. It
+never holds a raw value: a value is identified by an HMAC-SHA256 under the run's key, so a
+reviewer can tell that two boxes hide the same value without learning it."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from anonymizer.errors import ConfigError
+
+PLAN_VERSION = 1
+
+
+@dataclass(frozen=True)
+class PlanBox:
+    x: int
+    y: int
+    w: int
+    h: int
+    start_s: float  # first frame time it covers (inclusive)
+    end_s: float  # last frame time it covers (inclusive)
+    type: str
+    category: str = "customer"
+    source: str = "ocr"
+    value_hash: str = ""
+
+    def active(self, t: float) -> bool:
+        return self.start_s - 1e-6 <= t <= self.end_s + 1e-6
+
+
+@dataclass(frozen=True)
+class AudioSpan:
+    start_s: float
+    end_s: float
+    type: str
+    category: str = "customer"
+    value_hash: str = ""
+
+
+@dataclass(frozen=True)
+class Window:
+    x: int
+    y: int
+    w: int
+    h: int
+    start_s: float = 0.0
+    end_s: float | None = None
+
+
+@dataclass
+class Plan:
+    input_sha256: str
+    width: int
+    height: int
+    duration_s: float
+    config_sha256: str
+    style: str
+    boxes: list[PlanBox] = field(default_factory=list)
+    audio_spans: list[AudioSpan] = field(default_factory=list)
+    windows: list[Window] = field(default_factory=list)
+    trim: tuple[float, float] | None = None
+    version: int = PLAN_VERSION
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        return json.dumps(data, indent=1, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str, *, path: Path | None = None) -> Plan:
+        try:
+            data: dict[str, Any] = json.loads(text)
+            if data.get("version") != PLAN_VERSION:
+                raise ConfigError(f"unsupported plan version {data.get('version')!r}", path=path)
+            data["boxes"] = [PlanBox(**b) for b in data.get("boxes", [])]
+            data["audio_spans"] = [AudioSpan(**s) for s in data.get("audio_spans", [])]
+            data["windows"] = [Window(**w) for w in data.get("windows", [])]
+            if data.get("trim") is not None:
+                data["trim"] = tuple(data["trim"])
+            return cls(**data)
+        except (ValueError, TypeError, KeyError) as exc:
+            raise ConfigError(f"not a valid plan: {exc}", path=path) from exc
+
+
+def value_hasher(key: bytes) -> Any:
+    def h(value: str) -> str:
+        return hmac.new(key, value.encode("utf-8"), hashlib.sha256).hexdigest()[:16]
+
+    return h

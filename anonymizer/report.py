@@ -1,0 +1,55 @@
+"""The run report: what was hidden where, with which models and settings — never a value."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import platform
+from collections import Counter
+from typing import Any
+
+import models
+from anonymizer.plan import Plan
+
+
+def _ranges(items: list[tuple[float, float]]) -> list[list[float]]:
+    merged: list[list[float]] = []
+    for s, e in sorted(items):
+        if merged and s <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], e)
+        else:
+            merged.append([round(s, 3), round(e, 3)])
+    return merged
+
+
+def build_report(*, job: Any, info: Any, plan: Plan, sidecar: Any, output_sha256: str, screen_stats: Any,
+                 timings: dict[str, float], wall_s: float, n_frames: int, audio: Any, n_words: int,
+                 user: str, version: str) -> dict[str, Any]:
+    screen_counts = Counter(b.type for b in plan.boxes)
+    audio_counts = Counter(s.type for s in plan.audio_spans)
+    categories = Counter(b.category for b in plan.boxes) + Counter(s.category for s in plan.audio_spans)
+    duration = plan.duration_s
+    return {
+        "anonymizer_version": version,
+        "created_utc": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "status": "published",
+        "user": user,
+        "host": platform.node(),
+        "input": {"file": str(job.input), "sha256": plan.input_sha256, "width": info.width, "height": info.height,
+                  "frames": n_frames, "duration_s": round(info.duration_s or duration, 3), "video_codec": info.video_codec,
+                  "audio": None if audio is None else {"sample_rate": audio.sample_rate, "layout": audio.layout,
+                                                       "duration_s": round(audio.duration_s, 3)}},
+        "output": {"file": str(job.output), "sha256": output_sha256, "plan": str(job.plan_path())},
+        "call": {"call_id": sidecar.call_id, "agent_employee_id_present": sidecar.agent_employee_id is not None},
+        "config_sha256": plan.config_sha256,
+        "style": plan.style,
+        "counts": {"screen": dict(screen_counts), "audio": dict(audio_counts), "by_category": dict(categories)},
+        "time_ranges": {"screen": _ranges([(b.start_s, b.end_s) for b in plan.boxes]),
+                        "audio": _ranges([(s.start_s, s.end_s) for s in plan.audio_spans])},
+        "screen": {"frames_changed": screen_stats.frames_changed, "ocr_calls": screen_stats.ocr_calls,
+                   "ocr_pixel_fraction": round(screen_stats.ocr_pixels / max(1, screen_stats.frame_pixels), 5)},
+        "speech": {"words": n_words},
+        "models": models.versions(),
+        "timings_s": {k: round(v, 3) for k, v in timings.items()},
+        "wall_s": round(wall_s, 3),
+        "real_time_factor": round(wall_s / duration, 3) if duration else None,
+    }

@@ -1,0 +1,168 @@
+"""The text on screen over time, maintained incrementally from changed regions only.
+
+For each frame: compare its luma with the state already read; OCR only the changed regions,
+grown to whole text lines (existing text boxes they touch are re-read whole); keep every
+other text box as it was. Each text box remembers ``since_s``, when its field instance first
+appeared, so a value recognised only once complete (a phone number typed digit by digit)
+can be hidden from its first keystroke."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from anonymizer.ocr import OcrEngine
+from anonymizer.screen.changes import changed_tiles, merge_boxes, regions_from_tiles
+from anonymizer.types import Box, TextBox
+
+
+@dataclass
+class ScreenStats:
+    frames: int = 0
+    frames_changed: int = 0
+    ocr_calls: int = 0
+    ocr_pixels: int = 0
+    frame_pixels: int = 0
+    scrolls: int = 0
+
+
+@dataclass
+class ScreenState:
+    ocr: OcrEngine
+    width: int
+    height: int
+    tile_px: int = 16
+    threshold: int = 24
+    pad_px: int = 24
+    texts: list[TextBox] = field(default_factory=list)
+    stats: ScreenStats = field(default_factory=ScreenStats)
+    _luma: np.ndarray | None = None
+    _moved: bool = False
+
+    def update(self, t: float, luma: np.ndarray, rgb_fn: object) -> bool:
+        """Bring the text state up to the frame at time ``t``. ``luma``: (H, W) uint8;
+        ``rgb_fn()`` returns the frame's (H, W, 3) uint8 RGB and is called only if some
+        region must be read. Returns True when the text state changed."""
+        self.stats.frames += 1
+        self._moved = False
+        self.stats.frame_pixels += self.width * self.height
+        if self._luma is None:
+            regions = [Box(0, 0, self.width, self.height)]
+        else:
+            mask = changed_tiles(self._luma, luma, self.tile_px, self.threshold)
+            regions = regions_from_tiles(mask, self.tile_px, self.width, self.height)
+            if any(self._follow_scroll(r, luma) for r in regions):
+                # Known content moved: only what the shift does not explain is read.
+                mask = changed_tiles(self._luma, luma, self.tile_px, self.threshold)
+                regions = regions_from_tiles(mask, self.tile_px, self.width, self.height)
+                self.stats.scrolls += 1
+        if not regions:
+            return self._moved
+        self.stats.frames_changed += 1
+        regions = self._grow(regions)
+        rgb = rgb_fn()  # type: ignore[operator]
+        new_texts: list[TextBox] = []
+        for region in regions:
+            crop = np.ascontiguousarray(rgb[region.y : region.y1, region.x : region.x1])
+            self.stats.ocr_calls += 1
+            self.stats.ocr_pixels += region.area()
+            for item in self.ocr.read(crop):
+                b = item.box
+                new_texts.append(TextBox(Box(b.x + region.x, b.y + region.y, b.w, b.h), item.text, item.conf, t))
+        kept = [tb for tb in self.texts if not any(_inside(tb.box, r) for r in regions)]
+        replaced = [tb for tb in self.texts if any(_inside(tb.box, r) for r in regions)]
+        new_texts = [self._inherit(nt, replaced) for nt in new_texts]
+        before = sorted((tb.box.as_list(), tb.text) for tb in self.texts)
+        self.texts = kept + new_texts
+        if self._luma is None:
+            self._luma = luma.copy()
+        else:
+            for r in regions:
+                self._luma[r.y : r.y1, r.x : r.x1] = luma[r.y : r.y1, r.x : r.x1]
+        after = sorted((tb.box.as_list(), tb.text) for tb in self.texts)
+        return before != after or self._moved
+
+    def _follow_scroll(self, region: Box, luma: np.ndarray) -> bool:
+        """If ``region`` shows the state's content shifted vertically (a scrolled list),
+        shift the state and its text boxes to match and return True.
+
+        The shift is the dy for which almost no pixel differs; compression noise is
+        tolerated through the change threshold. Boxes leaving the region are clipped, not
+        dropped: a half-visible line stays hidden."""
+        assert self._luma is not None
+        if region.h < 3 * self.tile_px or region.w < 2 * self.tile_px:
+            return False
+        prev = self._luma[region.y : region.y1, region.x : region.x1]
+        cur = luma[region.y : region.y1, region.x : region.x1]
+        p16, c16 = prev[:, ::2].astype(np.int16), cur[:, ::2].astype(np.int16)
+        h = region.h
+        best_dy, best_bad = 0, 1.0
+        for dy in range(-(h // 2), h // 2 + 1):
+            if dy == 0:
+                continue
+            if dy > 0:  # content moved up: cur[y] == prev[y + dy]
+                d = np.abs(c16[: h - dy] - p16[dy:])
+            else:
+                d = np.abs(c16[-dy:] - p16[: h + dy])
+            bad = float((d >= self.threshold).mean())
+            if bad < best_bad:
+                best_dy, best_bad = dy, bad
+        if best_bad > 0.002:
+            return False
+        dy = best_dy
+        shifted = prev.copy()
+        if dy > 0:
+            shifted[: h - dy] = prev[dy:]
+        else:
+            shifted[-dy:] = prev[: h + dy]
+        self._luma[region.y : region.y1, region.x : region.x1] = shifted
+        moved = []
+        for tb in self.texts:
+            if _inside(tb.box, region):
+                nb = Box(tb.box.x, tb.box.y - dy, tb.box.w, tb.box.h)
+                clipped = Box(nb.x, max(nb.y, region.y), nb.w, min(nb.y1, region.y1) - max(nb.y, region.y))
+                if clipped.h > 0:
+                    moved.append(TextBox(clipped, tb.text, tb.conf, tb.since_s))
+            else:
+                moved.append(tb)
+        self.texts = moved
+        self._moved = True
+        return True
+
+    def _grow(self, regions: list[Box]) -> list[Box]:
+        """Pad changed regions and extend them over every text box they touch, so a text
+        line is always read whole (a partly read line would mis-place offsets)."""
+        pad = self.pad_px
+        grown = [r.pad(pad, pad // 2).clip(self.width, self.height) for r in regions]
+        while True:
+            grown = merge_boxes(grown)
+            extended = []
+            for r in grown:
+                for tb in self.texts:
+                    if r.intersects(tb.box) and not _inside(tb.box, r):
+                        r = r.union(tb.box.pad(4, 2)).clip(self.width, self.height)
+                extended.append(r)
+            if extended == grown:
+                return grown
+            grown = extended
+
+    @staticmethod
+    def _inherit(new: TextBox, old: list[TextBox]) -> TextBox:
+        """A re-read text that overlaps an older one on the same line, starting at the
+        same place and not shorter, is the same field being edited: keep its ``since_s``."""
+        best = None
+        for ob in old:
+            same_line = abs((ob.box.y + ob.box.h / 2) - (new.box.y + new.box.h / 2)) < max(ob.box.h, new.box.h) / 2
+            same_start = abs(ob.box.x - new.box.x) <= max(ob.box.h, new.box.h) * 2
+            if same_line and same_start and new.box.intersects(ob.box):
+                if best is None or ob.since_s < best.since_s:
+                    best = ob
+        if best is None:
+            return new
+        return TextBox(new.box, new.text, new.conf, min(best.since_s, new.since_s))
+
+
+def _inside(inner: Box, outer: Box) -> bool:
+    """Mostly inside: at least half of ``inner``'s area lies in ``outer``."""
+    return inner.intersection(outer) * 2 >= inner.area()

@@ -1,0 +1,25 @@
+"""Text normalisation shared by screen and speech matching (no third-party imports)."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+
+def strip_accents(text: str) -> str:
+    """'Lefèvre' -> 'Lefevre' (the English OCR model reads no accents)."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def fold(text: str) -> str:
+    """Case- and accent-insensitive form, same length as the input for ASCII-compatible text."""
+    return strip_accents(text).lower()
+
+
+def digits(text: str) -> str:
+    return re.sub(r"\D", "", text)
+
+
+def alnum(text: str) -> str:
+    return re.sub(r"[^0-9a-z]", "", fold(text))

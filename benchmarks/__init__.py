@@ -1,0 +1,1 @@
+"""Benchmarks: synthetic corpus generation and scoring of anonymized outputs."""

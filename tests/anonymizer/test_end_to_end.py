@@ -1,0 +1,77 @@
+"""End to end on a generated recording, scored against its ground truth by an independent
+OCR pass (benchmarks.score): the product's promises, checked as a user would."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from benchmarks.score import score
+from tests.conftest import Anonymized
+
+
+@pytest.fixture(scope="module")
+def scored(anonymized: Anonymized) -> dict:  # type: ignore[type-arg]
+    return score(anonymized.sample.truth, anonymized.output, original=anonymized.sample.video)
+
+
+def test_cli_reports_where_outputs_are(anonymized: Anonymized) -> None:
+    assert "anonymized:" in anonymized.proc.stdout
+    for p in (anonymized.output, anonymized.plan, anonymized.report):
+        assert p.is_file() and p.stat().st_size > 0
+        assert str(p) in anonymized.proc.stdout or p == anonymized.output
+    assert oct(anonymized.output.stat().st_mode & 0o777) == "0o640"
+    leftovers = [p.name for p in anonymized.output.parent.iterdir() if ".part-" in p.name]
+    assert leftovers == []
+
+
+def test_no_network_access_attempted(anonymized: Anonymized) -> None:
+    attempts = anonymized.netlog.read_text() if anonymized.netlog.exists() else ""
+    assert attempts == ""
+
+
+def test_zero_leaked_box_frames(scored: dict) -> None:  # type: ignore[type-arg]
+    pii = scored["pii"]
+    assert pii["checked"] > 100  # the sample really shows PII
+    assert pii["unchecked"] == 0
+    assert pii["leaked"] == 0, pii["leaked_example_frames"]
+
+
+def test_zero_leaked_audio_spans(scored: dict) -> None:  # type: ignore[type-arg]
+    a = scored["audio"]
+    assert a["spans"] >= 2
+    assert a["survived"] == 0, [d for d in a["span_details"] if d["survived"]]
+
+
+def test_sync_preserved(scored: dict) -> None:  # type: ignore[type-arg]
+    fr = scored["frames"]
+    assert fr["truth"] == fr["output"] == fr["matched"]
+    assert fr["pts_equal"], fr["pts_mismatches"]
+    assert scored["video"]["size_equal"]
+    assert scored["audio"]["format_equal"] and scored["audio"]["length_ok"]
+
+
+def test_most_labels_intact(scored: dict) -> None:  # type: ignore[type-arg]
+    assert scored["labels"]["boxes"] > 100
+    assert scored["labels"]["fraction"] <= 0.3
+
+
+def test_plan_and_report_hold_no_raw_values(anonymized: Anonymized) -> None:
+    truth = json.loads(anonymized.sample.truth.read_text())
+    values = {p["value"] for f in truth["frames"] for p in f["pii"] if len(p["value"]) >= 5}
+    values |= {s["value"] for s in truth["audio_spans"]}
+    text = anonymized.plan.read_text() + anonymized.report.read_text()
+    leaked = [v for v in values if v in text]
+    assert leaked == []
+
+
+def test_report_contents(anonymized: Anonymized) -> None:
+    r = anonymized.report_json()
+    assert r["input"]["sha256"] != r["output"]["sha256"]
+    assert len(r["config_sha256"]) == 64
+    assert r["counts"]["screen"].get("PERSON", 0) > 0
+    assert sum(r["counts"]["audio"].values()) >= 2
+    assert r["models"]["easyocr"] != "missing"
+    # OCR is change-driven: far less than every frame's pixels are read.
+    assert r["screen"]["ocr_pixel_fraction"] < 0.5

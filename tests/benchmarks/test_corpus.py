@@ -1,0 +1,194 @@
+"""Tests of the synthetic corpus generator and of the scorer (benchmarks/)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import av
+import numpy as np
+import pytest
+
+from benchmarks import corpus, score
+
+pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng")
+
+W, H, DUR = 640, 360, 4.0
+
+
+@pytest.fixture(scope="module")
+def rec(tmp_path_factory: pytest.TempPathFactory) -> corpus.RecordingPaths:
+    out = tmp_path_factory.mktemp("corpus")
+    return corpus.generate(out, name="clip", width=W, height=H, duration_s=DUR, seed=1)
+
+
+@pytest.fixture(scope="module")
+def truth(rec: corpus.RecordingPaths) -> dict[str, Any]:
+    return json.loads(rec.truth.read_text(encoding="utf-8"))
+
+
+def _redact(src: Path, dst: Path, truth: dict[str, Any], *, pad: int = 2,
+            boxes: bool = True, spans: bool = True) -> None:
+    """Copy ``src`` to ``dst`` painting every truth PII box black and zeroing the PII spans."""
+    times = [f["t"] for f in truth["frames"]]
+    with av.open(str(src)) as inp, av.open(str(dst), "w") as out:
+        vin, ain = inp.streams.video[0], inp.streams.audio[0]
+        vout = out.add_stream("libx264", rate=Fraction(truth["fps"]).limit_denominator(1001))
+        vout.width, vout.height, vout.pix_fmt = vin.width, vin.height, "yuv420p"
+        vout.codec_context.time_base = vin.time_base or Fraction(1, 1000)
+        vout.codec_context.options = {"crf": "17", "preset": "veryfast"}
+        sr = ain.codec_context.sample_rate
+        aout = out.add_stream("aac", rate=sr, layout="mono")
+        for frame in inp.decode(vin, ain):
+            if isinstance(frame, av.VideoFrame):
+                t = float((frame.pts or 0) * (frame.time_base or 1))
+                k = int(np.argmin([abs(t - x) for x in times]))
+                img = frame.to_ndarray(format="rgb24")
+                if boxes:
+                    for p in truth["frames"][k]["pii"]:
+                        x, y, w, h = p["box"]
+                        img[max(0, y - pad):y + h + pad, max(0, x - pad):x + w + pad] = 0
+                nf = av.VideoFrame.from_ndarray(img, format="rgb24")
+                nf.pts, nf.time_base = frame.pts, frame.time_base
+                for pkt in vout.encode(nf):
+                    out.mux(pkt)
+            elif isinstance(frame, av.AudioFrame):
+                a = frame.to_ndarray().astype(np.float32).mean(axis=0)
+                s0 = round(float((frame.pts or 0) * (frame.time_base or 1)) * sr)
+                if spans:
+                    for sp in truth["audio_spans"]:
+                        lo = max(0, round(sp["start_s"] * sr) - s0)
+                        hi = min(len(a), round(sp["end_s"] * sr) - s0)
+                        if hi > lo:
+                            a[lo:hi] = 0.0
+                af = av.AudioFrame.from_ndarray(a[None, :], format="fltp", layout="mono")
+                af.sample_rate, af.pts, af.time_base = sr, s0, Fraction(1, sr)
+                for pkt in aout.encode(af):
+                    out.mux(pkt)
+        for stream in (vout, aout):
+            for pkt in stream.encode(None):
+                out.mux(pkt)
+
+
+def test_files_and_schema(rec: corpus.RecordingPaths, truth: dict[str, Any]) -> None:
+    for p in (rec.video, rec.truth, rec.roster, rec.sidecar):
+        assert p.exists() and p.stat().st_size > 0
+    assert rec.video.name == "clip.mp4"
+    with rec.roster.open(encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    assert rows[0] == ["employee_id", "first_name", "last_name", "login", "email", "extension"]
+    assert len(rows) >= 1 + 4  # agent + 3 colleagues at least
+    side = json.loads(rec.sidecar.read_text(encoding="utf-8"))
+    assert side["purpose"] == "training"
+    assert side["agent_employee_id"] == rows[1][0]
+    assert side["on_hook_s"] == pytest.approx(DUR)
+    assert side["windows"] == [{"x": 0, "y": 0, "w": W, "h": H, "start_s": 0.0, "end_s": None}]
+    assert truth["width"] == W and truth["height"] == H and truth["fps"] == 10.0
+    assert truth["n_frames"] == len(truth["frames"]) == round(DUR * 10)
+    assert truth["audio"] == {"sample_rate": 16000, "channels": 1, "n_samples": 64000}
+    types = {p["type"] for f in truth["frames"] for p in f["pii"]}
+    assert {"PERSON", "PHONE_NUMBER", "EMAIL_ADDRESS", "IBAN_CODE", "CREDIT_CARD",
+            "DATE_OF_BIRTH", "ADDRESS", "EMPLOYEE_ID"} <= types
+    assert {p["who"] for f in truth["frames"] for p in f["pii"]} == {"agent", "customer",
+                                                                      "colleague"}
+    assert all(f["labels"] for f in truth["frames"])
+    values = {p["type"]: p["value"] for f in truth["frames"] for p in f["pii"]}
+    assert corpus.iban_is_valid(values["IBAN_CODE"])
+    assert corpus.luhn_is_valid(values["CREDIT_CARD"])
+    # the chat pop-up (colleague PERSON at the chat position) is shown for ~1 s
+    chat = [f["i"] for f in truth["frames"]
+            if any(lb["text"] == "Team chat" for lb in f["labels"])]
+    assert len(chat) == 10 and chat == list(range(chat[0], chat[0] + 10))
+
+
+def test_decoded_frames_match_truth(rec: corpus.RecordingPaths, truth: dict[str, Any]) -> None:
+    with av.open(str(rec.video)) as c:
+        vs = c.streams.video[0]
+        assert (vs.width, vs.height) == (W, H)
+        times = [float((f.pts or 0) * (f.time_base or 1)) for f in c.decode(vs)]
+    assert len(times) == truth["n_frames"]
+    assert times == pytest.approx([f["t"] for f in truth["frames"]], abs=1e-6)
+    assert times[:3] == pytest.approx([0.0, 0.1, 0.2])
+
+
+def test_boxes_inside_frame(truth: dict[str, Any]) -> None:
+    n = 0
+    for f in truth["frames"]:
+        for item in f["pii"] + f["labels"]:
+            x, y, w, h = item["box"]
+            assert w > 0 and h > 0
+            assert 0 <= x and 0 <= y and x + w <= W and y + h <= H
+            n += 1
+    assert n > 0
+    # the search box shows the typed prefix of the customer's name
+    typed = [p["value"] for f in truth["frames"] for p in f["pii"]
+             if p["who"] == "customer" and p["type"] == "PERSON"]
+    full = max(typed, key=len)
+    assert any(len(v) < len(full) and full.startswith(v) for v in typed)
+
+
+def test_audio_spans(rec: corpus.RecordingPaths, truth: dict[str, Any]) -> None:
+    spans = truth["audio_spans"]
+    assert {s["type"] for s in spans} >= {"PERSON", "PHONE_NUMBER"}
+    for s in spans:
+        assert 0.0 <= s["start_s"] < s["end_s"] <= truth["duration_s"]
+    with av.open(str(rec.video)) as c:
+        a = c.streams.audio[0]
+        assert a.codec_context.name == "aac"
+        assert (a.codec_context.sample_rate, a.codec_context.channels) == (16000, 1)
+
+
+def test_deterministic(tmp_path: Path, truth: dict[str, Any]) -> None:
+    again = corpus.generate(tmp_path, name="clip", width=W, height=H, duration_s=DUR, seed=1)
+    assert json.loads(again.truth.read_text(encoding="utf-8")) == truth
+    other = corpus.generate(tmp_path, name="other", width=W, height=H, duration_s=DUR, seed=2,
+                            audio=False, lang="fr", theme="dark", layout=2, font_px=12)
+    t2 = json.loads(other.truth.read_text(encoding="utf-8"))
+    assert t2["audio"] is None and t2["audio_spans"] == []
+    assert {p["value"] for f in t2["frames"] for p in f["pii"]} != \
+        {p["value"] for f in truth["frames"] for p in f["pii"]}
+
+
+def test_leak_matching() -> None:
+    assert score.leaks("Helene Lefevre:", "Hélène Lefèvre")
+    assert score.leaks("tel 0612 34", "06 12 34 56 78")  # 4 consecutive characters
+    assert not score.leaks("06 1", "06 12 34 56 78")
+    assert not score.leaks("", "Claire")
+
+
+def test_scorer_original_leaks(rec: corpus.RecordingPaths) -> None:
+    r = score.score(rec.truth, rec.video, max_crops=12, ocr_labels=False)
+    assert r["frames"]["pts_equal"]
+    assert r["pii"]["checked"] > 0
+    assert r["pii"]["leaked"] > 0
+
+
+def test_scorer_black_boxes_no_leak(rec: corpus.RecordingPaths, truth: dict[str, Any],
+                                   tmp_path: Path) -> None:
+    red = tmp_path / "redacted.mp4"
+    _redact(rec.video, red, truth)
+    r = score.score(rec.truth, red, original=rec.video, max_crops=12, ocr_labels=False)
+    assert r["frames"]["pts_equal"]
+    assert r["pii"]["checked"] > 0
+    assert r["pii"]["leaked"] == 0
+    assert r["coverage"]["fraction"] > 0.5
+    assert r["labels"]["fraction"] < 0.2
+    assert r["audio"]["format_equal"] and r["audio"]["length_ok"]
+    assert r["audio"]["spans"] > 0 and r["audio"]["survived"] == 0
+
+
+def test_audio_scoring(rec: corpus.RecordingPaths, truth: dict[str, Any], tmp_path: Path) -> None:
+    same = score.score(rec.truth, rec.video, original=rec.video, max_crops=0)
+    assert same["audio"]["spans"] == len(truth["audio_spans"]) > 0
+    assert same["audio"]["survived"] == same["audio"]["spans"]
+    assert same["coverage"]["fraction"] == 0.0 and same["labels"]["destroyed"] == 0
+    muted = tmp_path / "muted.mp4"
+    _redact(rec.video, muted, truth, boxes=False)
+    r = score.score(rec.truth, muted, original=rec.video, max_crops=0)
+    assert r["audio"]["survived"] == 0
+    no_orig = score.score(rec.truth, muted, max_crops=0)
+    assert "spans" not in no_orig["audio"] and "note" in no_orig["audio"]
