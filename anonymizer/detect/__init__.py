@@ -259,11 +259,16 @@ def _trim_labels(text: str, start: int, end: int) -> tuple[int, int] | None:
     return s, e
 
 
+def _rank(f: Finding) -> tuple[bool, float, bool]:
+    """Colleague/agent attribution first, then score, then a specific type over NUMBER."""
+    return (f.category != "customer", f.score, f.entity_type not in ("NUMBER", "UNSURE"))
+
+
 def _dedupe(findings: Iterable[Finding]) -> list[Finding]:
     seen: dict[tuple[int, int], Finding] = {}
     for f in findings:
         key = (f.start, f.end)
         old = seen.get(key)
-        if old is None or f.score > old.score or (f.category != "customer" and old.category == "customer"):
+        if old is None or _rank(f) > _rank(old):
             seen[key] = f
     return sorted(seen.values(), key=lambda f: (f.start, f.end))

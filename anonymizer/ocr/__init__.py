@@ -4,6 +4,7 @@ package, with downloads disabled."""
 
 from __future__ import annotations
 
+import warnings
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,14 +39,17 @@ class EasyOcrEngine(OcrEngine):
         try:
             import easyocr
 
-            self._reader = easyocr.Reader(
-                ["en"],
-                gpu=gpu,
-                model_storage_directory=str(directory),
-                user_network_directory=str(directory),
-                download_enabled=False,
-                verbose=False,
-            )
+            with warnings.catch_warnings():
+                # torch deprecation notices about EasyOCR's quantized LSTM: not actionable here
+                warnings.simplefilter("ignore")
+                self._reader = easyocr.Reader(
+                    ["en"],
+                    gpu=gpu,
+                    model_storage_directory=str(directory),
+                    user_network_directory=str(directory),
+                    download_enabled=False,
+                    verbose=False,
+                )
         except Exception as exc:  # EasyOCR raises bare Exceptions/FileNotFoundError on bad weights
             raise ModelError(f"EasyOCR could not load its models from {directory}: {exc}") from exc
         self.mag_ratio = mag_ratio
@@ -55,14 +59,16 @@ class EasyOcrEngine(OcrEngine):
         if h < 4 or w < 4:
             return []
         try:
-            raw = self._reader.readtext(
-                rgb,
-                decoder="greedy",
-                paragraph=False,
-                mag_ratio=self.mag_ratio,
-                canvas_size=max(h, w) * 2 + 32,
-                width_ths=0.7,
-            )
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # "pin_memory ... no accelerator" on CPU hosts
+                raw = self._reader.readtext(
+                    rgb,
+                    decoder="greedy",
+                    paragraph=False,
+                    mag_ratio=self.mag_ratio,
+                    canvas_size=max(h, w) * 2 + 32,
+                    width_ths=0.7,
+                )
         except Exception as exc:  # fail closed: an OCR failure aborts the recording
             raise ProcessingError(f"OCR failed on a {w}x{h} region: {exc}") from exc
         out = []

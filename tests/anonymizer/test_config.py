@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from anonymizer.config import Config, load_config
+from anonymizer.errors import ConfigError
+
+
+def test_defaults_are_valid_and_hash_is_stable() -> None:
+    a, b = load_config(None), Config().validate()
+    assert a == b and a.digest() == b.digest() and len(a.digest()) == 64
+    assert a.video.style == "fill" and a.audio.mode == "tone"
+
+
+def test_policy_file_and_overrides(tmp_path: Path) -> None:
+    p = tmp_path / "policy.toml"
+    p.write_text('[video]\nstyle = "blur"\npad_px = 5\n[audio]\nmode = "silence"\n[detect]\nlanguages = ["fr"]\n')
+    cfg = load_config(p, {"video": {"style": "pixelate"}, "audio": {"mode": None}})
+    assert cfg.video.style == "pixelate" and cfg.video.pad_px == 5
+    assert cfg.audio.mode == "silence" and cfg.detect.languages == ("fr",)
+    assert cfg.digest() != load_config(None).digest()
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ("[video]\nblurr = 1\n", "unknown key [video].blurr"),
+        ("[videos]\nstyle = 'fill'\n", "unknown section [videos]"),
+        ("[video]\nstyle = 'smudge'\n", "video.style must be one of"),
+        ("[video]\npad_px = 'big'\n", "[video].pad_px must be an integer"),
+        ("[video]\npad_px = 1000\n", "video.pad_px must be in"),
+        ("[audio]\nrequired = 1\n", "[audio].required must be true or false"),
+        ("[detect]\nentities = ['PERSON', 'SHOE_SIZE']\n", "unknown entity type 'SHOE_SIZE'"),
+        ("[detect]\nlanguages = ['de']\n", "unknown language 'de'"),
+        ("video = 3\n", "[video] must be a table"),
+        ("[video\n", "not valid TOML"),
+    ],
+)
+def test_bad_policy(tmp_path: Path, toml: str, message: str) -> None:
+    p = tmp_path / "policy.toml"
+    p.write_text(toml)
+    with pytest.raises(ConfigError) as info:
+        load_config(p)
+    assert message in str(info.value) and str(p) in str(info.value)
+
+
+def test_missing_policy(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="policy file not found"):
+        load_config(tmp_path / "nope.toml")

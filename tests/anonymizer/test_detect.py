@@ -1,0 +1,81 @@
+"""Detection tables: (line as OCR'd, expected (type, value) findings that must be present,
+values that must NOT be flagged). Real Presidio + spaCy EN/FR models."""
+
+from __future__ import annotations
+
+import pytest
+
+from anonymizer.config import DetectConfig
+from anonymizer.detect import Detector, ocr_canonical
+from anonymizer.detect.roster import Employee
+
+
+@pytest.fixture(scope="module")
+def detector() -> Detector:
+    roster = [
+        Employee("E10234", "Claire", "Dubois", "cdubois", "claire.dubois@acme.fr", "4127"),
+        Employee("E20011", "Marc", "Lefèvre", "mlefevre", "marc.lefevre@acme.fr", "4133"),
+    ]
+    return Detector(DetectConfig(), roster=roster, agent_id="E10234")
+
+
+def _found(det: Detector, text: str) -> set[tuple[str, str]]:
+    return {(f.entity_type, text[f.start : f.end]) for f in det.find(text)}
+
+
+POSITIVE = [
+    ("Telephone 06 12 34 56 78", ("PHONE_NUMBER", "06 12 34 56 78")),
+    ("Tél. +33 6 12 34 56 78", ("PHONE_NUMBER", "+33 6 12 34 56 78")),
+    ("Phone +44 20 7946 0958", ("PHONE_NUMBER", "+44 20 7946 0958")),
+    ("Phone (555) 010-1234", ("PHONE_NUMBER", "(555) 010-1234")),
+    ("Email jean.martin@gmail.com", ("EMAIL_ADDRESS", "jean.martin@gmail.com")),
+    ("IBAN FR76 3000 6000 0112 3456 7890 189", ("IBAN_CODE", "FR76 3000 6000 0112 3456 7890 189")),
+    ("Card 4970 1012 3456 7899", ("NUMBER", "4970 1012 3456 7899")),
+    ("Carte 4111 1111 1111 1111", ("CREDIT_CARD", "4111 1111 1111 1111")),
+    ("Date de naissance 04/03/1985", ("DATE_OF_BIRTH", "04/03/1985")),
+    ("Date of birth September 17, 1987", ("DATE_OF_BIRTH", "September 17, 1987")),
+    ("Adresse 12 rue des Lilas, 75011 Paris", ("ADDRESS", "12 rue des Lilas, 75011 Paris")),
+    ("Address 221 Baker Street, London NW1 6XE", ("ADDRESS", "221 Baker Street, London NW1 6XE")),
+    ("Nom Jean Martin", ("PERSON", "Jean Martin")),
+    ("Agent: Claire Dubois (E10234)", ("EMPLOYEE_ID", "E10234")),
+    ("Agent: Claire Dubois (E10234)", ("PERSON", "Claire Dubois")),
+    ("traité par Marc Lefevre", ("PERSON", "Marc Lefevre")),
+    ("Logged in as cdubois", ("LOGIN", "cdubois")),
+    ("poste 4133", ("EXTENSION", "4133")),
+    ("Conseiller: Dubois", ("PERSON", "Dubois")),
+    ("Handled by Lefebvre", ("PERSON", "Lefebvre")),  # one OCR edit away from the roster
+]
+
+
+@pytest.mark.parametrize(("line", "expected"), POSITIVE)
+def test_positive(detector: Detector, line: str, expected: tuple[str, str]) -> None:
+    assert expected in _found(detector, line)
+
+
+NEGATIVE = ["File Edit View", "Date  Action  Handled by", "History 02/11/2026 Call back", "Save", "Name", "Customer record", "2026-09-18"]
+
+
+@pytest.mark.parametrize("line", NEGATIVE)
+def test_negative(detector: Detector, line: str) -> None:
+    assert _found(detector, line) == set()
+
+
+def test_roster_category(detector: Detector) -> None:
+    cats = {(line[f.start : f.end], f.category) for line in ["Agent: Claire Dubois", "Marc Lefèvre"] for f in detector.find(line)}
+    assert ("Claire Dubois", "agent") in cats and ("Marc Lefèvre", "colleague") in cats
+
+
+def test_registry_finds_values_seen_elsewhere(detector: Detector) -> None:
+    line = "voir zorglub ref 98-76"
+    assert _found(detector, line) == set()
+    detector.add_known("PERSON", "Amélie Zorglub")
+    detector.add_known("NUMBER", "44 98-76")
+    found = _found(detector, line)
+    assert ("PERSON", "zorglub") in found
+    assert ("NUMBER", "98-76") not in found  # only the whole known digit string counts
+    assert ("NUMBER", "4498-76") not in found
+
+
+def test_ocr_canonical() -> None:
+    assert ocr_canonical("Tumer") == ocr_canonical("Turner")
+    assert ocr_canonical("5MlTH") == ocr_canonical("smith")

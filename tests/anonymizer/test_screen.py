@@ -1,0 +1,131 @@
+"""Change-driven OCR and tracks, with a canned OCR engine (EasyOCR itself is exercised for
+real by the end-to-end test): what is read, when, and how boxes follow over time."""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from anonymizer.ocr import OcrEngine, OcrText
+from anonymizer.screen.layout import build_lines, finding_boxes
+from anonymizer.screen.state import ScreenState
+from anonymizer.screen.tracks import StateBox, merge_tracks
+from anonymizer.types import Box, Finding, TextBox
+
+FONT = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", 14)
+
+
+class InkOcr(OcrEngine):
+    """Reports one box per dark-ink blob row band, text = what the test drew there."""
+
+    def __init__(self, texts: dict[int, str]) -> None:
+        self.texts = texts  # y of line -> text
+        self.calls: list[tuple[int, int]] = []
+
+    def read(self, rgb: np.ndarray) -> list[OcrText]:
+        self.calls.append(rgb.shape[:2])
+        ink = rgb.min(axis=2) < 128
+        rows = np.flatnonzero(ink.any(axis=1))
+        out = []
+        if rows.size == 0:
+            return out
+        bands = np.split(rows, np.flatnonzero(np.diff(rows) > 3) + 1)
+        for band in bands:
+            cols = np.flatnonzero(ink[band[0] : band[-1] + 1].any(axis=0))
+            out.append(OcrText(Box(int(cols[0]), int(band[0]), int(cols[-1] - cols[0] + 1), int(band[-1] - band[0] + 1)), "ink", 0.9))
+        return out
+
+
+def _frame(lines: dict[int, str], w: int = 320, h: int = 160) -> np.ndarray:
+    img = Image.new("RGB", (w, h), "white")
+    d = ImageDraw.Draw(img)
+    for y, text in lines.items():
+        d.text((10, y), text, fill="black", font=FONT)
+    return np.asarray(img).copy()
+
+
+def _luma(rgb: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(rgb.mean(axis=2).astype(np.uint8))
+
+
+def test_static_frames_are_read_once() -> None:
+    ocr = InkOcr({})
+    st = ScreenState(ocr=ocr, width=320, height=160)
+    f = _frame({20: "Name Jean Martin", 60: "Phone 06 12 34 56 78"})
+    assert st.update(0.0, _luma(f), lambda: f)
+    for i in range(1, 20):
+        assert not st.update(i / 10, _luma(f), lambda: f)
+    assert len(ocr.calls) == 1
+    assert st.stats.frames == 20 and st.stats.frames_changed == 1
+
+
+def test_only_changed_region_is_read_and_typing_keeps_since() -> None:
+    ocr = InkOcr({})
+    st = ScreenState(ocr=ocr, width=320, height=160)
+    base = {20: "Name Jean Martin"}
+    f0 = _frame(base)
+    st.update(0.0, _luma(f0), lambda: f0)
+    typed = "06 12 34"
+    for k in range(1, len(typed) + 1):
+        f = _frame({**base, 100: typed[:k]})
+        st.update(k / 10, _luma(f), lambda f=f: f)
+    # every read after the first is a small crop around the typed field, never the frame
+    assert all(h * w < 320 * 160 / 3 for h, w in ocr.calls[1:])
+    typed_boxes = [tb for tb in st.texts if tb.box.y > 80]
+    assert len(typed_boxes) == 1
+    assert typed_boxes[0].since_s == 0.1  # the field's first keystroke, not the last read
+
+
+def test_a_three_frame_popup_is_read() -> None:
+    ocr = InkOcr({})
+    st = ScreenState(ocr=ocr, width=320, height=160)
+    f0 = _frame({20: "Name"})
+    pop = _frame({20: "Name", 120: "Marc: call me"})
+    st.update(0.0, _luma(f0), lambda: f0)
+    seen = []
+    for i, f in enumerate([pop, pop, pop, f0]):
+        st.update((i + 1) / 10, _luma(f), lambda f=f: f)
+        seen.append(any(tb.box.y > 100 for tb in st.texts))
+    assert seen == [True, True, True, False]
+
+
+def test_scroll_moves_known_boxes_and_reads_only_new_rows() -> None:
+    ocr = InkOcr({})
+    st = ScreenState(ocr=ocr, width=320, height=160)
+    rows = {y: f"row {y}" for y in range(10, 160, 20)}
+    f0 = _frame(rows)
+    st.update(0.0, _luma(f0), lambda: f0)
+    before = sorted(tb.box.y for tb in st.texts)
+    f1 = _frame({y - 6: t for y, t in rows.items()})
+    st.update(0.1, _luma(f1), lambda: f1)
+    assert st.stats.scrolls == 1
+    after = sorted(tb.box.y for tb in st.texts)
+    assert after[1:4] == [y - 6 for y in before[1:4]]
+    h, _w = ocr.calls[-1]
+    assert h < 80  # only the newly exposed strip was read again
+
+
+def test_lines_and_value_boxes_keep_labels_readable() -> None:
+    label = TextBox(Box(10, 20, 50, 14), "Phone", 0.9, 0.0)
+    value = TextBox(Box(100, 20, 140, 14), "06 12 34 56 78", 0.9, 0.0)
+    (line,) = build_lines([value, label])
+    assert line.text.startswith("Phone") and "06 12 34 56 78" in line.text
+    start = line.text.index("06")
+    boxes = finding_boxes(line, Finding("PHONE_NUMBER", start, start + 14, 1.0), pad_px=2)
+    assert len(boxes) == 1
+    b, _since = boxes[0]
+    assert b.x >= 60 and b.x1 >= 240  # label untouched, value fully covered
+
+
+def test_tracks_merge_and_reach_back_to_first_keystroke() -> None:
+    times = [i / 10 for i in range(30)]
+    b = Box(100, 100, 80, 16)
+    states = [
+        (0.0, []),
+        (0.5, [StateBox(b, "PHONE_NUMBER", "customer", "ocr", "h1", since_s=0.2)]),
+        (1.0, [StateBox(b, "PHONE_NUMBER", "customer", "ocr", "h1", since_s=0.2)]),
+        (2.0, []),
+    ]
+    (pb,) = merge_tracks(states, times, pad_s=0.0, width=320, height=240)
+    assert (pb.start_s, pb.end_s) == (0.2, 1.9)
+    assert not pb.active(0.1) and pb.active(0.2) and pb.active(1.9) and not pb.active(2.0)
