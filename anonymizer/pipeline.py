@@ -34,6 +34,7 @@ from anonymizer.screen.state import ScreenState
 from anonymizer.screen.tracks import StateBox, merge_tracks, unsure_boxes
 from anonymizer.sidecar import Sidecar, load_sidecar
 from anonymizer.speech import Transcriber, WhisperTranscriber
+from anonymizer.speech.carriers import carrier_spans
 from anonymizer.speech.normalize import normalize, render
 from anonymizer.types import TextBox, Word
 
@@ -268,6 +269,14 @@ def detect_audio(words: list[Word], detector: Detector, cfg: Config, hasher: Cal
         out.append(span(token_at(f.start), token_at(max(f.start, f.end - 1)), f.entity_type, f.category, value))
         if register and f.entity_type in _REGISTRY_TYPES:
             detector.add_known(f.entity_type, value, f.category)
+    for first, last in carrier_spans(words):
+        w0, w1 = words[first], words[last]
+        value = " ".join(w.text for w in words[first : last + 1])
+        out.append(AudioSpan(round(max(0.0, w0.start_s - pad), 4), round(w1.end_s + pad, 4), "ANNOUNCED", "customer", hasher(value)))
+    # Words mixing letters and digits ("charlatanavis54atemail") are garbled identifiers.
+    for w in words:
+        if sum(c.isdigit() for c in w.text) >= 2 and sum(c.isalpha() for c in w.text) >= 2:
+            out.append(AudioSpan(round(max(0.0, w.start_s - pad), 4), round(w.end_s + pad, 4), "NUMBER", "customer", hasher(w.text)))
     i = 0
     while i < len(tokens):
         if any(c.isdigit() for c in tokens[i].text):

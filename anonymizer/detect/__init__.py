@@ -158,7 +158,7 @@ class Detector:
             )
             for r in results:
                 start, end = r.start, r.end
-                if r.entity_type == "PERSON":
+                if r.entity_type in ("PERSON", "EMAIL_ADDRESS"):
                     trimmed = _trim_labels(text, start, end)
                     if trimmed is None:
                         continue

@@ -87,7 +87,10 @@ def simple_recognizers(language: str) -> list[PatternRecognizer]:
 
     return [
         DateOfBirthRecognizer(language),
-        pr("EMAIL_ADDRESS", [Pattern("email", r"\b[A-Za-z0-9._%+\-]+\s?@\s?[A-Za-z0-9\-]+(?:\s?\.\s?[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}\b", 0.9)]),
+        # Anything around an "@" is an address, even when OCR dropped a dot or read one
+        # as a space ("lucy wright@gmailcom"): the lower-case word before a single space
+        # is taken too (a label caught that way is trimmed by the Detector).
+        pr("EMAIL_ADDRESS", [Pattern("email", r"(?:\b[a-z0-9._%+\-]+ )?\b[A-Za-z0-9._%+\-]+ ?@ ?[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*", 0.9)]),
         pr(
             "ADDRESS",
             [

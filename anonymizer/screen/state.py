@@ -72,6 +72,11 @@ class ScreenState:
                 new_texts.append(TextBox(Box(b.x + region.x, b.y + region.y, b.w, b.h), item.text, item.conf, t))
         kept = [tb for tb in self.texts if not any(_inside(tb.box, r) for r in regions)]
         replaced = [tb for tb in self.texts if any(_inside(tb.box, r) for r in regions)]
+        # A text whose own pixels did not change and that the new read did not find again
+        # (OCR misses lines at the edge of a large crop) is still on screen: keep it.
+        for tb in replaced:
+            if not self._pixels_changed(tb.box, luma) and not any(nt.box.intersects(tb.box) for nt in new_texts):
+                kept.append(tb)
         new_texts = [self._inherit(nt, replaced) for nt in new_texts]
         before = sorted((tb.box.as_list(), tb.text) for tb in self.texts)
         self.texts = kept + new_texts
@@ -130,6 +135,16 @@ class ScreenState:
         self._moved = True
         return True
 
+    def _pixels_changed(self, box: Box, luma: np.ndarray) -> bool:
+        if self._luma is None:
+            return True
+        b = box.clip(self.width, self.height)
+        if b.area() == 0:
+            return True
+        a = self._luma[b.y : b.y1, b.x : b.x1].astype(np.int16)
+        c = luma[b.y : b.y1, b.x : b.x1].astype(np.int16)
+        return bool((np.abs(a - c) >= self.threshold).any())
+
     def _grow(self, regions: list[Box]) -> list[Box]:
         """Pad changed regions and extend them over every text box they touch, so a text
         line is always read whole (a partly read line would mis-place offsets)."""
@@ -140,7 +155,7 @@ class ScreenState:
             extended = []
             for r in grown:
                 for tb in self.texts:
-                    if r.intersects(tb.box) and not _inside(tb.box, r):
+                    if r.intersects(tb.box) and not _contains(r, tb.box):
                         r = r.union(tb.box.pad(4, 2)).clip(self.width, self.height)
                 extended.append(r)
             if extended == grown:
@@ -161,6 +176,10 @@ class ScreenState:
         if best is None:
             return new
         return TextBox(new.box, new.text, new.conf, min(best.since_s, new.since_s))
+
+
+def _contains(outer: Box, inner: Box) -> bool:
+    return outer.x <= inner.x and outer.y <= inner.y and inner.x1 <= outer.x1 and inner.y1 <= outer.y1
 
 
 def _inside(inner: Box, outer: Box) -> bool:

@@ -79,9 +79,11 @@ def merge_tracks(
 
 
 def unsure_boxes(texts: list[TextBox], *, conf: float, min_digits: int, pad_px: int, hasher: Callable[[str], str]) -> list[StateBox]:
-    """Low-confidence OCR text with digits in it may be a garbled identifier: hide it."""
+    """Text OCR could barely read (half-scrolled rows, glyphs cut by a panel edge) may be a
+    name or an identifier no recognizer can match: hide it. Digits raise the bar."""
     out = []
     for tb in texts:
-        if tb.conf < conf and sum(c.isdigit() for c in tb.text) >= min_digits:
+        n_digits = sum(c.isdigit() for c in tb.text)
+        if tb.conf < conf or (tb.conf < 2 * conf and n_digits >= min_digits):
             out.append(StateBox(tb.box.pad(pad_px, pad_px), "UNSURE", "customer", "unsure", hasher(tb.text), tb.since_s))
     return out

@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import pytest
 
+from anonymizer.speech.carriers import carrier_spans
 from anonymizer.speech.normalize import normalize, render
+from anonymizer.types import Word
 
 
 def _text(words: str) -> str:
@@ -30,3 +32,28 @@ def test_tokens_keep_word_indices() -> None:
     tokens = normalize("call me on thirty four".split())
     assert [t.text for t in tokens] == ["call", "me", "on", "34"]
     assert (tokens[-1].first_word, tokens[-1].last_word) == (3, 4)
+
+
+def _words(spec: list[tuple[str, float, float]]) -> list[Word]:
+    return [Word(t, s, e) for t, s, e in spec]
+
+
+def test_carrier_phrases_announce_garbled_values() -> None:
+    """Real tiny.en output for "my email address is charlotte davies 54 at gmail dot com"."""
+    words = _words([
+        ("My", 22.34, 22.48), ("email", 22.48, 22.78), ("address", 22.78, 23.1), ("is", 23.1, 23.48),
+        ("charlatanavis54atemail", 23.48, 25.42), (".com.", 25.42, 26.0), ("I", 28.7, 29.58), ("was", 29.58, 29.84),
+    ])  # fmt: skip
+    assert [(a, b) for a, b in carrier_spans(words)] == [(4, 5)]
+
+
+def test_carrier_phrases_in_french_stop_at_sentence_end() -> None:
+    words = _words([
+        ("Je", 0.0, 0.2), ("m'appelle", 0.2, 0.6), ("Amélie", 0.6, 1.0), ("Zorglub.", 1.0, 1.5),
+        ("Merci", 1.7, 2.0), ("beaucoup.", 2.0, 2.4),
+    ])  # fmt: skip
+    assert carrier_spans(words) == [(2, 3)]
+
+
+def test_no_carrier_no_span() -> None:
+    assert carrier_spans(_words([("Hello", 0.0, 0.3), ("there.", 0.3, 0.6)])) == []
