@@ -8,6 +8,7 @@ raises before the output's atomic rename: nothing half-anonymized is ever publis
 from __future__ import annotations
 
 import getpass
+import json
 import logging
 import secrets
 import time
@@ -164,25 +165,32 @@ def run(job: Job, models: Models | None = None) -> dict[str, Any]:
     )
 
     # -- render (to a temporary name; renamed only when complete) ----------------------
-    with atomic_path(job.output) as tmp:
-        t = time.monotonic()
-        n_written = render_video(job.input, tmp, info, plan, apply_audio(track, plan, cfg) if track is not None else None, cfg, timings)
-        timings.add("render_total", time.monotonic() - t)
-        if n_written != len(frame_times):
-            raise ProcessingError(f"render wrote {n_written} frames but analysis saw {len(frame_times)}", path=job.input)
-        out_info = probe(tmp)
-        if (out_info.width, out_info.height) != (info.width, info.height):
-            raise ProcessingError("output size differs from input", path=job.output)
-    output_sha = sha256_file(job.output)
-    write_atomic(job.plan_path(), plan.to_json())
-    report = build_report(
-        job=job, info=info, plan=plan, sidecar=sidecar, output_sha256=output_sha, screen_stats=screen_stats,
-        timings=timings.stages, wall_s=time.monotonic() - t_start, n_frames=len(frame_times),
-        audio=track, n_words=len(words), user=_user(), version=__version__,
-    )
-    import json
-
-    write_atomic(job.report_path(), json.dumps(report, indent=1, sort_keys=True))
+    # The MP4 is renamed into place last: plan and report exist before it, and are
+    # removed again if anything fails, so a published MP4 always has its report.
+    written: list[Path] = []
+    try:
+        with atomic_path(job.output) as tmp:
+            t = time.monotonic()
+            n_written = render_video(job.input, tmp, info, plan, apply_audio(track, plan, cfg) if track is not None else None, cfg, timings)
+            timings.add("render_total", time.monotonic() - t)
+            if n_written != len(frame_times):
+                raise ProcessingError(f"render wrote {n_written} frames but analysis saw {len(frame_times)}", path=job.input)
+            out_info = probe(tmp)
+            if (out_info.width, out_info.height) != (info.width, info.height):
+                raise ProcessingError("output size differs from input", path=job.output)
+            report = build_report(
+                job=job, info=info, plan=plan, sidecar=sidecar, output_sha256=sha256_file(tmp), screen_stats=screen_stats,
+                timings=timings.stages, wall_s=time.monotonic() - t_start, n_frames=len(frame_times),
+                audio=track, n_words=len(words), user=_user(), version=__version__,
+            )
+            write_atomic(job.plan_path(), plan.to_json())
+            written.append(job.plan_path())
+            write_atomic(job.report_path(), json.dumps(report, indent=1, sort_keys=True))
+            written.append(job.report_path())
+    except BaseException:
+        for p in written:
+            p.unlink(missing_ok=True)
+        raise
     return report
 
 

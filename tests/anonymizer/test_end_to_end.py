@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from anonymizer.fsutil import sha256_file
 from benchmarks.score import score
 from tests.conftest import Anonymized
 
@@ -68,6 +69,8 @@ def test_plan_and_report_hold_no_raw_values(anonymized: Anonymized) -> None:
 
 def test_report_contents(anonymized: Anonymized) -> None:
     r = anonymized.report_json()
+    assert r["input"]["sha256"] == sha256_file(anonymized.sample.video)  # original untouched
+    assert r["output"]["sha256"] == sha256_file(anonymized.output)
     assert r["input"]["sha256"] != r["output"]["sha256"]
     assert len(r["config_sha256"]) == 64
     assert r["counts"]["screen"].get("PERSON", 0) > 0

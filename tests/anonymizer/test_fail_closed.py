@@ -1,0 +1,50 @@
+"""A failure at any stage publishes nothing: no MP4, no plan, no report, no temp file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from anonymizer import pipeline
+from anonymizer.config import load_config
+from anonymizer.errors import ProcessingError
+from benchmarks.corpus import generate
+
+
+@pytest.fixture(scope="module")
+def models() -> pipeline.Models:
+    return pipeline.load_models(load_config(None))
+
+
+def test_render_failure_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, models: pipeline.Models) -> None:
+    rec = generate(tmp_path / "in", width=320, height=180, duration_s=1.5, seed=5)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+
+    def broken_render(src: Path, dst: Path, *args: Any) -> int:
+        Path(dst).write_bytes(b"half an mp4")  # the encoder got part way...
+        raise ProcessingError("encoder died", path=dst)  # ...and failed
+
+    monkeypatch.setattr(pipeline, "render_video", broken_render)
+    job = pipeline.Job(input=rec.video, output=out_dir / "call.anon.mp4", config=load_config(None), roster=rec.roster, sidecar=rec.sidecar)
+    with pytest.raises(ProcessingError, match="encoder died"):
+        pipeline.run(job, models)
+    assert list(out_dir.iterdir()) == []
+
+
+def test_wrong_frame_count_is_not_published(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, models: pipeline.Models) -> None:
+    rec = generate(tmp_path / "in", width=320, height=180, duration_s=1.5, seed=6)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    real_render = pipeline.render_video
+
+    def short_render(*args: Any) -> int:
+        return real_render(*args) - 1  # pretend a frame went missing
+
+    monkeypatch.setattr(pipeline, "render_video", short_render)
+    job = pipeline.Job(input=rec.video, output=out_dir / "call.anon.mp4", config=load_config(None), roster=rec.roster)
+    with pytest.raises(ProcessingError, match="frames"):
+        pipeline.run(job, models)
+    assert list(out_dir.iterdir()) == []
