@@ -68,6 +68,21 @@ class DetectConfig:
 
 
 @dataclass(frozen=True)
+class PolicyConfig:
+    """CNIL guarantees (DESIGN.md section 7)."""
+
+    purposes: tuple[str, ...] = ("training",)  # the only purpose the CNIL allows here
+    excluded_lines: tuple[str, ...] = ()  # phone lines never processed (staff representatives)
+    require_windows: bool = False  # refuse when no business-window rectangle is known
+    require_call_times: bool = False  # refuse when off-hook/on-hook times are unknown
+    retention_days: int = 30  # `anonymizer purge` deletes originals older than this
+    audit_log: str = ""  # hash-chained JSONL audit log; empty = none
+    quarantine_dir: str = ""  # outputs failing verification go here (default: OUTPUT_DIR/quarantine)
+    verify: bool = True  # re-read the output before publishing it
+    verify_every_s: float = 10.0  # a redacted region is re-read at least this often, even unchanged
+
+
+@dataclass(frozen=True)
 class OutputConfig:
     hash_key_file: str = ""  # HMAC key for value hashes in plans; empty = random per run
 
@@ -77,6 +92,7 @@ class Config:
     video: VideoConfig = field(default_factory=VideoConfig)
     audio: AudioConfig = field(default_factory=AudioConfig)
     detect: DetectConfig = field(default_factory=DetectConfig)
+    policy: PolicyConfig = field(default_factory=PolicyConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
 
     def to_dict(self) -> dict[str, Any]:
@@ -103,6 +119,10 @@ class Config:
         _check(0.0 <= d.score_threshold <= 1.0, "detect.score_threshold must be in 0..1")
         for lang in d.languages:
             _check(lang in LANGUAGES, f"detect.languages: unknown language {lang!r}")
+        p = self.policy
+        _check(len(p.purposes) > 0, "policy.purposes must name at least one purpose")
+        _check(0 <= p.retention_days <= 3650, "policy.retention_days must be in 0..3650")
+        _check(0.1 <= p.verify_every_s <= 600.0, "policy.verify_every_s must be in 0.1..600")
         for ent in d.entities:
             _check(ent in ENTITY_TYPES, f"detect.entities: unknown entity type {ent!r}")
         return self
@@ -114,7 +134,7 @@ def _check(ok: bool, message: str) -> None:
 
 
 _SECTIONS = {f.name: f.type for f in fields(Config)}
-_CLASSES = {"video": VideoConfig, "audio": AudioConfig, "detect": DetectConfig, "output": OutputConfig}
+_CLASSES = {"video": VideoConfig, "audio": AudioConfig, "detect": DetectConfig, "policy": PolicyConfig, "output": OutputConfig}
 
 
 def _coerce(section: str, cls: type, raw: dict[str, Any]) -> Any:

@@ -10,25 +10,27 @@ from __future__ import annotations
 import getpass
 import json
 import logging
+import os
 import secrets
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 import kernels
-from anonymizer import __version__
+from anonymizer import __version__, audit
 from anonymizer.config import Config
 from anonymizer.detect import Detector
 from anonymizer.detect.roster import load_roster
-from anonymizer.errors import ConfigError, CorruptInputError, InputError, ProcessingError
+from anonymizer.errors import ConfigError, CorruptInputError, InputError, PolicyRefusal, ProcessingError, VerificationError
 from anonymizer.fsutil import atomic_path, sha256_file, write_atomic
 from anonymizer.media import AudioTrack, MediaInfo, iter_frames, probe, read_audio, resample_mono, write_recording
 from anonymizer.ocr import EasyOcrEngine, OcrEngine
 from anonymizer.plan import AudioSpan, Plan, value_hasher
+from anonymizer.policy import check_gates
 from anonymizer.report import build_report
 from anonymizer.screen.layout import build_lines, finding_boxes
 from anonymizer.screen.state import ScreenState
@@ -38,6 +40,7 @@ from anonymizer.speech import Transcriber, WhisperTranscriber
 from anonymizer.speech.carriers import carrier_spans
 from anonymizer.speech.normalize import normalize, render
 from anonymizer.types import TextBox, Word
+from anonymizer.verify import Problem, verify_output
 
 log = logging.getLogger(__name__)
 
@@ -101,8 +104,32 @@ def check_paths(job: Job) -> None:
         raise ConfigError("an output path is the input itself: originals are never overwritten", path=dst)
 
 
-def run(job: Job, models: Models | None = None) -> dict[str, Any]:
-    """Anonymize ``job.input`` into ``job.output`` (+ plan and report). Returns the report."""
+def run(job: Job, models: Models | None = None, *, renderer: Callable[..., int] | None = None) -> dict[str, Any]:
+    """Anonymize ``job.input`` into ``job.output`` (+ plan and report). Returns the report.
+
+    With ``[policy] audit_log`` set, every run leaves one hash-chained audit record: a
+    published output's record is written *before* the output is renamed into place (an
+    output never exists without its record); refusals and failures are recorded too."""
+    log = Path(job.config.policy.audit_log) if job.config.policy.audit_log else None
+    base = {"os_user": _user(), "input": str(job.input), "output": str(job.output), "config_sha256": job.config.digest()}
+
+    def before_publish(report: dict[str, Any]) -> None:
+        if log is not None:
+            audit.append(log, "run", **base, result="published", input_sha256=report["input"]["sha256"],
+                         output_sha256=report["output"]["sha256"], exit_code=0)
+
+    try:
+        return _run(job, models, renderer=renderer, before_publish=before_publish)
+    except BaseException as exc:
+        if log is not None:
+            result = "quarantined" if isinstance(exc, VerificationError) else "refused" if isinstance(exc, PolicyRefusal) else "failed"
+            audit.append(log, "run", **base, result=result, rule=getattr(exc, "rule", None), reason=str(exc)[:500],
+                         exit_code=getattr(exc, "exit_code", 1))
+        raise
+
+
+def _run(job: Job, models: Models | None, *, renderer: Callable[..., int] | None,
+         before_publish: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
     t_start = time.monotonic()
     timings = Timings()
     cfg = job.config
@@ -110,6 +137,9 @@ def run(job: Job, models: Models | None = None) -> dict[str, Any]:
     info = probe(job.input)
     roster = load_roster(job.roster)
     sidecar = load_sidecar(job.sidecar)
+    # CNIL gates first: a recording that must not be processed is never decoded.
+    gate = check_gates(cfg, sidecar if job.sidecar is not None else None, input_path=Path(job.input),
+                       duration_s=info.duration_s, width=info.width, height=info.height)
     audio_src = Path(job.audio) if job.audio else (Path(job.input) if info.has_audio else None)
     if audio_src is None and cfg.audio.required:
         raise InputError("no audio stream (pass --audio FILE, or set [audio] required = false in the policy)", path=job.input)
@@ -160,8 +190,8 @@ def run(job: Job, models: Models | None = None) -> dict[str, Any]:
         style=cfg.video.style,
         boxes=boxes,
         audio_spans=audio_spans,
-        windows=list(sidecar.windows),
-        trim=None,
+        windows=list(gate.windows),
+        trim=gate.trim,
     )
 
     # -- render (to a temporary name; renamed only when complete) ----------------------
@@ -171,27 +201,60 @@ def run(job: Job, models: Models | None = None) -> dict[str, Any]:
     try:
         with atomic_path(job.output) as tmp:
             t = time.monotonic()
-            n_written = render_video(job.input, tmp, info, plan, apply_audio(track, plan, cfg) if track is not None else None, cfg, timings)
+            out_audio = trim_audio(apply_audio(track, plan, cfg), plan.trim) if track is not None else None
+            n_written = (renderer or render_video)(job.input, tmp, info, plan, out_audio, cfg, timings)
             timings.add("render_total", time.monotonic() - t)
-            if n_written != len(frame_times):
-                raise ProcessingError(f"render wrote {n_written} frames but analysis saw {len(frame_times)}", path=job.input)
+            kept = len(frame_times) if plan.trim is None else sum(1 for t in frame_times if in_trim(t, plan.trim))
+            if n_written != kept:
+                raise ProcessingError(f"render wrote {n_written} frames but analysis expected {kept}", path=job.input)
             out_info = probe(tmp)
             if (out_info.width, out_info.height) != (info.width, info.height):
                 raise ProcessingError("output size differs from input", path=job.output)
+            verification: dict[str, Any] = {"enabled": cfg.policy.verify}
+            if cfg.policy.verify:
+                t = time.monotonic()
+                problems, vstats = verify_output(tmp, plan, detector, models.ocr, models.transcriber if track is not None else None,
+                                                 every_s=cfg.policy.verify_every_s, width=info.width, height=info.height)
+                timings.add("verify", time.monotonic() - t)
+                verification.update(problems=[asdict(p) for p in problems], frames=vstats.frames,
+                                    crops_read=vstats.crops_read, crops_cached=vstats.crops_cached, words=vstats.words)
+                if problems:
+                    quarantine(job, tmp, plan, problems, verification)
             report = build_report(
                 job=job, info=info, plan=plan, sidecar=sidecar, output_sha256=sha256_file(tmp), screen_stats=screen_stats,
                 timings=timings.stages, wall_s=time.monotonic() - t_start, n_frames=len(frame_times),
                 audio=track, n_words=len(words), user=_user(), version=__version__,
             )
+            report["verification"] = verification
             write_atomic(job.plan_path(), plan.to_json())
             written.append(job.plan_path())
             write_atomic(job.report_path(), json.dumps(report, indent=1, sort_keys=True))
             written.append(job.report_path())
+            before_publish(report)
     except BaseException:
         for p in written:
             p.unlink(missing_ok=True)
         raise
     return report
+
+
+def quarantine_dir(job: Job) -> Path:
+    configured = job.config.policy.quarantine_dir
+    return Path(configured) if configured else Path(job.output).parent / "quarantine"
+
+
+def quarantine(job: Job, tmp: Path, plan: Plan, problems: list[Problem], verification: dict[str, Any]) -> None:
+    """Move a rendered output that failed verification out of the publish path (with a
+    report saying why, without the values) and raise VerificationError."""
+    qdir = quarantine_dir(job)
+    qdir.mkdir(parents=True, exist_ok=True, mode=0o750)
+    target = qdir / Path(job.output).name
+    kinds = sorted({f"{p.modality}:{p.entity_type}" for p in problems})
+    report = {"status": "quarantined", "input_sha256": plan.input_sha256, "config_sha256": plan.config_sha256,
+              "reason": f"{len(problems)} value(s) found again in the output ({', '.join(kinds)})", "verification": verification}
+    write_atomic(target.with_name(target.stem + ".report.json"), json.dumps(report, indent=1, sort_keys=True))
+    os.replace(tmp, target)
+    raise VerificationError(f"not published: {report['reason']}; quarantined as {target}", path=job.input)
 
 
 def _user() -> str:
@@ -335,6 +398,23 @@ def apply_audio(track: AudioTrack, plan: Plan, cfg: Config) -> AudioTrack:
     return AudioTrack(samples=samples, sample_rate=rate, layout=track.layout, start_s=track.start_s)
 
 
+def in_trim(t: float, trim: tuple[float, float]) -> bool:
+    return trim[0] - 1e-6 <= t <= trim[1] + 1e-6
+
+
+def trim_audio(track: AudioTrack, trim: tuple[float, float] | None) -> AudioTrack:
+    """Keep pick-up..hang-up, with the original timestamps (video keeps its pts too)."""
+    if trim is None:
+        return track
+    rate = track.sample_rate
+    i0 = max(0, round((trim[0] - track.start_s) * rate))
+    i1 = min(track.samples.shape[1], round((trim[1] - track.start_s) * rate))
+    if i0 == 0 and i1 >= track.samples.shape[1]:
+        return track
+    return AudioTrack(samples=track.samples[:, i0:max(i0, i1)].copy(), sample_rate=rate, layout=track.layout,
+                      start_s=track.start_s + i0 / rate)
+
+
 def render_video(src: Path, dst: Path, info: MediaInfo, plan: Plan, audio: AudioTrack | None, cfg: Config, timings: Timings) -> int:
     boxes = sorted(plan.boxes, key=lambda b: b.start_s)
     windows = plan.windows
@@ -345,6 +425,8 @@ def render_video(src: Path, dst: Path, info: MediaInfo, plan: Plan, audio: Audio
         t_kernel = 0.0
         for fd in iter_frames(src):
             t = fd.t
+            if plan.trim is not None and not in_trim(t, plan.trim):
+                continue  # CNIL: only pick-up to hang-up is kept
             active = [b for b in boxes if b.active(t)]
             wins = [w for w in windows if w.start_s - 1e-6 <= t and (w.end_s is None or t <= w.end_s + 1e-6)]
             if not active and not mask_needed:

@@ -9,7 +9,7 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -18,13 +18,14 @@ from anonymizer.config import AUDIO_MODES, LANGUAGES, STYLES, load_config
 from anonymizer.errors import EXIT_CODES, AnonymizerError
 
 
-def _fail(exc: BaseException, debug: bool) -> None:
+def fail(exc: BaseException, debug: bool) -> NoReturn:
+    """One line on stderr and the error's exit code; the traceback only with --debug."""
     if debug:
         raise exc
     if isinstance(exc, AnonymizerError):
         click.echo(f"anonymizer: error: {exc}", err=True)
         sys.exit(exc.exit_code)
-    click.echo(f"anonymizer: internal error: {type(exc).__name__}: {exc} (nothing was published; rerun with --debug)", err=True)
+    click.echo(f"anonymizer: internal error: {type(exc).__name__}: {exc} (nothing was published or changed; rerun with --debug)", err=True)
     sys.exit(1)
 
 
@@ -76,8 +77,7 @@ def run_cmd(ctx: click.Context, recording: Path, output: Path | None, roster: Pa
                   asr_model=asr_model, report=report, plan=plan, gpu=gpu)
         result = run(job)
     except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - mapped to exit codes, fail closed
-        _fail(exc, ctx.obj["debug"])
-        return
+        fail(exc, ctx.obj["debug"])
     if as_json:
         click.echo(json.dumps(result, indent=1, sort_keys=True))
     else:
@@ -98,3 +98,8 @@ def exit_codes() -> None:
 
 def main() -> None:
     cli(prog_name="anonymizer")
+
+
+from anonymizer._cli.admin import register  # noqa: E402  (admin commands live apart)
+
+register(cli)

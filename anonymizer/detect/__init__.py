@@ -150,6 +150,13 @@ class Detector:
             self._cache[text] = base
         return _dedupe(base + self._registry_matches(text))
 
+    def find_known(self, text: str) -> list[Finding]:
+        """Only the roster and this recording's registry (used to verify an output:
+        generic recognizers would fire on redaction texture, known values must not)."""
+        if not text.strip():
+            return []
+        return _dedupe(self._registry_matches(text))
+
     def _presidio(self, text: str) -> list[Finding]:
         out: list[Finding] = []
         for lang in self.config.languages:

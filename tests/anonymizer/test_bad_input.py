@@ -124,3 +124,32 @@ def test_truncated_mkv_is_not_published(tmp_path_factory: pytest.TempPathFactory
     data = mkv.video.read_bytes()
     cut = _bytes(tmp_path / "cut.mkv", data[: int(len(data) * 0.4)])
     _run_fails(cut, tmp_path, INPUT_ERROR, "truncated")
+
+
+def test_policy_refusal_is_audited_and_publishes_nothing(tiny: RecordingPaths, tmp_path: Path) -> None:
+    sidecar = tmp_path / "call.json"
+    sidecar.write_text('{"call_id": "c1", "agent_employee_id": "E1", "purpose": "evaluation"}')
+    log = tmp_path / "audit.jsonl"
+    policy = tmp_path / "policy.toml"
+    policy.write_text(f'[policy]\naudit_log = "{log}"\n')
+    out = tmp_path / "out.mp4"
+    proc = anonymizer_cmd("run", str(tiny.video), "-o", str(out), "--sidecar", str(sidecar), "--policy", str(policy))
+    assert proc.returncode == 6, proc.stderr
+    assert "refused by policy rule 'purpose'" in proc.stderr
+    assert not out.exists()
+    import json
+
+    (record,) = [json.loads(line) for line in log.read_text().splitlines()]
+    assert record["event"] == "run" and record["result"] == "refused" and record["rule"] == "purpose"
+    verify = anonymizer_cmd("audit", "verify", str(log))
+    assert verify.returncode == 0 and "ok: 1 records" in verify.stdout
+
+
+def test_excluded_line_is_never_processed(tiny: RecordingPaths, tmp_path: Path) -> None:
+    sidecar = tmp_path / "call.json"
+    sidecar.write_text('{"call_id": "c1", "purpose": "training", "line": "+33 1 23 45 67 89"}')
+    policy = tmp_path / "policy.toml"
+    policy.write_text('[policy]\nexcluded_lines = ["01 23 45 67 89"]\n')
+    proc = anonymizer_cmd("run", str(tiny.video), "-o", str(tmp_path / "out.mp4"), "--sidecar", str(sidecar), "--policy", str(policy))
+    assert proc.returncode == 6 and "excluded_line" in proc.stderr
+    assert "45 67" not in proc.stderr  # the line itself is never printed

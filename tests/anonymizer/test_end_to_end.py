@@ -78,3 +78,5 @@ def test_report_contents(anonymized: Anonymized) -> None:
     assert r["models"]["easyocr"] != "missing"
     # OCR is change-driven: far less than every frame's pixels are read.
     assert r["screen"]["ocr_pixel_fraction"] < 0.5
+    v = r["verification"]
+    assert v["enabled"] and v["problems"] == [] and v["crops_read"] > 0 and v["words"] > 0

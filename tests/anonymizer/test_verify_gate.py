@@ -1,0 +1,43 @@
+"""The verification gate re-reads the output: a renderer that hides nothing must never
+publish (the output goes to quarantine, exit 5), whatever the plan says."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from anonymizer import pipeline
+from anonymizer.config import load_config
+from anonymizer.errors import VerificationError
+from anonymizer.media import read_audio
+from benchmarks.corpus import RecordingPaths
+
+
+def do_nothing_renderer(src: Path, dst: Path, info: Any, plan: Any, audio: Any, cfg: Any, timings: Any) -> int:
+    """Encodes the original frames and the original audio: a broken redaction stage."""
+    empty = dataclasses.replace(plan, boxes=[], windows=[])
+    return pipeline.render_video(src, dst, info, empty, read_audio(src), cfg, timings)
+
+
+def test_do_nothing_renderer_is_quarantined(sample: RecordingPaths, tmp_path: Path) -> None:
+    out = tmp_path / "call.anon.mp4"
+    job = pipeline.Job(input=sample.video, output=out, config=load_config(None), roster=sample.roster, sidecar=sample.sidecar)
+    with pytest.raises(VerificationError, match="not published") as info:
+        pipeline.run(job, renderer=do_nothing_renderer)
+    assert info.value.exit_code == 5
+    assert not out.exists()
+    assert not (tmp_path / "call.anon.plan.json").exists() and not (tmp_path / "call.anon.report.json").exists()
+    quarantined = tmp_path / "quarantine" / "call.anon.mp4"
+    assert quarantined.is_file()
+    report = json.loads((tmp_path / "quarantine" / "call.anon.report.json").read_text())
+    assert report["status"] == "quarantined"
+    modalities = {p["modality"] for p in report["verification"]["problems"]}
+    assert modalities == {"screen", "audio"}
+    truth = json.loads(sample.truth.read_text())
+    values = {p["value"] for f in truth["frames"] for p in f["pii"] if len(p["value"]) >= 5}
+    text = json.dumps(report)
+    assert [v for v in values if v in text] == []  # says why, never what
