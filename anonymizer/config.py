@@ -79,7 +79,6 @@ class PolicyConfig:
     audit_log: str = ""  # hash-chained JSONL audit log; empty = none
     quarantine_dir: str = ""  # outputs failing verification go here (default: OUTPUT_DIR/quarantine)
     verify: bool = True  # re-read the output before publishing it
-    verify_every_s: float = 10.0  # a redacted region is re-read at least this often, even unchanged
 
 
 @dataclass(frozen=True)
@@ -122,7 +121,6 @@ class Config:
         p = self.policy
         _check(len(p.purposes) > 0, "policy.purposes must name at least one purpose")
         _check(0 <= p.retention_days <= 3650, "policy.retention_days must be in 0..3650")
-        _check(0.1 <= p.verify_every_s <= 600.0, "policy.verify_every_s must be in 0.1..600")
         for ent in d.entities:
             _check(ent in ENTITY_TYPES, f"detect.entities: unknown entity type {ent!r}")
         return self

@@ -214,7 +214,7 @@ def _run(job: Job, models: Models | None, *, renderer: Callable[..., int] | None
             if cfg.policy.verify:
                 t = time.monotonic()
                 problems, vstats = verify_output(tmp, plan, detector, models.ocr, models.transcriber if track is not None else None,
-                                                 every_s=cfg.policy.verify_every_s, width=info.width, height=info.height)
+                                                 width=info.width, height=info.height, threshold=cfg.video.change_threshold)
                 timings.add("verify", time.monotonic() - t)
                 verification.update(problems=[asdict(p) for p in problems], frames=vstats.frames,
                                     crops_read=vstats.crops_read, crops_cached=vstats.crops_cached, words=vstats.words)
