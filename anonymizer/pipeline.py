@@ -31,6 +31,7 @@ from anonymizer.media import AudioTrack, MediaInfo, iter_frames, probe, read_aud
 from anonymizer.ocr import EasyOcrEngine, OcrEngine
 from anonymizer.plan import AudioSpan, Plan, value_hasher
 from anonymizer.policy import check_gates
+from anonymizer.policy.gates import RuleRefusal
 from anonymizer.report import build_report
 from anonymizer.screen.layout import build_lines, finding_boxes
 from anonymizer.screen.state import ScreenState
@@ -140,6 +141,7 @@ def _run(job: Job, models: Models | None, *, renderer: Callable[..., int] | None
     # CNIL gates first: a recording that must not be processed is never decoded.
     gate = check_gates(cfg, sidecar if job.sidecar is not None else None, input_path=Path(job.input),
                        duration_s=info.duration_s, width=info.width, height=info.height)
+    refuse_still_video(job.input, cfg.video.change_threshold)
     audio_src = Path(job.audio) if job.audio else (Path(job.input) if info.has_audio else None)
     if audio_src is None and cfg.audio.required:
         raise InputError("no audio stream (pass --audio FILE, or set [audio] required = false in the policy)", path=job.input)
@@ -236,6 +238,21 @@ def _run(job: Job, models: Models | None, *, renderer: Callable[..., int] | None
             p.unlink(missing_ok=True)
         raise
     return report
+
+
+def refuse_still_video(path: Path, threshold: int) -> None:
+    """A "video" whose frames never change is a screenshot in disguise; the CNIL deems
+    screenshots disproportionate. Decoding stops at the first changed frame (cheap)."""
+    first: np.ndarray | None = None
+    n = 0
+    for fd in iter_frames(path):
+        n += 1
+        luma = fd.luma()
+        if first is None:
+            first = luma.copy()
+        elif luma.shape != first.shape or int(np.abs(luma.astype(np.int16) - first).max()) >= threshold:
+            return
+    raise RuleRefusal("still_image", f"its {n} frame(s) never change: a still image, not a screen recording", path=path)
 
 
 def quarantine_dir(job: Job) -> Path:

@@ -48,7 +48,7 @@ from anonymizer.sidecar import Sidecar
 
 DEFAULT_PURPOSE = "training"
 CALL_TIME_SLACK_S = 1.0
-RULES = ("purpose", "excluded_line", "windows_required", "call_times_required", "call_times_outside")
+RULES = ("purpose", "excluded_line", "windows_required", "call_times_required", "call_times_outside", "still_image")
 
 
 class RuleRefusal(PolicyRefusal):
