@@ -79,6 +79,7 @@ class PolicyConfig:
     audit_log: str = ""  # hash-chained JSONL audit log; empty = none
     quarantine_dir: str = ""  # outputs failing verification go here (default: OUTPUT_DIR/quarantine)
     verify: bool = True  # re-read the output before publishing it
+    verify_min_interval_s: float = 0.5  # a changing redacted region is re-read at most this often (0: every change)
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,7 @@ class Config:
         p = self.policy
         _check(len(p.purposes) > 0, "policy.purposes must name at least one purpose")
         _check(0 <= p.retention_days <= 3650, "policy.retention_days must be in 0..3650")
+        _check(0.0 <= p.verify_min_interval_s <= 60.0, "policy.verify_min_interval_s must be in 0..60")
         for ent in d.entities:
             _check(ent in ENTITY_TYPES, f"detect.entities: unknown entity type {ent!r}")
         return self

@@ -216,7 +216,8 @@ def _run(job: Job, models: Models | None, *, renderer: Callable[..., int] | None
             if cfg.policy.verify:
                 t = time.monotonic()
                 problems, vstats = verify_output(tmp, plan, detector, models.ocr, models.transcriber if track is not None else None,
-                                                 width=info.width, height=info.height, threshold=cfg.video.change_threshold)
+                                                 width=info.width, height=info.height, threshold=cfg.video.change_threshold,
+                                                 min_interval_s=cfg.policy.verify_min_interval_s)
                 timings.add("verify", time.monotonic() - t)
                 verification.update(problems=[asdict(p) for p in problems], frames=vstats.frames,
                                     crops_read=vstats.crops_read, crops_cached=vstats.crops_cached, words=vstats.words)

@@ -18,6 +18,7 @@ from anonymizer.detect import Detector
 from anonymizer.media import iter_frames, read_audio, resample_mono
 from anonymizer.ocr import OcrEngine
 from anonymizer.plan import Plan
+from anonymizer.screen.changes import merge_boxes
 from anonymizer.speech import Transcriber
 from anonymizer.speech.normalize import normalize, render
 from anonymizer.types import Box
@@ -41,37 +42,33 @@ class VerifyStats:
 
 
 def verify_output(path: Path, plan: Plan, detector: Detector, ocr: OcrEngine, transcriber: Transcriber | None,
-                  *, width: int, height: int, threshold: int = 24, max_problems: int = 20) -> tuple[list[Problem], VerifyStats]:
+                  *, width: int, height: int, threshold: int = 24, min_interval_s: float = 0.5,
+                  max_problems: int = 20) -> tuple[list[Problem], VerifyStats]:
     stats = VerifyStats()
     problems: list[Problem] = []
     boxes = sorted(plan.boxes, key=lambda b: b.start_s)
-    last: dict[tuple[int, int, int, int], np.ndarray] = {}
+    last: dict[tuple[int, int, int, int], tuple[float, np.ndarray]] = {}
     for fd in iter_frames(path):
         stats.frames += 1
-        active = [b for b in boxes if b.active(fd.t)]
+        active = [Box(b.x, b.y, b.w, b.h).clip(width, height) for b in boxes if b.active(fd.t)]
+        active = [b for b in active if b.area() > 0]
         if not active:
             continue
-        rgb = None
-        for b in active:
-            # the box itself (already padded) as one text line, plus a margin for a value
-            # that would stick out of it
-            r = Box(b.x, b.y, b.w, b.h).pad(max(4, b.h // 2), 1).clip(width, height)
-            if r.area() == 0:
-                continue
-            if rgb is None:
-                rgb = fd.rgb()
-            crop = rgb[r.y : r.y1, r.x : r.x1]
-            # Re-encoding noise makes every frame's bytes differ: a region is read again
-            # only when its pixels moved by the analysis change threshold since last read.
-            inner = Box(b.x, b.y, b.w, b.h).clip(width, height)
-            gray = rgb[inner.y : inner.y1, inner.x : inner.x1].mean(axis=2).astype(np.int16)
-            key = (inner.x, inner.y, inner.w, inner.h)
+        rgb = fd.rgb()
+        # Overlapping boxes (a scrolled list, a field and its registry match) are read as
+        # one region; a region is read again when its pixels moved by the analysis change
+        # threshold (re-encoding noise alone does not count), at most every min_interval_s.
+        for region in merge_boxes([b.pad(max(4, b.h // 2), 1).clip(width, height) for b in active]):
+            gray = rgb[region.y : region.y1, region.x : region.x1].mean(axis=2).astype(np.int16)
+            key = (region.x, region.y, region.w, region.h)
             prev = last.get(key)
-            if prev is not None and int(np.abs(gray - prev).max()) < threshold:
+            if prev is not None and (int(np.abs(gray - prev[1]).max()) < threshold or fd.t - prev[0] < min_interval_s):
                 stats.crops_cached += 1
                 continue
-            last[key] = gray
-            text = ocr.read_line(np.ascontiguousarray(crop))
+            last[key] = (fd.t, gray)
+            crop = np.ascontiguousarray(rgb[region.y : region.y1, region.x : region.x1])
+            one_line = region.h <= 2 * min(b.h for b in active if b.intersects(region))
+            text = ocr.read_line(crop) if one_line else " ".join(t.text for t in ocr.read(crop))
             stats.crops_read += 1
             for f in detector.find_known(text):
                 problems.append(Problem("screen", f.entity_type, round(fd.t, 3)))
