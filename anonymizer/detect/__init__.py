@@ -92,6 +92,7 @@ class KnownValue:
     category: str
     value: str
     pattern: re.Pattern[str] | None  # None: matched by digits
+    strong: bool = True  # specific enough to prove a leak on its own (used by verification)
 
 
 def _word_pattern(value: str) -> re.Pattern[str] | None:
@@ -116,16 +117,21 @@ class Detector:
         for emp in self.roster:
             category = "agent" if self.agent_id and emp.employee_id == self.agent_id else "colleague"
             for etype, value in emp.values():
-                self.add_known(etype, value, category)
+                self.add_known(etype, value, category, roster=True)
 
     # -- registry --------------------------------------------------------------------
-    def add_known(self, entity_type: str, value: str, category: str = "customer") -> None:
-        """Remember a value found somewhere in this recording, to find it everywhere."""
+    def add_known(self, entity_type: str, value: str, category: str = "customer", *, roster: bool = False) -> None:
+        """Remember a value found somewhere in this recording, to find it everywhere.
+
+        Roster values, numbers and multi-word names are *strong*: finding one again in an
+        output proves a leak. A single word that NER called a name (possibly OCR garbage
+        like 'LulU') is still searched for during analysis, but not used as proof."""
         value = value.strip()
+        strong = roster or entity_type != "PERSON" or len(re.findall(r"[^\W\d_]{2,}", value)) >= 2
         if entity_type in ("PHONE_NUMBER", "CREDIT_CARD", "IBAN_CODE", "NUMBER", "EXTENSION") and len(digits(value)) >= 4:
             key = ("#", digits(value))
             if key not in self._known:
-                self._known[key] = KnownValue(entity_type, category, value, None)
+                self._known[key] = KnownValue(entity_type, category, value, None, True)
             return
         if len(fold(value)) < 3 and entity_type != "EMPLOYEE_ID":
             return
@@ -135,7 +141,7 @@ class Detector:
         if key not in self._known:
             pat = _word_pattern(value)
             if pat is not None:
-                self._known[key] = KnownValue(entity_type, category, value, pat)
+                self._known[key] = KnownValue(entity_type, category, value, pat, strong)
 
     def known_values(self) -> list[KnownValue]:
         return list(self._known.values())
@@ -151,11 +157,12 @@ class Detector:
         return _dedupe(base + self._registry_matches(text))
 
     def find_known(self, text: str) -> list[Finding]:
-        """Only the roster and this recording's registry (used to verify an output:
-        generic recognizers would fire on redaction texture, known values must not)."""
+        """Exact matches of the roster and of this recording's strong registry values (to
+        verify an output: generic recognizers and fuzzy matching would fire on redaction
+        texture and OCR garbage; a value that really leaked reads back exactly)."""
         if not text.strip():
             return []
-        return _dedupe(self._registry_matches(text))
+        return _dedupe(self._registry_matches(text, strong_only=True))
 
     def _presidio(self, text: str) -> list[Finding]:
         out: list[Finding] = []
@@ -173,13 +180,15 @@ class Detector:
                 out.append(Finding(r.entity_type, start, end, float(r.score)))
         return out
 
-    def _registry_matches(self, text: str) -> list[Finding]:
+    def _registry_matches(self, text: str, *, strong_only: bool = False) -> list[Finding]:
         folded = fold(text)
         if len(folded) != len(text):  # rare ligatures: fall back to positions in folded text
             folded = folded[: len(text)].ljust(len(text))
         out: list[Finding] = []
         digit_map: list[int] | None = None
         for kv in self._known.values():
+            if strong_only and not kv.strong:
+                continue
             if kv.pattern is not None:
                 for m in kv.pattern.finditer(folded):
                     out.append(Finding(kv.entity_type, m.start(), m.end(), 1.0, kv.category))
@@ -192,7 +201,8 @@ class Detector:
                 while pos >= 0:
                     out.append(Finding(kv.entity_type, digit_map[pos], digit_map[pos + len(target) - 1] + 1, 1.0, kv.category))
                     pos = text_digits.find(target, pos + 1)
-        out.extend(self._fuzzy_names(text, folded))
+        if not strong_only:  # fuzzy matching serves recall, not proof
+            out.extend(self._fuzzy_names(text, folded))
         return out
 
     def _fuzzy_names(self, text: str, folded: str) -> list[Finding]:
