@@ -79,3 +79,13 @@ def test_registry_finds_values_seen_elsewhere(detector: Detector) -> None:
 def test_ocr_canonical() -> None:
     assert ocr_canonical("Tumer") == ocr_canonical("Turner")
     assert ocr_canonical("5MlTH") == ocr_canonical("smith")
+
+
+def test_verification_matches_only_strong_values_exactly(detector: Detector) -> None:
+    detector.add_known("PERSON", "Qlulu")  # a single word NER called a name: maybe OCR garbage
+    detector.add_known("PERSON", "Edmond Turnbull")
+    assert ("PERSON", "Qlulu") in _found(detector, "voir Qlulu")
+    assert detector.find_known("voir Qlulu") == []
+    assert [("PERSON", "Edmond Turnbull")] == [(f.entity_type, "Edmond Turnbull") for f in detector.find_known("x Edmond Turnbull")]
+    assert detector.find_known("Turnbul") == []  # fuzzy serves recall, not proof
+    assert detector.find_known("handled by cdubois")  # the roster is always proof
