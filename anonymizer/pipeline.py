@@ -7,6 +7,7 @@ raises before the output's atomic rename: nothing half-anonymized is ever publis
 
 from __future__ import annotations
 
+import bisect
 import getpass
 import json
 import logging
@@ -206,7 +207,7 @@ def _run(job: Job, models: Models | None, *, renderer: Callable[..., int] | None
             out_audio = trim_audio(apply_audio(track, plan, cfg), plan.trim) if track is not None else None
             n_written = (renderer or render_video)(job.input, tmp, info, plan, out_audio, cfg, timings)
             timings.add("render_total", time.monotonic() - t)
-            kept = len(frame_times) if plan.trim is None else sum(1 for t in frame_times if in_trim(t, plan.trim))
+            kept = len(frame_times) if plan.trim is None else sum(1 for ft in frame_times if in_trim(ft, plan.trim))
             if n_written != kept:
                 raise ProcessingError(f"render wrote {n_written} frames but analysis expected {kept}", path=job.input)
             out_info = probe(tmp)
@@ -343,13 +344,14 @@ def detect_audio(words: list[Word], detector: Detector, cfg: Config, hasher: Cal
     offsets = [s for s, _ in starts]
     pad = cfg.audio.pad_ms / 1000.0
 
-    def span(tok_first: int, tok_last: int, etype: str, category: str, value: str) -> AudioSpan:
-        w0, w1 = words[tokens[tok_first].first_word], words[tokens[tok_last].last_word]
+    def word_span(first_word: int, last_word: int, etype: str, category: str, value: str) -> AudioSpan:
+        w0, w1 = words[first_word], words[last_word]
         return AudioSpan(round(max(0.0, w0.start_s - pad), 4), round(w1.end_s + pad, 4), etype, category, hasher(value))
 
-    def token_at(char: int) -> int:
-        import bisect
+    def span(tok_first: int, tok_last: int, etype: str, category: str, value: str) -> AudioSpan:
+        return word_span(tokens[tok_first].first_word, tokens[tok_last].last_word, etype, category, value)
 
+    def token_at(char: int) -> int:
         return max(0, bisect.bisect_right(offsets, char) - 1)
 
     out = []
@@ -359,13 +361,11 @@ def detect_audio(words: list[Word], detector: Detector, cfg: Config, hasher: Cal
         if register and f.entity_type in _REGISTRY_TYPES:
             detector.add_known(f.entity_type, value, f.category)
     for first, last in carrier_spans(words):
-        w0, w1 = words[first], words[last]
-        value = " ".join(w.text for w in words[first : last + 1])
-        out.append(AudioSpan(round(max(0.0, w0.start_s - pad), 4), round(w1.end_s + pad, 4), "ANNOUNCED", "customer", hasher(value)))
+        out.append(word_span(first, last, "ANNOUNCED", "customer", " ".join(w.text for w in words[first : last + 1])))
     # Words mixing letters and digits ("charlatanavis54atemail") are garbled identifiers.
-    for w in words:
+    for k, w in enumerate(words):
         if sum(c.isdigit() for c in w.text) >= 2 and sum(c.isalpha() for c in w.text) >= 2:
-            out.append(AudioSpan(round(max(0.0, w.start_s - pad), 4), round(w.end_s + pad, 4), "NUMBER", "customer", hasher(w.text)))
+            out.append(word_span(k, k, "NUMBER", "customer", w.text))
     i = 0
     while i < len(tokens):
         if any(c.isdigit() for c in tokens[i].text):

@@ -2,9 +2,9 @@
 
 Outside the redacted boxes the output's pixels are the input's, already read and checked
 by the analysis pass; what must be proven is that nothing is readable *where* values were.
-So every redacted region is OCR'd in the output whenever its pixels change (by the same threshold
-the analysis uses; unchanged regions read the same),
-and the output audio is transcribed again. Any roster entry or any value of the
+So every redacted region is OCR'd in the output whenever its pixels change (by the same
+threshold the analysis uses; unchanged regions read the same), and the output audio is
+transcribed again. Any roster entry or any value of the
 recording's registry found again means the file is not published (quarantined)."""
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ def verify_output(path: Path, plan: Plan, detector: Detector, ocr: OcrEngine, tr
                 problems.append(Problem("screen", f.entity_type, round(fd.t, 3)))
         if len(problems) >= max_problems:
             break  # enough to refuse publication; the audio is still checked
-    if transcriber is not None and plan.audio_spans is not None:
+    if transcriber is not None:
         track = read_audio(path)
         words = transcriber.words(resample_mono(track, 16000))
         stats.words = len(words)

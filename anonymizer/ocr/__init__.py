@@ -8,6 +8,7 @@ import warnings
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -60,35 +61,35 @@ class EasyOcrEngine(OcrEngine):
             raise ModelError(f"EasyOCR could not load its models from {directory}: {exc}") from exc
         self.mag_ratio = mag_ratio
 
-    def read_line(self, rgb: np.ndarray) -> str:
+    def _call(self, rgb: np.ndarray, method: str, **kwargs: Any) -> list[Any]:
+        """One EasyOCR call; any failure aborts the recording (fail closed)."""
         h, w = rgb.shape[:2]
-        if h < 4 or w < 4:
-            return ""
         try:
             with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                raw = self._reader.recognize(rgb, detail=0, reformat=True)
-        except Exception as exc:  # fail closed
+                warnings.simplefilter("ignore")  # "pin_memory ... no accelerator" on CPU hosts
+                result: list[Any] = getattr(self._reader, method)(rgb, **kwargs)
+                return result
+        except Exception as exc:
             raise ProcessingError(f"OCR failed on a {w}x{h} region: {exc}") from exc
-        return " ".join(str(t) for t in raw).strip()
+
+    def read_line(self, rgb: np.ndarray) -> str:
+        if min(rgb.shape[:2]) < 4:
+            return ""
+        return " ".join(str(t) for t in self._call(rgb, "recognize", detail=0, reformat=True)).strip()
 
     def read(self, rgb: np.ndarray) -> list[OcrText]:
         h, w = rgb.shape[:2]
         if h < 4 or w < 4:
             return []
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # "pin_memory ... no accelerator" on CPU hosts
-                raw = self._reader.readtext(
-                    rgb,
-                    decoder="greedy",
-                    paragraph=False,
-                    mag_ratio=self.mag_ratio,
-                    canvas_size=max(h, w) * 2 + 32,
-                    width_ths=0.7,
-                )
-        except Exception as exc:  # fail closed: an OCR failure aborts the recording
-            raise ProcessingError(f"OCR failed on a {w}x{h} region: {exc}") from exc
+        raw = self._call(
+            rgb,
+            "readtext",
+            decoder="greedy",
+            paragraph=False,
+            mag_ratio=self.mag_ratio,
+            canvas_size=max(h, w) * 2 + 32,
+            width_ths=0.7,
+        )
         out = []
         for points, text, conf in raw:
             xs = [int(p[0]) for p in points]
