@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import re
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -33,6 +34,11 @@ ENTITY_TYPES = (
     "EXTENSION",
     "NUMBER",
     "UNSURE",
+    "FR_NIR",
+    "FR_RIB",
+    "FR_SIREN",
+    "FR_SIRET",
+    "CVV",
 )
 
 
@@ -61,10 +67,21 @@ class AudioConfig:
 
 
 @dataclass(frozen=True)
+class IdPattern:
+    """A customer/contract id shape of this business (``[detect] id_patterns``)."""
+
+    name: str = ""  # entity type reported, e.g. CONTRACT_ID (required)
+    regex: str = ""  # Python regular expression of the whole id (required)
+    context: tuple[str, ...] = ()  # label words that raise the score when just before
+    score: float = 0.85
+
+
+@dataclass(frozen=True)
 class DetectConfig:
     languages: tuple[str, ...] = ("en", "fr")
     score_threshold: float = 0.35
     entities: tuple[str, ...] = ENTITY_TYPES
+    id_patterns: tuple[IdPattern, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -137,6 +154,28 @@ _SECTIONS = {f.name: f.type for f in fields(Config)}
 _CLASSES = {"video": VideoConfig, "audio": AudioConfig, "detect": DetectConfig, "policy": PolicyConfig, "output": OutputConfig}
 
 
+def _id_patterns(value: Any) -> tuple[IdPattern, ...]:
+    """``id_patterns = [{name = "CONTRACT_ID", regex = "CT-\\d{8}", context = ["contrat"]}]``."""
+    if not isinstance(value, list) or not all(isinstance(x, dict) for x in value):
+        raise ConfigError("[detect].id_patterns must be a list of tables {name = ..., regex = ...}")
+    out = []
+    for i, item in enumerate(value):
+        where = f"[detect].id_patterns[{i}]"
+        pattern = _coerce(f"detect.id_patterns[{i}]", IdPattern, item)
+        _check(bool(re.fullmatch(r"[A-Z][A-Z0-9_]{1,40}", pattern.name)), f"{where}.name must be an upper-case entity name like CONTRACT_ID")
+        _check(pattern.name not in ENTITY_TYPES, f"{where}.name {pattern.name!r} is a built-in entity type")
+        try:
+            compiled = re.compile(pattern.regex)
+        except re.error as exc:
+            raise ConfigError(f"{where}.regex is not a valid regular expression: {exc}") from None
+        _check(compiled.search("") is None, f"{where}.regex must not match the empty string")
+        _check(0.35 <= pattern.score <= 1.0, f"{where}.score must be in 0.35..1")
+        out.append(pattern)
+    names = [p.name for p in out]
+    _check(len(names) == len(set(names)), "[detect].id_patterns: names must be unique")
+    return tuple(out)
+
+
 def _coerce(section: str, cls: type, raw: dict[str, Any]) -> Any:
     known = {f.name: f for f in fields(cls)}
     kwargs: dict[str, Any] = {}
@@ -144,7 +183,9 @@ def _coerce(section: str, cls: type, raw: dict[str, Any]) -> Any:
         if key not in known:
             raise ConfigError(f"unknown key [{section}].{key} (known: {', '.join(sorted(known))})")
         default = getattr(cls(), key)
-        if isinstance(default, tuple):
+        if cls is DetectConfig and key == "id_patterns":
+            value = _id_patterns(value)
+        elif isinstance(default, tuple):
             if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
                 raise ConfigError(f"[{section}].{key} must be a list of strings")
             value = tuple(value)

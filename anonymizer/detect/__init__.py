@@ -51,7 +51,6 @@ def _analyzer(languages: tuple[str, ...]) -> object:
             from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
             from presidio_analyzer.nlp_engine import NerModelConfiguration, SpacyNlpEngine
             from presidio_analyzer.predefined_recognizers import (
-                CreditCardRecognizer,
                 IbanRecognizer,
                 PhoneRecognizer,
                 SpacyRecognizer,
@@ -72,7 +71,6 @@ def _analyzer(languages: tuple[str, ...]) -> object:
             registry = RecognizerRegistry(supported_languages=list(languages))
             for lang in languages:
                 registry.add_recognizer(PhoneRecognizer(supported_language=lang, supported_regions=("FR", "GB", "US", "BE", "CH", "DE", "ES", "IT", "CA")))
-                registry.add_recognizer(CreditCardRecognizer(supported_language=lang))
                 registry.add_recognizer(IbanRecognizer(supported_language=lang))
                 registry.add_recognizer(SpacyRecognizer(supported_language=lang, supported_entities=["PERSON"]))
                 for rec in simple_recognizers(lang):
@@ -114,6 +112,11 @@ class Detector:
         self._engine = _analyzer(tuple(self.config.languages))
         supported = set(self._engine.get_supported_entities())  # type: ignore[attr-defined]
         self._entities = [e for e in self.config.entities if e in supported]
+        # the policy's own id shapes ([detect] id_patterns), per request: the engine is shared
+        from anonymizer.detect.recognizers import IdPatternRecognizer
+
+        self._ad_hoc = [IdPatternRecognizer(p, lang) for p in self.config.id_patterns for lang in self.config.languages]
+        self._entities += [p.name for p in self.config.id_patterns]
         for emp in self.roster:
             category = "agent" if self.agent_id and emp.employee_id == self.agent_id else "colleague"
             for etype, value in emp.values():
@@ -168,7 +171,8 @@ class Detector:
         out: list[Finding] = []
         for lang in self.config.languages:
             results = self._engine.analyze(  # type: ignore[attr-defined]
-                text=text, language=lang, entities=self._entities, score_threshold=self.config.score_threshold
+                text=text, language=lang, entities=self._entities, score_threshold=self.config.score_threshold,
+                ad_hoc_recognizers=self._ad_hoc,
             )
             for r in results:
                 start, end = r.start, r.end
