@@ -855,3 +855,16 @@ def test_positive(detector: Detector, entity: str, line: str, value: str) -> Non
 @pytest.mark.parametrize(("entity", "line"), NEGATIVES)
 def test_negative(detector: Detector, entity: str, line: str) -> None:
     assert not [v for e, v in _found(detector, line) if e == entity]
+
+
+def test_fail_closed_scores(detector: Detector) -> None:
+    """Valid > labelled but failing its check > unlabelled and failing (left to NUMBER)."""
+
+    def score(line: str, entity: str) -> float:
+        return max((f.score for f in detector.find(line) if f.entity_type == entity), default=0.0)
+
+    valid, garbled = "IBAN FR76 3000 6000 0112 3456 7890 189", "IBAN FR76 3000 6000 0112 3456 7890 188"
+    assert score(valid, "IBAN_CODE") > score(garbled, "IBAN_CODE") >= detector.config.score_threshold
+    assert score(garbled[5:], "IBAN_CODE") == 0.0 and score(garbled[5:], "NUMBER") > 0
+    assert score("Carte 4111 1111 1111 1111", "CREDIT_CARD") > score("Carte 4111 1111 1111 1112", "CREDIT_CARD") > 0
+    assert score("4111 1111 1111 1111", "CREDIT_CARD") > 0 and score("4111 1111 1111 1112", "CREDIT_CARD") == 0.0
