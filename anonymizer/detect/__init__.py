@@ -8,6 +8,7 @@ found anywhere in this recording (screen or audio) is searched everywhere else."
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 import threading
@@ -15,23 +16,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from anonymizer.config import DetectConfig
+from anonymizer.detect.labels import UI_WORDS
+from anonymizer.detect.phonetic import is_common, phonetic_keys
 from anonymizer.detect.roster import Employee
 from anonymizer.errors import ModelError
 from anonymizer.textnorm import digits, fold
 from anonymizer.types import Finding
 
-# Words of the business application's UI: a NER span made only of them is a label, not a
-# name ("Nom", "Phone" are often tagged PERSON/LOC by small models on short OCR lines).
-LABEL_WORDS = set(
-    """nom name prenom prénom first last surname phone telephone téléphone tel tél mobile portable
-    email e-mail mail courriel adresse address date naissance birth of de du la le les des né née dob
-    iban card carte bancaire cb numero numéro number no n° client customer contrat contract agent
-    conseiller conseillère advisor handled by traité traite par search rechercher recherche history
-    historique action note notes save enregistrer cancel annuler file fichier edit édition view affichage
-    help aide status statut ville city code postal postcode zip rue street chat message dossier record
-    fiche id matricule login identifiant poste ext extension appel call rappel callback rappeler
-    m mme mr mrs ms monsieur madame bonjour hello merci thanks ok oui non yes no""".split()
-)
+# Words of the business application's UI (labels, menus, buttons, history actions, titles):
+# a NER span made only of them is a label, not a name ("Nom", "Phone", "Outbound" are often
+# tagged PERSON by small models on short OCR lines).
+LABEL_WORDS = UI_WORDS
 
 _log = logging.getLogger(__name__)
 # Presidio warns once per call about entity/label mapping details we configure on purpose.
@@ -107,6 +102,7 @@ class Detector:
     config: DetectConfig
     roster: list[Employee] = field(default_factory=list)
     agent_id: str | None = None
+    keep_categories: tuple[str, ...] = ()  # [redact] categories kept readable: not leaks
     _cache: dict[str, list[Finding]] = field(default_factory=dict)
     _known: dict[tuple[str, str], KnownValue] = field(default_factory=dict)
 
@@ -135,7 +131,7 @@ class Detector:
             return
         if len(fold(value)) < 3 and entity_type != "EMPLOYEE_ID":
             return
-        if entity_type == "PERSON" and fold(value) in LABEL_WORDS:
+        if entity_type == "PERSON" and fold(value) in LABEL_WORDS and not roster:
             return
         key = ("w", fold(value))
         if key not in self._known:
@@ -147,14 +143,17 @@ class Detector:
         return list(self._known.values())
 
     # -- detection ---------------------------------------------------------------------
-    def find(self, text: str) -> list[Finding]:
+    def find(self, text: str, *, spoken: bool = False) -> list[Finding]:
+        """Findings in ``text``; ``spoken``: a transcript, where names are also matched
+        by sound (speech-to-text spells what it hears: "Win" for "Nguyen")."""
         if not text.strip():
             return []
         base = self._cache.get(text)
         if base is None:
             base = self._presidio(text)
             self._cache[text] = base
-        return _dedupe(base + self._registry_matches(text))
+        extra = self._phonetic_names(text) if spoken else []
+        return _dedupe(base + self._registry_matches(text) + extra)
 
     def find_known(self, text: str) -> list[Finding]:
         """Exact matches of the roster and of this recording's strong registry values (to
@@ -187,7 +186,7 @@ class Detector:
         out: list[Finding] = []
         digit_map: list[int] | None = None
         for kv in self._known.values():
-            if strong_only and not kv.strong:
+            if strong_only and (not kv.strong or kv.category in self.keep_categories):
                 continue
             if kv.pattern is not None:
                 for m in kv.pattern.finditer(folded):
@@ -225,6 +224,51 @@ class Detector:
                 if abs(len(tok) - len(word)) <= 1 and (word == tok or _within_one_edit(word, tok)):
                     out.append(Finding("PERSON", m.start(), m.end(), 0.9, kv.category))
                     break
+        return out
+
+    def _phonetic_names(self, text: str) -> list[Finding]:
+        """Transcript words (or 2-3 short words run together: "Du Pont") that sound like a
+        known name token. A common word ("when" ~ "Win") counts only next to another name
+        match or written with a capital inside a sentence (Whisper capitalises names)."""
+        names: dict[str, KnownValue] = {}
+        for kv in self._known.values():
+            if kv.entity_type == "PERSON" and kv.strong:
+                for tok in re.findall(r"[^\W\d_]{3,}", kv.value):
+                    if fold(tok) not in LABEL_WORDS:
+                        for key in phonetic_keys(tok):
+                            if len(key) >= 2:
+                                names.setdefault(key, kv)
+        if not names:
+            return []
+        words = list(re.finditer(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*", text))
+        hits: dict[int, tuple[int, KnownValue]] = {}  # first word -> (last word, value)
+        for i in range(len(words)):
+            for n in (1, 2, 3):
+                group = words[i : i + n]
+                if len(group) < n or (n > 1 and any(len(w.group()) > 5 for w in group)):
+                    break
+                if n == 1 and fold(group[0].group()) in LABEL_WORDS:
+                    continue  # "Mr" is not "Marie"
+                if n > 1 and any(text[a.end() : b.start()].strip() for a, b in itertools.pairwise(group)):
+                    continue  # only words separated by spaces join
+                keys = phonetic_keys("".join(w.group() for w in group))
+                match = next((names[k] for k in keys if k in names), None)
+                if match is not None:
+                    hits.setdefault(i, (i + n - 1, match))
+                    break
+        # A run of common words ("when" ~ "Win", "du pont") needs more evidence: a capital
+        # inside a sentence, or a neighbouring match that is not common ("Marie Lorrain").
+        weak = {i for i, (j, _kv) in hits.items() if all(is_common(w.group()) for w in words[i : j + 1])}
+        strong_ends = {j for i, (j, _kv) in hits.items() if i not in weak}
+        out = []
+        for i, (j, kv) in hits.items():
+            first, last = words[i], words[j]
+            if i in weak:
+                before = text[: first.start()].rstrip()
+                capital = first.group()[:1].isupper() and bool(before) and before[-1] not in ".?!"
+                if not (capital or (i - 1) in strong_ends or ((j + 1) in hits and (j + 1) not in weak)):
+                    continue
+            out.append(Finding("PERSON", first.start(), last.end(), 0.85, kv.category))
         return out
 
 

@@ -1,0 +1,174 @@
+"""Screen context: the value of a labelled field is personal data, whatever it looks like.
+
+A business application shows ``Nom  Dupont``, ``Téléphone  06 12 3`` (still being typed) or
+a ``Handled by`` column: the label says what the value is even when no recognizer is sure
+(a rare surname, a partial number, OCR garbage). ``context_findings`` marks the text right
+of such a label on its line, or, when nothing follows it, the text below it (a form field
+under its label, the cells of a table column).
+
+The lexicon is also the list of *UI words*: text made only of them is a label, not a value
+(``Customer name...`` placeholders, ``Outbound call`` in a history table), so it is neither
+tagged as a name nor hidden as unsure OCR.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from anonymizer.screen.layout import Line
+from anonymizer.textnorm import fold
+from anonymizer.types import Finding
+
+# Labels whose value identifies a person, FR + EN (folded: lower case, no accents).
+# category: who the value belongs to when the roster does not say.
+PII_LABELS: dict[str, str] = {
+    **dict.fromkeys(
+        """nom|name|prenom|first name|last name|surname|full name|nom complet|nom de famille|client|customer|
+        titulaire|account holder|holder|contact|telephone|tel|phone|phone number|mobile|portable|gsm|fixe|
+        email|e-mail|mail|courriel|adresse|address|adresse postale|street|rue|ville|city|code postal|postcode|
+        zip|zip code|date de naissance|date of birth|birth date|dob|ne le|nee le|born|iban|bic|rib|card|carte|
+        card number|numero de carte|n de carte|cb|carte bancaire|account|compte|account number|numero de compte|
+        n client|numero client|customer id|client id|id client|contrat|contract|numero de contrat|policy number|
+        search|rechercher|recherche|nir|securite sociale|social security|ssn|passport|passeport""".split("|"),
+        "customer",
+    ),
+    **dict.fromkeys(
+        """agent|conseiller|conseillere|advisor|adviser|traite par|handled by|assigned to|assigne a|owner|
+        proprietaire|logged in as|connecte en tant que|utilisateur|user|login|identifiant|matricule|
+        employee id|id agent|poste|ext|extension|operateur|operator|superviseur|supervisor|manager|
+        responsable|collegue|colleague|from|de la part de|transfere a|transferred to""".split("|"),
+        "colleague",
+    ),
+}
+PII_LABELS = {" ".join(k.split()): v for k, v in PII_LABELS.items()}
+
+# Other UI vocabulary of call-center applications (menus, buttons, columns, history actions,
+# chat chrome) plus titles and greetings: never a name, never a value.
+UI_WORDS = frozenset(
+    w
+    for phrase in PII_LABELS
+    for w in phrase.split()
+) | frozenset(
+    """de du la le les des of the a an by par en to as au aux et and or ou pour for with avec sur on in dans
+    date heure time jour day action actions statut status note notes historique history commentaire comment
+    file fichier edit edition view affichage tools outils help aide settings parametres dashboard accueil
+    customers clients tickets ticket reports rapports report save enregistrer cancel annuler ok valider
+    submit envoyer send close fermer open ouvrir new nouveau nouvelle delete supprimer modifier update
+    record fiche dossier details detail selected selectionne aucun no none selection crm calldesk team
+    chat messagerie message messages connected connecte online en ligne offline hors ligne busy occupe
+    pause away absent ready pret call appel calls appels inbound outbound entrant sortant incoming
+    outgoing missed manque callback rappel rappeler transfer transfert quote devis sent envoye envoyee
+    statement releve complaint reclamation payment paiement reminder relance change changement blocked
+    bloquee bloque replaced remplacee opposition updated mise jour envoi card carte email adresse address
+    m mme mr mrs ms mlle monsieur madame bonjour hello hi merci thanks ok oui non yes no id n no. n°
+    numero number page total filter filtre filtrer sort trier export exporter print imprimer refresh""".split()
+)
+
+
+def is_ui_text(text: str) -> bool:
+    """Only UI words (and punctuation/ellipses): a label, a button, a placeholder."""
+    words = re.findall(r"[^\W\d_]+", fold(text))
+    return bool(words) and all(w in UI_WORDS for w in words) and not re.search(r"\d{2}", text)
+
+
+_LABEL_RE = re.compile(
+    r"(?<![0-9a-z])(" + "|".join(re.escape(k).replace(r"\ ", r"\s+") for k in sorted(PII_LABELS, key=len, reverse=True)) + r")"
+    r"(?![0-9a-z])\.?\s*[:：]?"
+)
+
+
+@dataclass(frozen=True)
+class _Label:
+    line: int
+    start: int  # label start in the line's text
+    end: int  # end of the label and its colon
+    category: str
+
+
+def _labels(lines: list[Line]) -> list[_Label]:
+    out = []
+    for i, line in enumerate(lines):
+        folded = fold(line.text)
+        if len(folded) != len(line.text):
+            continue
+        starts = {off for off, _tb in line.pieces} | {m.end() for m in re.finditer(r"  ", line.text)}
+        for m in _LABEL_RE.finditer(folded):
+            if m.start() in starts:
+                out.append(_Label(i, m.start(), m.end(), PII_LABELS[" ".join(m.group(1).split())]))
+    return out
+
+
+def _right_value(line: Line, lab: _Label, label_starts: set[int]) -> tuple[int, int] | None:
+    """The text after a label up to the next field gap (one gap may separate a label
+    column from its value column); None when nothing follows, an empty span when only
+    UI words do."""
+    text = line.text
+    pos = lab.end
+    while pos < len(text) and text[pos] in " :：-–|":
+        pos += 1
+    if pos >= len(text) or pos in label_starts:
+        return None
+    gap = text.find("  ", pos)
+    end = len(text) if gap < 0 else gap
+    for s in sorted(label_starts):  # the next label on the line ends the value
+        if pos < s < end:
+            end = s
+    while end > pos and text[end - 1] in " :":
+        end -= 1
+    if end <= pos or is_ui_text(text[pos:end]):
+        return pos, pos  # a phrase of UI words ("Nom du client..."): not a field label
+    # A button after a single space ("Cla OK") is not part of the typed value.
+    words = list(re.finditer(r"\S+", text[pos:end]))
+    while len(words) > 1 and is_ui_text(words[-1].group()):
+        words.pop()
+    return pos, pos + words[-1].end()
+
+
+def _piece_box(line: Line, start: int) -> tuple[int, int, int, int] | None:
+    for off, tb in line.pieces:
+        if off <= start < off + max(1, len(tb.text)):
+            return tb.box.x, tb.box.y, tb.box.x1, tb.box.y1
+    return None
+
+
+def context_findings(lines: list[Line]) -> list[tuple[int, Finding]]:
+    """(line index, finding) for every value right of / below a PII label. Score 0.5:
+    a roster or recognizer finding on the same span (exact type, category) wins."""
+    labels = _labels(lines)
+    by_line: dict[int, set[int]] = {}
+    for lab in labels:
+        by_line.setdefault(lab.line, set()).add(lab.start)
+    out: list[tuple[int, Finding]] = []
+    for lab in labels:
+        line = lines[lab.line]
+        span = _right_value(line, lab, by_line[lab.line])
+        if span is not None:
+            if span[1] > span[0]:
+                    out.append((lab.line, Finding("CONTEXT", span[0], span[1], 0.5, lab.category)))
+            continue
+        # Nothing on its right: a form field below its label, or a table column.
+        box = _piece_box(line, lab.start)
+        if box is None:
+            continue
+        x0, _y0, x1, y1 = box
+        h = max(1, box[3] - box[1])
+        last_bottom = y1
+        for j in range(lab.line + 1, len(lines)):
+            below = lines[j]
+            hit = None
+            for off, tb in below.pieces:
+                b = tb.box
+                if b.y >= last_bottom - h // 2 and x0 - 2 * h <= b.x <= x1 and b.x1 > x0:
+                    hit = (off, tb)
+                    break
+            if hit is None:
+                if below.pieces and min(tb.box.y for _o, tb in below.pieces) > last_bottom + 3 * h:
+                    break
+                continue
+            off, tb = hit
+            if tb.box.y > last_bottom + 3 * h or is_ui_text(tb.text) or (j in by_line and off in by_line[j]):
+                break
+            out.append((j, Finding("CONTEXT", off, off + len(tb.text), 0.5, lab.category)))
+            last_bottom = tb.box.y1
+    return out
