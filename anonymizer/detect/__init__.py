@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from anonymizer.config import DetectConfig
 from anonymizer.detect.labels import UI_WORDS
-from anonymizer.detect.phonetic import is_common, phonetic_keys
+from anonymizer.detect.phonetic import is_common, phonetic_keys, primary_key
 from anonymizer.detect.roster import Employee
 from anonymizer.errors import ModelError
 from anonymizer.textnorm import digits, fold
@@ -90,11 +90,18 @@ class KnownValue:
     strong: bool = True  # specific enough to prove a leak on its own (used by verification)
 
 
-def _word_pattern(value: str) -> re.Pattern[str] | None:
+_SEP = r"[\s.\-_]*"
+
+
+def _word_pattern(value: str, *, spelled: bool = False) -> re.Pattern[str] | None:
+    """Words in order, any separators between them; ``spelled``: between every character
+    too (an id or login said or spelled aloud: "E 1 0 2 3 4", "c d u b o i s")."""
     words = [re.escape(w) for w in re.split(r"\s+", fold(value).strip()) if w]
     if not words:
         return None
-    return re.compile(r"(?<![0-9a-z])" + r"[\s.\-_]*".join(words) + r"(?![0-9a-z])")
+    if spelled and len(words) == 1:
+        words = [re.escape(c) for c in fold(value).strip()]
+    return re.compile(r"(?<![0-9a-z])" + _SEP.join(words) + r"(?![0-9a-z])")
 
 
 @dataclass
@@ -135,7 +142,7 @@ class Detector:
             return
         key = ("w", fold(value))
         if key not in self._known:
-            pat = _word_pattern(value)
+            pat = _word_pattern(value, spelled=entity_type in ("EMPLOYEE_ID", "LOGIN"))
             if pat is not None:
                 self._known[key] = KnownValue(entity_type, category, value, pat, strong)
 
@@ -231,13 +238,14 @@ class Detector:
         known name token. A common word ("when" ~ "Win") counts only next to another name
         match or written with a capital inside a sentence (Whisper capitalises names)."""
         names: dict[str, KnownValue] = {}
+        full: set[str] = set()  # keys of names as written ("lrnt"), not silent-ending ones ("lrn")
         for kv in self._known.values():
             if kv.entity_type == "PERSON" and kv.strong:
                 for tok in re.findall(r"[^\W\d_]{3,}", kv.value):
                     if fold(tok) not in LABEL_WORDS:
                         for key in phonetic_keys(tok):
-                            if len(key) >= 2:
-                                names.setdefault(key, kv)
+                            names.setdefault(key, kv)
+                        full.add(primary_key(tok))
         if not names:
             return []
         words = list(re.finditer(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*", text))
@@ -256,9 +264,17 @@ class Detector:
                 if match is not None:
                     hits.setdefault(i, (i + n - 1, match))
                     break
-        # A run of common words ("when" ~ "Win", "du pont") needs more evidence: a capital
-        # inside a sentence, or a neighbouring match that is not common ("Marie Lorrain").
-        weak = {i for i, (j, _kv) in hits.items() if all(is_common(w.group()) for w in words[i : j + 1])}
+        # A run of common words ("when" ~ "Win", "du pont"), or a lower-case word that only
+        # sounds like a name's silent-ending form ("learn" ~ "Laurent"), needs more evidence:
+        # a capital inside a sentence, or a neighbouring match without doubt ("Marie Lorrain").
+        def doubtful(i: int, j: int) -> bool:
+            group = words[i : j + 1]
+            if all(is_common(w.group()) for w in group):
+                return True
+            w = group[0].group()
+            return i == j and w[:1].islower() and primary_key(w) not in full
+
+        weak = {i for i, (j, _kv) in hits.items() if doubtful(i, j)}
         strong_ends = {j for i, (j, _kv) in hits.items() if i not in weak}
         out = []
         for i, (j, kv) in hits.items():

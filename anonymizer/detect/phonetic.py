@@ -84,6 +84,11 @@ def phonetic_keys(word: str) -> frozenset[str]:
     return frozenset(k for k in keys if len(k.removeprefix("a")) >= 2)
 
 
+def primary_key(word: str) -> str:
+    """The key of the word as written (without dropping a silent ending)."""
+    return _skeleton(_letters(word))
+
+
 def sounds_like(a: str, b: str) -> bool:
     return bool(phonetic_keys(a) & phonetic_keys(b))
 
