@@ -375,7 +375,7 @@ def screen_boxes(texts: list[TextBox], detector: Detector, cfg: Config, hasher: 
             out.append(StateBox(box, f.entity_type, f.category, source, hasher(value), since))
     if "UNSURE" in cfg.detect.entities and not cfg.redact.keeps("customer", "UNSURE"):
         # Barely readable text stays hidden unless it reads as a known UI label.
-        out += unsure_boxes([tb for tb in texts if not is_ui_text(tb.text)], conf=cfg.video.unsure_conf, min_digits=cfg.video.unsure_min_digits, pad_px=cfg.video.pad_px, hasher=hasher)
+        out += unsure_boxes([tb for tb in texts if not is_ui_text(tb.text, fuzzy=True)], conf=cfg.video.unsure_conf, min_digits=cfg.video.unsure_min_digits, pad_px=cfg.video.pad_px, hasher=hasher)
     return out
 
 

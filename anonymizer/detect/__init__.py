@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from anonymizer.config import DetectConfig
-from anonymizer.detect.labels import UI_WORDS
+from anonymizer.detect.labels import UI_WORDS, within_one_edit
 from anonymizer.detect.phonetic import is_common, phonetic_keys, primary_key
 from anonymizer.detect.roster import Employee
 from anonymizer.errors import ModelError
@@ -228,7 +228,7 @@ class Detector:
             if len(word) < 4 or fold(m.group()) in LABEL_WORDS:
                 continue
             for tok, kv in tokens.items():
-                if abs(len(tok) - len(word)) <= 1 and (word == tok or _within_one_edit(word, tok)):
+                if abs(len(tok) - len(word)) <= 1 and (word == tok or within_one_edit(word, tok)):
                     out.append(Finding("PERSON", m.start(), m.end(), 0.9, kv.category))
                     break
         return out
@@ -297,28 +297,6 @@ def ocr_canonical(word: str) -> str:
     for a, b in _OCR_CONFUSIONS:
         w = w.replace(a, b)
     return w
-
-
-def _within_one_edit(a: str, b: str) -> bool:
-    if a == b:
-        return True
-    if abs(len(a) - len(b)) > 1:
-        return False
-    if len(a) > len(b):
-        a, b = b, a
-    i = j = edits = 0
-    while i < len(a) and j < len(b):
-        if a[i] != b[j]:
-            edits += 1
-            if edits > 1:
-                return False
-            if len(a) == len(b):
-                i += 1
-            j += 1
-        else:
-            i += 1
-            j += 1
-    return edits + (len(b) - j) <= 1
 
 
 def _trim_labels(text: str, start: int, end: int) -> tuple[int, int] | None:

@@ -66,10 +66,44 @@ UI_WORDS = frozenset(
 )
 
 
-def is_ui_text(text: str) -> bool:
-    """Only UI words (and punctuation/ellipses): a label, a button, a placeholder."""
+def within_one_edit(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    if abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) > len(b):
+        a, b = b, a
+    i = j = edits = 0
+    while i < len(a) and j < len(b):
+        if a[i] != b[j]:
+            edits += 1
+            if edits > 1:
+                return False
+            if len(a) == len(b):
+                i += 1
+            j += 1
+        else:
+            i += 1
+            j += 1
+    return edits + (len(b) - j) <= 1
+
+
+_LONG_UI_WORDS = tuple(w for w in UI_WORDS if len(w) >= 7)
+
+
+def _ui_word(word: str, fuzzy: bool) -> bool:
+    if word in UI_WORDS:
+        return True
+    # A misread long UI word ("Handied", "Telephane"), same first letter; short ones are too
+    # close to names ("Dave" ~ "date", "Carl" ~ "card", "Camille" ~ "famille").
+    return fuzzy and len(word) >= 7 and any(u[0] == word[0] and within_one_edit(word, u) for u in _LONG_UI_WORDS)
+
+
+def is_ui_text(text: str, *, fuzzy: bool = False) -> bool:
+    """Only UI words (and punctuation/ellipses): a label, a button, a placeholder.
+    ``fuzzy``: long words may be one OCR edit away from a UI word."""
     words = re.findall(r"[^\W\d_]+", fold(text))
-    return bool(words) and all(w in UI_WORDS for w in words) and not re.search(r"\d{2}", text)
+    return bool(words) and all(_ui_word(w, fuzzy) for w in words) and not re.search(r"\d{2}", text)
 
 
 _LABEL_RE = re.compile(

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import pytest
 
+from anonymizer.config import Config
+from anonymizer.detect import Detector
 from anonymizer.detect.labels import context_findings, is_ui_text
+from anonymizer.pipeline import screen_boxes
 from anonymizer.screen.layout import build_lines
 from anonymizer.types import Box, TextBox
 
@@ -73,3 +76,23 @@ def test_ui_text_is_not_a_value(texts: list[TextBox]) -> None:
 ])
 def test_ui_text(text: str, ui: bool) -> None:
     assert is_ui_text(text) is ui
+
+
+def test_unsure_ocr_hides_values_but_not_known_labels(detector: Detector) -> None:
+    """Fail closed on barely readable values; a barely readable *label* (exact or one OCR edit
+    from a long UI word) is not hidden: it caused most destroyed labels."""
+    texts = [
+        TextBox(Box(10, 10, 90, 14), "Handied by", 0.2, 0.0),
+        TextBox(Box(10, 40, 110, 14), "Outbound call", 0.3, 0.0),
+        TextBox(Box(10, 70, 60, 14), "Dubwa", 0.2, 0.0),
+        TextBox(Box(10, 100, 60, 14), "Camille", 0.2, 0.0),  # one edit from "famille": still a name
+        TextBox(Box(10, 130, 90, 14), "Poste 41Z7", 0.5, 0.0),  # digits raise the bar
+    ]
+    boxes = screen_boxes(texts, detector, Config(), hasher=lambda v: v)
+    hidden_rows = {b.box.y + b.box.h // 2 for b in boxes if b.type == "UNSURE"}
+    assert hidden_rows == {77, 107, 137}
+
+
+@pytest.mark.parametrize(("text", "ui"), [("Handied by", True), ("Telephane", True), ("Camille", False), ("Dave", False)])
+def test_fuzzy_ui_text(text: str, ui: bool) -> None:
+    assert is_ui_text(text, fuzzy=True) is ui
