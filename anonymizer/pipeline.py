@@ -50,6 +50,7 @@ from anonymizer.verify import Problem, verify_output
 log = logging.getLogger(__name__)
 
 # Findings on screen that are specific enough to be searched for everywhere else.
+_MIN_WORD_S = 0.05  # a spoken word shorter than this has no usable timestamp
 _REGISTRY_TYPES = {"PERSON", "PHONE_NUMBER", "EMAIL_ADDRESS", "IBAN_CODE", "CREDIT_CARD", "EMPLOYEE_ID", "LOGIN", "EXTENSION", "NUMBER"}
 
 
@@ -390,8 +391,16 @@ def detect_audio(words: list[Word], detector: Detector, cfg: Config, hasher: Cal
     pad = cfg.audio.pad_ms / 1000.0
 
     def word_span(first_word: int, last_word: int, etype: str, category: str, value: str) -> AudioSpan:
+        # A word without a real duration (Whisper sometimes gives digits a zero-length
+        # time) reaches back to the previous word's end / on to the next word's start:
+        # the value is somewhere in that gap, and over-redacting is the safe side.
         w0, w1 = words[first_word], words[last_word]
-        return AudioSpan(round(max(0.0, w0.start_s - pad), 4), round(w1.end_s + pad, 4), etype, category, hasher(value))
+        start_s, end_s = w0.start_s, w1.end_s
+        if w0.end_s - w0.start_s < _MIN_WORD_S and first_word > 0:
+            start_s = min(start_s, words[first_word - 1].end_s)
+        if w1.end_s - w1.start_s < _MIN_WORD_S:
+            end_s = max(end_s, words[last_word + 1].start_s if last_word + 1 < len(words) else end_s + 1.0)
+        return AudioSpan(round(max(0.0, start_s - pad), 4), round(end_s + pad, 4), etype, category, hasher(value))
 
     def span(tok_first: int, tok_last: int, etype: str, category: str, value: str) -> AudioSpan:
         return word_span(tokens[tok_first].first_word, tokens[tok_last].last_word, etype, category, value)

@@ -53,3 +53,10 @@ def test_screen_values_are_found_in_speech(detector: Detector, screen: tuple[str
 )
 def test_spelled_letters_join(said: str, written: str) -> None:
     assert render(normalize(said.split()))[0] == written
+
+
+def test_words_without_a_duration_get_the_gap_around_them(detector: Detector) -> None:
+    """Whisper may time a digit word at zero length: the span reaches the neighbours."""
+    words = [Word("call", 0.0, 0.4), Word("0612345678", 2.0, 2.0), Word("please", 4.0, 4.5)]
+    spans = detect_audio(words, detector, Config(), lambda v: v, register=False)
+    assert any(s.start_s <= 0.4 and s.end_s >= 4.0 for s in spans), spans
