@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from anonymizer.screen.layout import Line
 from anonymizer.textnorm import fold
-from anonymizer.types import Finding
+from anonymizer.types import Finding, TextBox
 
 # Labels whose value identifies a person, FR + EN (folded: lower case, no accents).
 # category: who the value belongs to when the roster does not say.
@@ -108,7 +108,7 @@ def is_ui_text(text: str, *, fuzzy: bool = False) -> bool:
 
 _LABEL_RE = re.compile(
     r"(?<![0-9a-z])(" + "|".join(re.escape(k).replace(r"\ ", r"\s+") for k in sorted(PII_LABELS, key=len, reverse=True)) + r")"
-    r"(?![0-9a-z])\.?\s*[:：]?"
+    r"(?![0-9a-z])\.?(?: ?[:：])?"
 )
 
 
@@ -133,16 +133,10 @@ def _labels(lines: list[Line]) -> list[_Label]:
     return out
 
 
-def _right_value(line: Line, lab: _Label, label_starts: set[int]) -> tuple[int, int] | None:
-    """The text after a label up to the next field gap (one gap may separate a label
-    column from its value column); None when nothing follows, an empty span when only
-    UI words do."""
+def _value_from(line: Line, pos: int, label_starts: set[int]) -> tuple[int, int]:
+    """The field value starting at ``pos``: up to the next wide gap or label. Empty when
+    it is only UI words ("Nom du client..."); a trailing button is left out ("Dup OK")."""
     text = line.text
-    pos = lab.end
-    while pos < len(text) and text[pos] in " :：-–|":
-        pos += 1
-    if pos >= len(text) or pos in label_starts:
-        return None
     gap = text.find("  ", pos)
     end = len(text) if gap < 0 else gap
     for s in sorted(label_starts):  # the next label on the line ends the value
@@ -151,24 +145,27 @@ def _right_value(line: Line, lab: _Label, label_starts: set[int]) -> tuple[int, 
     while end > pos and text[end - 1] in " :":
         end -= 1
     if end <= pos or is_ui_text(text[pos:end]):
-        return pos, pos  # a phrase of UI words ("Nom du client..."): not a field label
-    # A button after a single space ("Cla OK") is not part of the typed value.
+        return pos, pos
     words = list(re.finditer(r"\S+", text[pos:end]))
     while len(words) > 1 and is_ui_text(words[-1].group()):
         words.pop()
     return pos, pos + words[-1].end()
 
 
-def _piece_box(line: Line, start: int) -> tuple[int, int, int, int] | None:
+def _piece_at(line: Line, pos: int) -> tuple[int, TextBox] | None:
     for off, tb in line.pieces:
-        if off <= start < off + max(1, len(tb.text)):
-            return tb.box.x, tb.box.y, tb.box.x1, tb.box.y1
+        if off <= pos < off + max(1, len(tb.text)):
+            return off, tb
     return None
 
 
 def context_findings(lines: list[Line]) -> list[tuple[int, Finding]]:
     """(line index, finding) for every value right of / below a PII label. Score 0.5:
-    a roster or recognizer finding on the same span (exact type, category) wins."""
+    a roster or recognizer finding on the same span (exact type, category) wins.
+
+    Right of a label: the rest of its OCR box and what follows it after single spaces, or
+    else the nearest box to its right at the same height (a value column; OCR lines may
+    join it with another panel's row, so geometry decides, not the line's text)."""
     labels = _labels(lines)
     by_line: dict[int, set[int]] = {}
     for lab in labels:
@@ -176,24 +173,41 @@ def context_findings(lines: list[Line]) -> list[tuple[int, Finding]]:
     out: list[tuple[int, Finding]] = []
     for lab in labels:
         line = lines[lab.line]
-        span = _right_value(line, lab, by_line[lab.line])
+        piece = _piece_at(line, lab.start)
+        if piece is None:
+            continue
+        lab_box = piece[1].box
+        h = max(1, lab_box.h)
+        pos = lab.end
+        while pos < len(line.text) and line.text[pos] in " :：-–|" and line.text[pos : pos + 2] != "  ":
+            pos += 1
+        if pos < len(line.text) and line.text[pos] != " " and pos not in by_line[lab.line]:
+            span = (lab.line, *_value_from(line, pos, by_line[lab.line]))
+        else:
+            span = None
+            best = None
+            for j, other in enumerate(lines):
+                for off, tb in other.pieces:
+                    b = tb.box
+                    gap = b.x - lab_box.x1
+                    same_row = abs((b.y + b.h / 2) - (lab_box.y + lab_box.h / 2)) <= max(h, b.h) / 2
+                    if same_row and -h // 2 <= gap <= 20 * h and (best is None or gap < best[0]):
+                        best = (gap, j, off)
+            if best is not None and best[2] not in by_line.get(best[1], set()):
+                j, off = best[1], best[2]
+                span = (j, *_value_from(lines[j], off, by_line.get(j, set())))
         if span is not None:
-            if span[1] > span[0]:
-                    out.append((lab.line, Finding("CONTEXT", span[0], span[1], 0.5, lab.category)))
+            if span[2] > span[1]:
+                out.append((span[0], Finding("CONTEXT", span[1], span[2], 0.5, lab.category)))
             continue
         # Nothing on its right: a form field below its label, or a table column.
-        box = _piece_box(line, lab.start)
-        if box is None:
-            continue
-        x0, _y0, x1, y1 = box
-        h = max(1, box[3] - box[1])
-        last_bottom = y1
+        last_bottom = lab_box.y1
         for j in range(lab.line + 1, len(lines)):
             below = lines[j]
             hit = None
             for off, tb in below.pieces:
                 b = tb.box
-                if b.y >= last_bottom - h // 2 and x0 - 2 * h <= b.x <= x1 and b.x1 > x0:
+                if b.y >= last_bottom - h // 2 and lab_box.x - 2 * h <= b.x <= lab_box.x1 and b.x1 > lab_box.x:
                     hit = (off, tb)
                     break
             if hit is None:
@@ -201,7 +215,7 @@ def context_findings(lines: list[Line]) -> list[tuple[int, Finding]]:
                     break
                 continue
             off, tb = hit
-            if tb.box.y > last_bottom + 3 * h or is_ui_text(tb.text) or (j in by_line and off in by_line[j]):
+            if tb.box.y > last_bottom + 3 * h or is_ui_text(tb.text) or off in by_line.get(j, set()):
                 break
             out.append((j, Finding("CONTEXT", off, off + len(tb.text), 0.5, lab.category)))
             last_bottom = tb.box.y1

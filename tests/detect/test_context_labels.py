@@ -43,6 +43,9 @@ CASES = [
       tb(10, 30, "02/11/2026"), tb(150, 30, "Outbound call"), tb(400, 30, "C. Zorglub"),
       tb(10, 50, "03/11/2026"), tb(150, 50, "Quote sent"), tb(400, 50, "T. Nguyen")],
      {"C. Zorglub", "T. Nguyen"}, {"Outbound call", "Quote sent", "02/11/2026", "Date", "Action"}),
+    # a form's value column beside a history table whose rows OCR joined with the labels
+    ([tb(20, 297, "IBAN"), tb(675, 289, "24/01/2026"), tb(790, 288, "Réclamation"), tb(1000, 289, "Olivier Bernard"),
+      tb(192, 297, "FR06 4003 1049")], {"FR06 4003 1049"}, {"24/01/2026", "Réclamation"}),
     # labels in a row: each one's value is below it, labels are never values
     ([tb(10, 10, "Nom"), tb(200, 10, "Prénom"), tb(10, 30, "Zorglub"), tb(200, 30, "Xavière")],
      {"Zorglub", "Xavière"}, {"Prénom", "Nom"}),
