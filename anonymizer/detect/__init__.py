@@ -177,13 +177,15 @@ class Detector:
                 text=text, language=lang, entities=self._entities, score_threshold=self.config.score_threshold
             )
             for r in results:
-                start, end = r.start, r.end
-                if r.entity_type in ("PERSON", "EMAIL_ADDRESS"):
-                    trimmed = _trim_labels(text, start, end)
-                    if trimmed is None:
-                        continue
-                    start, end = trimmed
-                out.append(Finding(r.entity_type, start, end, float(r.score)))
+                for start, end in _field_parts(text, r.start, r.end, r.entity_type):
+                    if r.entity_type in ("PERSON", "EMAIL_ADDRESS"):
+                        trimmed = _trim_labels(text, start, end, name=r.entity_type == "PERSON")
+                        if trimmed is None:
+                            continue
+                        start, end = trimmed
+                    elif r.entity_type == "EXTENSION":  # "poste 4127": the label stays readable
+                        start += re.search(r"\d", text[start:end]).start()  # type: ignore[union-attr]
+                    out.append(Finding(r.entity_type, start, end, float(r.score)))
         return out
 
     def _registry_matches(self, text: str, *, strong_only: bool = False) -> list[Finding]:
@@ -299,12 +301,31 @@ def ocr_canonical(word: str) -> str:
     return w
 
 
-def _trim_labels(text: str, start: int, end: int) -> tuple[int, int] | None:
-    """Drop UI label words at either end of a NER span; None if nothing but labels remain."""
+def _field_parts(text: str, start: int, end: int, entity_type: str) -> list[tuple[int, int]]:
+    """A wide gap ("  " in a rebuilt line) separates screen fields: a NER span is cut
+    into its parts, a pattern span ends at the first gap (an address pattern running into
+    the history table beside it, a phone pattern into the clock)."""
+    parts, pos = [], start
+    for m in re.finditer(r"  +", text[start:end]):
+        parts.append((pos, start + m.start()))
+        pos = start + m.end()
+    parts.append((pos, end))
+    parts = [(s, e) for s, e in parts if e > s]
+    return parts if entity_type == "PERSON" else parts[:1]
+
+
+def _trim_labels(text: str, start: int, end: int, *, name: bool = False) -> tuple[int, int] | None:
+    """Drop UI label words at either end of a NER span (and, for a ``name``, numbers such
+    as a history date); None if nothing but labels remain."""
     tokens = [(m.start() + start, m.end() + start) for m in re.finditer(r"[^\s:,;()]+", text[start:end])]
-    while tokens and fold(text[tokens[0][0] : tokens[0][1]]).strip(".") in LABEL_WORDS:
+
+    def label(tok: tuple[int, int]) -> bool:
+        word = text[tok[0] : tok[1]]
+        return fold(word).strip(".") in LABEL_WORDS or (name and not re.search(r"[^\W\d_]", word))
+
+    while tokens and label(tokens[0]):
         tokens.pop(0)
-    while tokens and fold(text[tokens[-1][0] : tokens[-1][1]]).strip(".") in LABEL_WORDS:
+    while tokens and label(tokens[-1]):
         tokens.pop()
     if not tokens:
         return None

@@ -99,3 +99,20 @@ def test_unsure_ocr_hides_values_but_not_known_labels(detector: Detector) -> Non
 @pytest.mark.parametrize(("text", "ui"), [("Handied by", True), ("Telephane", True), ("Camille", False), ("Dave", False)])
 def test_fuzzy_ui_text(text: str, ui: bool) -> None:
     assert is_ui_text(text, fuzzy=True) is ui
+
+
+# Lines as rebuilt from OCR boxes ("  " = a wide gap between fields): nothing of the
+# label or of the neighbouring panel is flagged.
+JOINED = [
+    ("221 Baker Street, London NW1 6XE  2026-08-21 Outbound call", "2026-08-21 Outbound call"),
+    ("Connecté en tant que jdupont Poste 5872  12:43:06", "12:43:06"),
+    ("Ext. 4127", "Ext."),
+    ("2026-01-28 Inbound call  Marc Lefevre", "2026-01-28 Inbound call"),
+]
+
+
+@pytest.mark.parametrize(("line", "readable"), JOINED)
+def test_findings_stop_at_field_gaps(detector: Detector, line: str, readable: str) -> None:
+    start = line.index(readable)
+    flagged = [f for f in detector.find(line) if f.start < start + len(readable) and start < f.end]
+    assert flagged == [], [(f.entity_type, line[f.start : f.end]) for f in flagged]
