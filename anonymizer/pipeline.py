@@ -16,7 +16,7 @@ import re
 import secrets
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -331,7 +331,7 @@ def screen_findings(texts: list[TextBox], detector: Detector, cfg: Config) -> li
     lines = build_lines(texts)
     found = [(k, f) for k, line in enumerate(lines) for f in detector.find(line.text)]
     if "FIELD" in cfg.detect.entities:
-        found += [(k, replace(f, entity_type="FIELD")) for k, f in context_findings(lines)]
+        found += [(fv.line, fv.finding) for fv in context_findings(lines)]
     keep = cfg.redact
     kept: dict[int, list[Finding]] = {}
     for k, f in found:
@@ -359,12 +359,14 @@ def register_screen(texts: list[TextBox], detector: Detector) -> None:
         for f in detector.find(line.text):
             if f.entity_type in _REGISTRY_TYPES:
                 detector.add_known(f.entity_type, line.text[f.start : f.end], f.category)
-    for k, f in context_findings(lines):
-        value = lines[k].text[f.start : f.end].strip()
+    # A field's value is searched too, but never as proof of a leak (a misread label could
+    # make anything a "value"); names as names (fuzzy, by sound only if strong elsewhere).
+    for fv in context_findings(lines):
+        value = lines[fv.line].text[fv.finding.start : fv.finding.end].strip()
         if len(digits(value)) >= 4 and len(digits(value)) * 2 >= len(re.sub(r"\W", "", value)):
-            detector.add_known("NUMBER", value, f.category)
-        elif len(value) >= 4 and not is_ui_text(value):
-            detector.add_known("PERSON", value, f.category)
+            detector.add_known("NUMBER", value, fv.finding.category)
+        elif len(value) >= 4:
+            detector.add_known("PERSON" if fv.names else "FIELD", value, fv.finding.category, strong=False)
 
 
 def screen_boxes(texts: list[TextBox], detector: Detector, cfg: Config, hasher: Callable[[str], str]) -> list[StateBox]:

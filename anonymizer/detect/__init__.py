@@ -123,14 +123,17 @@ class Detector:
                 self.add_known(etype, value, category, roster=True)
 
     # -- registry --------------------------------------------------------------------
-    def add_known(self, entity_type: str, value: str, category: str = "customer", *, roster: bool = False) -> None:
+    def add_known(self, entity_type: str, value: str, category: str = "customer", *, roster: bool = False,
+                  strong: bool | None = None) -> None:
         """Remember a value found somewhere in this recording, to find it everywhere.
 
         Roster values, numbers and multi-word names are *strong*: finding one again in an
         output proves a leak. A single word that NER called a name (possibly OCR garbage
-        like 'LulU') is still searched for during analysis, but not used as proof."""
+        like 'LulU') is still searched for during analysis, but not used as proof.
+        ``strong=False`` says so for any value (a labelled field's)."""
         value = value.strip()
-        strong = roster or entity_type != "PERSON" or len(re.findall(r"[^\W\d_]{2,}", value)) >= 2
+        if strong is None:
+            strong = roster or entity_type != "PERSON" or len(re.findall(r"[^\W\d_]{2,}", value)) >= 2
         if entity_type in ("PHONE_NUMBER", "CREDIT_CARD", "IBAN_CODE", "NUMBER", "EXTENSION") and len(digits(value)) >= 4:
             key = ("#", digits(value))
             if key not in self._known:

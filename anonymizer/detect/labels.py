@@ -42,6 +42,15 @@ PII_LABELS: dict[str, str] = {
     ),
 }
 PII_LABELS = {" ".join(k.split()): v for k, v in PII_LABELS.items()}
+# Labels whose value is a person's name (searched as a name elsewhere in the recording).
+NAME_LABELS = frozenset(
+    " ".join(k.split())
+    for k in """nom|name|prenom|first name|last name|surname|full name|nom complet|nom de famille|client|customer|
+    titulaire|account holder|holder|contact|agent|conseiller|conseillere|advisor|adviser|traite par|handled by|
+    assigned to|assigne a|owner|proprietaire|logged in as|connecte en tant que|utilisateur|user|operateur|operator|
+    superviseur|supervisor|manager|responsable|collegue|colleague|from|de la part de|transfere a|transferred to|
+    search|rechercher|recherche""".split("|")
+)
 
 # Other UI vocabulary of call-center applications (menus, buttons, columns, history actions,
 # chat chrome) plus titles and greetings: never a name, never a value.
@@ -118,6 +127,16 @@ class _Label:
     start: int  # label start in the line's text
     end: int  # end of the label and its colon
     category: str
+    names: bool  # its value is a person's name
+
+
+@dataclass(frozen=True)
+class FieldValue:
+    """``lines[line].text[finding.start:finding.end]`` is the value of a labelled field."""
+
+    line: int
+    finding: Finding
+    names: bool
 
 
 def _labels(lines: list[Line]) -> list[_Label]:
@@ -129,7 +148,8 @@ def _labels(lines: list[Line]) -> list[_Label]:
         starts = {off for off, _tb in line.pieces} | {m.end() for m in re.finditer(r"  ", line.text)}
         for m in _LABEL_RE.finditer(folded):
             if m.start() in starts:
-                out.append(_Label(i, m.start(), m.end(), PII_LABELS[" ".join(m.group(1).split())]))
+                label = " ".join(m.group(1).split())
+                out.append(_Label(i, m.start(), m.end(), PII_LABELS[label], label in NAME_LABELS))
     return out
 
 
@@ -159,8 +179,8 @@ def _piece_at(line: Line, pos: int) -> tuple[int, TextBox] | None:
     return None
 
 
-def context_findings(lines: list[Line]) -> list[tuple[int, Finding]]:
-    """(line index, finding) for every value right of / below a PII label. Score 0.5:
+def context_findings(lines: list[Line]) -> list[FieldValue]:
+    """Every value right of / below a PII label (type ``FIELD``). Score 0.5:
     a roster or recognizer finding on the same span (exact type, category) wins.
 
     Right of a label: the rest of its OCR box and what follows it after single spaces, or
@@ -170,7 +190,7 @@ def context_findings(lines: list[Line]) -> list[tuple[int, Finding]]:
     by_line: dict[int, set[int]] = {}
     for lab in labels:
         by_line.setdefault(lab.line, set()).add(lab.start)
-    out: list[tuple[int, Finding]] = []
+    out: list[FieldValue] = []
     for lab in labels:
         line = lines[lab.line]
         piece = _piece_at(line, lab.start)
@@ -198,7 +218,7 @@ def context_findings(lines: list[Line]) -> list[tuple[int, Finding]]:
                 span = (j, *_value_from(lines[j], off, by_line.get(j, set())))
         if span is not None:
             if span[2] > span[1]:
-                out.append((span[0], Finding("CONTEXT", span[1], span[2], 0.5, lab.category)))
+                out.append(FieldValue(span[0], Finding("FIELD", span[1], span[2], 0.5, lab.category), lab.names))
             continue
         # Nothing on its right: a form field below its label, or a table column.
         last_bottom = lab_box.y1
@@ -217,6 +237,6 @@ def context_findings(lines: list[Line]) -> list[tuple[int, Finding]]:
             off, tb = hit
             if tb.box.y > last_bottom + 3 * h or is_ui_text(tb.text) or off in by_line.get(j, set()):
                 break
-            out.append((j, Finding("CONTEXT", off, off + len(tb.text), 0.5, lab.category)))
+            out.append(FieldValue(j, Finding("FIELD", off, off + len(tb.text), 0.5, lab.category), lab.names))
             last_bottom = tb.box.y1
     return out

@@ -22,7 +22,7 @@ def tb(x: int, y: int, text: str, w: int | None = None) -> TextBox:
 
 def values(texts: list[TextBox]) -> set[str]:
     lines = build_lines(texts)
-    return {lines[k].text[f.start : f.end] for k, f in context_findings(lines)}
+    return {lines[fv.line].text[fv.finding.start : fv.finding.end] for fv in context_findings(lines)}
 
 
 # (screen boxes, values that must be flagged, text that must not be)
