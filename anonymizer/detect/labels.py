@@ -71,7 +71,7 @@ UI_WORDS = frozenset(
     statement releve complaint reclamation payment paiement reminder relance change changement blocked
     bloquee bloque replaced remplacee opposition updated mise jour envoi card carte email adresse address
     m mme mr mrs ms mlle monsieur madame bonjour hello hi merci thanks ok oui non yes no id n no. n°
-    numero number page total filter filtre filtrer sort trier export exporter print imprimer refresh""".split()
+    numero number total filter filtre filtrer sort trier export exporter print imprimer refresh""".split()
 )
 
 
