@@ -39,7 +39,10 @@ ENTITY_TYPES = (
     "FR_SIREN",
     "FR_SIRET",
     "CVV",
+    "FIELD",
 )
+CATEGORIES = ("customer", "colleague", "agent")  # whose data a finding is (Finding.category)
+ACTIONS = ("redact", "keep")
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,23 @@ class PolicyConfig:
 
 
 @dataclass(frozen=True)
+class RedactConfig:
+    """Per category of person: redact or keep. A trainer may keep the recorded agent's own
+    name and login readable; customers and colleagues are redacted unless said otherwise."""
+
+    customer: str = "redact"
+    colleague: str = "redact"
+    agent: str = "redact"
+
+    def keeps(self, category: str, entity_type: str = "") -> bool:
+        """Is a finding of ``category`` kept readable? Values whose owner is unknown
+        (``UNSURE`` text, words after a carrier phrase) are kept only if every category is."""
+        if entity_type in ("UNSURE", "ANNOUNCED") or category not in CATEGORIES:
+            return all(getattr(self, c) == "keep" for c in CATEGORIES)
+        return bool(getattr(self, category) == "keep")
+
+
+@dataclass(frozen=True)
 class OutputConfig:
     hash_key_file: str = ""  # HMAC key for value hashes in plans; empty = random per run
 
@@ -110,6 +130,7 @@ class Config:
     audio: AudioConfig = field(default_factory=AudioConfig)
     detect: DetectConfig = field(default_factory=DetectConfig)
     policy: PolicyConfig = field(default_factory=PolicyConfig)
+    redact: RedactConfig = field(default_factory=RedactConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
 
     def to_dict(self) -> dict[str, Any]:
@@ -140,6 +161,9 @@ class Config:
         _check(len(p.purposes) > 0, "policy.purposes must name at least one purpose")
         _check(0 <= p.retention_days <= 3650, "policy.retention_days must be in 0..3650")
         _check(0.0 <= p.verify_min_interval_s <= 60.0, "policy.verify_min_interval_s must be in 0..60")
+        for cat in CATEGORIES:
+            action = getattr(self.redact, cat)
+            _check(action in ACTIONS, f"redact.{cat} must be one of {ACTIONS}, not {action!r}")
         for ent in d.entities:
             _check(ent in ENTITY_TYPES, f"detect.entities: unknown entity type {ent!r}")
         return self
@@ -151,7 +175,8 @@ def _check(ok: bool, message: str) -> None:
 
 
 _SECTIONS = {f.name: f.type for f in fields(Config)}
-_CLASSES = {"video": VideoConfig, "audio": AudioConfig, "detect": DetectConfig, "policy": PolicyConfig, "output": OutputConfig}
+_CLASSES = {"video": VideoConfig, "audio": AudioConfig, "detect": DetectConfig, "policy": PolicyConfig, "redact": RedactConfig,
+            "output": OutputConfig}
 
 
 def _id_patterns(value: Any) -> tuple[IdPattern, ...]:

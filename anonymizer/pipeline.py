@@ -12,6 +12,7 @@ import getpass
 import json
 import logging
 import os
+import re
 import secrets
 import time
 from collections.abc import Callable, Iterator
@@ -23,8 +24,9 @@ import numpy as np
 
 import kernels
 from anonymizer import __version__, audit
-from anonymizer.config import Config
+from anonymizer.config import CATEGORIES, Config
 from anonymizer.detect import Detector
+from anonymizer.detect.labels import context_findings, is_ui_text
 from anonymizer.detect.roster import load_roster
 from anonymizer.errors import ConfigError, CorruptInputError, InputError, PolicyRefusal, ProcessingError, VerificationError
 from anonymizer.fsutil import atomic_path, sha256_file, write_atomic
@@ -34,19 +36,21 @@ from anonymizer.plan import AudioSpan, Plan, value_hasher
 from anonymizer.policy import check_gates
 from anonymizer.policy.gates import RuleRefusal
 from anonymizer.report import build_report
-from anonymizer.screen.layout import build_lines, finding_boxes
+from anonymizer.screen.layout import Line, build_lines, finding_boxes
 from anonymizer.screen.state import ScreenState
 from anonymizer.screen.tracks import StateBox, merge_tracks, unsure_boxes
 from anonymizer.sidecar import Sidecar, load_sidecar
 from anonymizer.speech import Transcriber, WhisperTranscriber
 from anonymizer.speech.carriers import carrier_spans
 from anonymizer.speech.normalize import normalize, render
-from anonymizer.types import TextBox, Word
+from anonymizer.textnorm import digits
+from anonymizer.types import Finding, TextBox, Word
 from anonymizer.verify import Problem, verify_output
 
 log = logging.getLogger(__name__)
 
 # Findings on screen that are specific enough to be searched for everywhere else.
+_MIN_WORD_S = 0.05  # a spoken word shorter than this has no usable timestamp
 _REGISTRY_TYPES = {"PERSON", "PHONE_NUMBER", "EMAIL_ADDRESS", "IBAN_CODE", "CREDIT_CARD", "EMPLOYEE_ID", "LOGIN", "EXTENSION", "NUMBER"}
 
 
@@ -149,7 +153,8 @@ def _run(job: Job, models: Models | None, *, renderer: Callable[..., int] | None
     t = time.monotonic()
     if models is None:
         models = load_models(cfg, asr_model=job.asr_model, gpu=job.gpu, need_audio=audio_src is not None)
-    detector = Detector(cfg.detect, roster=roster, agent_id=sidecar.agent_employee_id)
+    detector = Detector(cfg.detect, roster=roster, agent_id=sidecar.agent_employee_id,
+                        keep_categories=tuple(c for c in CATEGORIES if cfg.redact.keeps(c)))
     timings.add("load_models", time.monotonic() - t)
     key = _hash_key(cfg)
     hasher = value_hasher(key)
@@ -169,12 +174,9 @@ def _run(job: Job, models: Models | None, *, renderer: Callable[..., int] | None
         timings.add("asr", time.monotonic() - t)
 
     t = time.monotonic()
-    # Pass 1: everything Presidio finds on screen joins the registry...
+    # Pass 1: everything found on screen joins the registry...
     for _t0, texts in states:
-        for line in build_lines(texts):
-            for f in detector.find(line.text):
-                if f.entity_type in _REGISTRY_TYPES:
-                    detector.add_known(f.entity_type, line.text[f.start : f.end], f.category)
+        register_screen(texts, detector)
     # ...and so does what is found in the audio; then both sides are searched with it.
     audio_spans_1 = detect_audio(words, detector, cfg, hasher, register=True)
     state_boxes = [(t0, screen_boxes(texts, detector, cfg, hasher)) for t0, texts in states]
@@ -321,16 +323,62 @@ def analyse_screen(path: Path, info: MediaInfo, ocr: OcrEngine, cfg: Config, tim
     return states, times, state.stats
 
 
+def screen_findings(texts: list[TextBox], detector: Detector, cfg: Config) -> list[tuple[Line, Finding]]:
+    """Every finding on one screen state, per line: recognizers, roster and registry, and
+    the values of labelled fields (``FIELD``: right of or below a label such as "Nom",
+    "Handled by"), minus what the ``[redact]`` policy keeps. A field value is dropped only
+    when kept findings cover all of it ("Agent: Claire Dubois" with agent = "keep")."""
+    lines = build_lines(texts)
+    found = [(k, f) for k, line in enumerate(lines) for f in detector.find(line.text)]
+    if "FIELD" in cfg.detect.entities:
+        found += [(fv.line, fv.finding) for fv in context_findings(lines)]
+    keep = cfg.redact
+    kept: dict[int, list[Finding]] = {}
+    for k, f in found:
+        if keep.keeps(f.category, f.entity_type):
+            kept.setdefault(k, []).append(f)
+    out = []
+    for k, f in found:
+        if keep.keeps(f.category, f.entity_type):
+            continue
+        if f.entity_type == "FIELD" and k in kept:
+            rest = list(lines[k].text[f.start : f.end])
+            for g in kept[k]:
+                for c in range(max(f.start, g.start), min(f.end, g.end)):
+                    rest[c - f.start] = " "
+            if not re.search(r"[^\W_]{2,}", "".join(rest)):
+                continue
+        out.append((lines[k], f))
+    return out
+
+
+def register_screen(texts: list[TextBox], detector: Detector) -> None:
+    """Add one screen state's values to the recording's registry (searched everywhere)."""
+    lines = build_lines(texts)
+    for line in lines:
+        for f in detector.find(line.text):
+            if f.entity_type in _REGISTRY_TYPES:
+                detector.add_known(f.entity_type, line.text[f.start : f.end], f.category)
+    # A field's value is searched too, but never as proof of a leak (a misread label could
+    # make anything a "value"); names as names (fuzzy, by sound only if strong elsewhere).
+    for fv in context_findings(lines):
+        value = lines[fv.line].text[fv.finding.start : fv.finding.end].strip()
+        if len(digits(value)) >= 4 and len(digits(value)) * 2 >= len(re.sub(r"\W", "", value)):
+            detector.add_known("NUMBER", value, fv.finding.category)
+        elif len(value) >= 4:
+            detector.add_known("PERSON" if fv.names else "FIELD", value, fv.finding.category, strong=False)
+
+
 def screen_boxes(texts: list[TextBox], detector: Detector, cfg: Config, hasher: Callable[[str], str]) -> list[StateBox]:
     out: list[StateBox] = []
-    for line in build_lines(texts):
-        for f in detector.find(line.text):
-            value = line.text[f.start : f.end]
-            source = "registry" if f.score >= 1.0 and f.category != "customer" else "ocr"
-            for box, since in finding_boxes(line, f, cfg.video.pad_px):
-                out.append(StateBox(box, f.entity_type, f.category, source, hasher(value), since))
-    if "UNSURE" in cfg.detect.entities:
-        out += unsure_boxes(texts, conf=cfg.video.unsure_conf, min_digits=cfg.video.unsure_min_digits, pad_px=cfg.video.pad_px, hasher=hasher)
+    for line, f in screen_findings(texts, detector, cfg):
+        value = line.text[f.start : f.end]
+        source = "registry" if f.score >= 1.0 and f.category != "customer" else "ocr"
+        for box, since in finding_boxes(line, f, cfg.video.pad_px):
+            out.append(StateBox(box, f.entity_type, f.category, source, hasher(value), since))
+    if "UNSURE" in cfg.detect.entities and not cfg.redact.keeps("customer", "UNSURE"):
+        # Barely readable text stays hidden unless it reads as a known UI label.
+        out += unsure_boxes([tb for tb in texts if not is_ui_text(tb.text, fuzzy=True)], conf=cfg.video.unsure_conf, min_digits=cfg.video.unsure_min_digits, pad_px=cfg.video.pad_px, hasher=hasher)
     return out
 
 
@@ -345,8 +393,16 @@ def detect_audio(words: list[Word], detector: Detector, cfg: Config, hasher: Cal
     pad = cfg.audio.pad_ms / 1000.0
 
     def word_span(first_word: int, last_word: int, etype: str, category: str, value: str) -> AudioSpan:
+        # A word without a real duration (Whisper sometimes gives digits a zero-length
+        # time) reaches back to the previous word's end / on to the next word's start:
+        # the value is somewhere in that gap, and over-redacting is the safe side.
         w0, w1 = words[first_word], words[last_word]
-        return AudioSpan(round(max(0.0, w0.start_s - pad), 4), round(w1.end_s + pad, 4), etype, category, hasher(value))
+        start_s, end_s = w0.start_s, w1.end_s
+        if w0.end_s - w0.start_s < _MIN_WORD_S and first_word > 0:
+            start_s = min(start_s, words[first_word - 1].end_s)
+        if w1.end_s - w1.start_s < _MIN_WORD_S:
+            end_s = max(end_s, words[last_word + 1].start_s if last_word + 1 < len(words) else end_s + 1.0)
+        return AudioSpan(round(max(0.0, start_s - pad), 4), round(end_s + pad, 4), etype, category, hasher(value))
 
     def span(tok_first: int, tok_last: int, etype: str, category: str, value: str) -> AudioSpan:
         return word_span(tokens[tok_first].first_word, tokens[tok_last].last_word, etype, category, value)
@@ -355,12 +411,14 @@ def detect_audio(words: list[Word], detector: Detector, cfg: Config, hasher: Cal
         return max(0, bisect.bisect_right(offsets, char) - 1)
 
     out = []
-    for f in detector.find(text):
+    for f in detector.find(text, spoken=True):
+        if cfg.redact.keeps(f.category, f.entity_type):
+            continue
         value = text[f.start : f.end]
         out.append(span(token_at(f.start), token_at(max(f.start, f.end - 1)), f.entity_type, f.category, value))
         if register and f.entity_type in _REGISTRY_TYPES:
             detector.add_known(f.entity_type, value, f.category)
-    for first, last in carrier_spans(words):
+    for first, last in carrier_spans(words) if not cfg.redact.keeps("customer", "ANNOUNCED") else []:
         out.append(word_span(first, last, "ANNOUNCED", "customer", " ".join(w.text for w in words[first : last + 1])))
     # Words mixing letters and digits ("charlatanavis54atemail") are garbled identifiers.
     for k, w in enumerate(words):

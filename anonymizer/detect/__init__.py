@@ -8,6 +8,7 @@ found anywhere in this recording (screen or audio) is searched everywhere else."
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 import threading
@@ -15,23 +16,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from anonymizer.config import DetectConfig
+from anonymizer.detect.labels import UI_WORDS, within_one_edit
+from anonymizer.detect.phonetic import is_common, phonetic_keys, primary_key
 from anonymizer.detect.roster import Employee
 from anonymizer.errors import ModelError
 from anonymizer.textnorm import digits, fold
 from anonymizer.types import Finding
 
-# Words of the business application's UI: a NER span made only of them is a label, not a
-# name ("Nom", "Phone" are often tagged PERSON/LOC by small models on short OCR lines).
-LABEL_WORDS = set(
-    """nom name prenom prénom first last surname phone telephone téléphone tel tél mobile portable
-    email e-mail mail courriel adresse address date naissance birth of de du la le les des né née dob
-    iban card carte bancaire cb numero numéro number no n° client customer contrat contract agent
-    conseiller conseillère advisor handled by traité traite par search rechercher recherche history
-    historique action note notes save enregistrer cancel annuler file fichier edit édition view affichage
-    help aide status statut ville city code postal postcode zip rue street chat message dossier record
-    fiche id matricule login identifiant poste ext extension appel call rappel callback rappeler
-    m mme mr mrs ms monsieur madame bonjour hello merci thanks ok oui non yes no""".split()
-)
+# Words of the business application's UI (labels, menus, buttons, history actions, titles):
+# a NER span made only of them is a label, not a name ("Nom", "Phone", "Outbound" are often
+# tagged PERSON by small models on short OCR lines).
+LABEL_WORDS = UI_WORDS
 
 _log = logging.getLogger(__name__)
 # Presidio warns once per call about entity/label mapping details we configure on purpose.
@@ -93,11 +88,18 @@ class KnownValue:
     strong: bool = True  # specific enough to prove a leak on its own (used by verification)
 
 
-def _word_pattern(value: str) -> re.Pattern[str] | None:
+_SEP = r"[\s.\-_]*"
+
+
+def _word_pattern(value: str, *, spelled: bool = False) -> re.Pattern[str] | None:
+    """Words in order, any separators between them; ``spelled``: between every character
+    too (an id or login said or spelled aloud: "E 1 0 2 3 4", "c d u b o i s")."""
     words = [re.escape(w) for w in re.split(r"\s+", fold(value).strip()) if w]
     if not words:
         return None
-    return re.compile(r"(?<![0-9a-z])" + r"[\s.\-_]*".join(words) + r"(?![0-9a-z])")
+    if spelled and len(words) == 1:
+        words = [re.escape(c) for c in fold(value).strip()]
+    return re.compile(r"(?<![0-9a-z])" + _SEP.join(words) + r"(?![0-9a-z])")
 
 
 @dataclass
@@ -105,6 +107,7 @@ class Detector:
     config: DetectConfig
     roster: list[Employee] = field(default_factory=list)
     agent_id: str | None = None
+    keep_categories: tuple[str, ...] = ()  # [redact] categories kept readable: not leaks
     _cache: dict[str, list[Finding]] = field(default_factory=dict)
     _known: dict[tuple[str, str], KnownValue] = field(default_factory=dict)
 
@@ -123,14 +126,17 @@ class Detector:
                 self.add_known(etype, value, category, roster=True)
 
     # -- registry --------------------------------------------------------------------
-    def add_known(self, entity_type: str, value: str, category: str = "customer", *, roster: bool = False) -> None:
+    def add_known(self, entity_type: str, value: str, category: str = "customer", *, roster: bool = False,
+                  strong: bool | None = None) -> None:
         """Remember a value found somewhere in this recording, to find it everywhere.
 
         Roster values, numbers and multi-word names are *strong*: finding one again in an
         output proves a leak. A single word that NER called a name (possibly OCR garbage
-        like 'LulU') is still searched for during analysis, but not used as proof."""
+        like 'LulU') is still searched for during analysis, but not used as proof.
+        ``strong=False`` says so for any value (a labelled field's)."""
         value = value.strip()
-        strong = roster or entity_type != "PERSON" or len(re.findall(r"[^\W\d_]{2,}", value)) >= 2
+        if strong is None:
+            strong = roster or entity_type != "PERSON" or len(re.findall(r"[^\W\d_]{2,}", value)) >= 2
         if entity_type in ("PHONE_NUMBER", "CREDIT_CARD", "IBAN_CODE", "NUMBER", "EXTENSION") and len(digits(value)) >= 4:
             key = ("#", digits(value))
             if key not in self._known:
@@ -138,11 +144,11 @@ class Detector:
             return
         if len(fold(value)) < 3 and entity_type != "EMPLOYEE_ID":
             return
-        if entity_type == "PERSON" and fold(value) in LABEL_WORDS:
+        if entity_type == "PERSON" and fold(value) in LABEL_WORDS and not roster:
             return
         key = ("w", fold(value))
         if key not in self._known:
-            pat = _word_pattern(value)
+            pat = _word_pattern(value, spelled=entity_type in ("EMPLOYEE_ID", "LOGIN"))
             if pat is not None:
                 self._known[key] = KnownValue(entity_type, category, value, pat, strong)
 
@@ -150,14 +156,17 @@ class Detector:
         return list(self._known.values())
 
     # -- detection ---------------------------------------------------------------------
-    def find(self, text: str) -> list[Finding]:
+    def find(self, text: str, *, spoken: bool = False) -> list[Finding]:
+        """Findings in ``text``; ``spoken``: a transcript, where names are also matched
+        by sound (speech-to-text spells what it hears: "Win" for "Nguyen")."""
         if not text.strip():
             return []
         base = self._cache.get(text)
         if base is None:
             base = self._presidio(text)
             self._cache[text] = base
-        return _dedupe(base + self._registry_matches(text))
+        extra = self._phonetic_names(text) if spoken else []
+        return _dedupe(base + self._registry_matches(text) + extra)
 
     def find_known(self, text: str) -> list[Finding]:
         """Exact matches of the roster and of this recording's strong registry values (to
@@ -175,13 +184,15 @@ class Detector:
                 ad_hoc_recognizers=self._ad_hoc,
             )
             for r in results:
-                start, end = r.start, r.end
-                if r.entity_type in ("PERSON", "EMAIL_ADDRESS"):
-                    trimmed = _trim_labels(text, start, end)
-                    if trimmed is None:
-                        continue
-                    start, end = trimmed
-                out.append(Finding(r.entity_type, start, end, float(r.score)))
+                for start, end in _field_parts(text, r.start, r.end, r.entity_type):
+                    if r.entity_type in ("PERSON", "EMAIL_ADDRESS"):
+                        trimmed = _trim_labels(text, start, end, name=r.entity_type == "PERSON")
+                        if trimmed is None:
+                            continue
+                        start, end = trimmed
+                    elif r.entity_type == "EXTENSION":  # "poste 4127": the label stays readable
+                        start += re.search(r"\d", text[start:end]).start()  # type: ignore[union-attr]
+                    out.append(Finding(r.entity_type, start, end, float(r.score)))
         return out
 
     def _registry_matches(self, text: str, *, strong_only: bool = False) -> list[Finding]:
@@ -191,7 +202,7 @@ class Detector:
         out: list[Finding] = []
         digit_map: list[int] | None = None
         for kv in self._known.values():
-            if strong_only and not kv.strong:
+            if strong_only and (not kv.strong or kv.category in self.keep_categories):
                 continue
             if kv.pattern is not None:
                 for m in kv.pattern.finditer(folded):
@@ -226,9 +237,63 @@ class Detector:
             if len(word) < 4 or fold(m.group()) in LABEL_WORDS:
                 continue
             for tok, kv in tokens.items():
-                if abs(len(tok) - len(word)) <= 1 and (word == tok or _within_one_edit(word, tok)):
+                if abs(len(tok) - len(word)) <= 1 and (word == tok or within_one_edit(word, tok)):
                     out.append(Finding("PERSON", m.start(), m.end(), 0.9, kv.category))
                     break
+        return out
+
+    def _phonetic_names(self, text: str) -> list[Finding]:
+        """Transcript words (or 2-3 short words run together: "Du Pont") that sound like a
+        known name token. A common word ("when" ~ "Win") counts only next to another name
+        match or written with a capital inside a sentence (Whisper capitalises names)."""
+        names: dict[str, KnownValue] = {}
+        full: set[str] = set()  # keys of names as written ("lrnt"), not silent-ending ones ("lrn")
+        for kv in self._known.values():
+            if kv.entity_type == "PERSON" and kv.strong:
+                for tok in re.findall(r"[^\W\d_]{3,}", kv.value):
+                    if fold(tok) not in LABEL_WORDS:
+                        for key in phonetic_keys(tok):
+                            names.setdefault(key, kv)
+                        full.add(primary_key(tok))
+        if not names:
+            return []
+        words = list(re.finditer(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*", text))
+        hits: dict[int, tuple[int, KnownValue]] = {}  # first word -> (last word, value)
+        for i in range(len(words)):
+            for n in (1, 2, 3):
+                group = words[i : i + n]
+                if len(group) < n or (n > 1 and any(len(w.group()) > 5 for w in group)):
+                    break
+                if n == 1 and fold(group[0].group()) in LABEL_WORDS:
+                    continue  # "Mr" is not "Marie"
+                if n > 1 and any(text[a.end() : b.start()].strip() for a, b in itertools.pairwise(group)):
+                    continue  # only words separated by spaces join
+                keys = phonetic_keys("".join(w.group() for w in group))
+                match = next((names[k] for k in keys if k in names), None)
+                if match is not None:
+                    hits.setdefault(i, (i + n - 1, match))
+                    break
+        # A run of common words ("when" ~ "Win", "du pont"), or a lower-case word that only
+        # sounds like a name's silent-ending form ("learn" ~ "Laurent"), needs more evidence:
+        # a capital inside a sentence, or a neighbouring match without doubt ("Marie Lorrain").
+        def doubtful(i: int, j: int) -> bool:
+            group = words[i : j + 1]
+            if all(is_common(w.group()) for w in group):
+                return True
+            w = group[0].group()
+            return i == j and w[:1].islower() and primary_key(w) not in full
+
+        weak = {i for i, (j, _kv) in hits.items() if doubtful(i, j)}
+        strong_ends = {j for i, (j, _kv) in hits.items() if i not in weak}
+        out = []
+        for i, (j, kv) in hits.items():
+            first, last = words[i], words[j]
+            if i in weak:
+                before = text[: first.start()].rstrip()
+                capital = first.group()[:1].isupper() and bool(before) and before[-1] not in ".?!"
+                if not (capital or (i - 1) in strong_ends or ((j + 1) in hits and (j + 1) not in weak)):
+                    continue
+            out.append(Finding("PERSON", first.start(), last.end(), 0.85, kv.category))
         return out
 
 
@@ -243,34 +308,31 @@ def ocr_canonical(word: str) -> str:
     return w
 
 
-def _within_one_edit(a: str, b: str) -> bool:
-    if a == b:
-        return True
-    if abs(len(a) - len(b)) > 1:
-        return False
-    if len(a) > len(b):
-        a, b = b, a
-    i = j = edits = 0
-    while i < len(a) and j < len(b):
-        if a[i] != b[j]:
-            edits += 1
-            if edits > 1:
-                return False
-            if len(a) == len(b):
-                i += 1
-            j += 1
-        else:
-            i += 1
-            j += 1
-    return edits + (len(b) - j) <= 1
+def _field_parts(text: str, start: int, end: int, entity_type: str) -> list[tuple[int, int]]:
+    """A wide gap ("  " in a rebuilt line) separates screen fields: a NER span is cut
+    into its parts, a pattern span ends at the first gap (an address pattern running into
+    the history table beside it, a phone pattern into the clock)."""
+    parts, pos = [], start
+    for m in re.finditer(r"  +", text[start:end]):
+        parts.append((pos, start + m.start()))
+        pos = start + m.end()
+    parts.append((pos, end))
+    parts = [(s, e) for s, e in parts if e > s]
+    return parts if entity_type == "PERSON" else parts[:1]
 
 
-def _trim_labels(text: str, start: int, end: int) -> tuple[int, int] | None:
-    """Drop UI label words at either end of a NER span; None if nothing but labels remain."""
+def _trim_labels(text: str, start: int, end: int, *, name: bool = False) -> tuple[int, int] | None:
+    """Drop UI label words at either end of a NER span (and, for a ``name``, numbers such
+    as a history date); None if nothing but labels remain."""
     tokens = [(m.start() + start, m.end() + start) for m in re.finditer(r"[^\s:,;()]+", text[start:end])]
-    while tokens and fold(text[tokens[0][0] : tokens[0][1]]).strip(".") in LABEL_WORDS:
+
+    def label(tok: tuple[int, int]) -> bool:
+        word = text[tok[0] : tok[1]]
+        return fold(word).strip(".") in LABEL_WORDS or (name and not re.search(r"[^\W\d_]", word))
+
+    while tokens and label(tokens[0]):
         tokens.pop(0)
-    while tokens and fold(text[tokens[-1][0] : tokens[-1][1]]).strip(".") in LABEL_WORDS:
+    while tokens and label(tokens[-1]):
         tokens.pop()
     if not tokens:
         return None

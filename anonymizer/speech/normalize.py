@@ -84,7 +84,37 @@ def normalize(words: list[str]) -> list[Token]:
             merged[-1] = Token(tok.text * n, prev.first_word, tok.last_word)
         else:
             merged.append(tok)
-    return merged
+    return _join_spelled(merged, words)
+
+
+_SPELLED_WORD = re.compile(r"^[A-Za-z](?:[.\-][A-Za-z])+\.?$")  # "D-U-P-O-N-T", "C.D."
+
+
+def _join_spelled(tokens: list[Token], words: list[str]) -> list[Token]:
+    """Spelled names and logins: "D U P O N T" (3+ single letters) or "D-U-P-O-N-T" ->
+    "DUPONT", so a roster or on-screen value matches what was spelled aloud ("o" is a
+    letter there, not zero)."""
+    out: list[Token] = []
+    run: list[tuple[Token, str]] = []  # (token, the letter said)
+
+    def flush() -> None:
+        if len(run) >= 3:
+            out.append(Token("".join(letter for _t, letter in run), run[0][0].first_word, run[-1][0].last_word))
+        else:
+            out.extend(t for t, _letter in run)
+        run.clear()
+
+    for tok in tokens:
+        said = words[tok.first_word].strip(" ,;:!?\"'().") if tok.first_word == tok.last_word else ""
+        if _SPELLED_WORD.match(tok.text):
+            tok = Token(re.sub(r"[.\-]", "", tok.text), tok.first_word, tok.last_word)
+        elif len(said) == 1 and said.isalpha():
+            run.append((tok, said))
+            continue
+        flush()
+        out.append(tok)
+    flush()
+    return out
 
 
 def render(tokens: list[Token]) -> tuple[str, list[tuple[int, int]]]:

@@ -1,0 +1,62 @@
+"""Screen <-> audio: a value seen on screen (or in the roster) is found in the transcript in
+its spoken forms (digit words FR/EN, "arobase"/"at", "point"/"dot", spelled letters, names
+heard differently) and the span bleeped covers the words that said it."""
+
+from __future__ import annotations
+
+import pytest
+
+from anonymizer.config import Config
+from anonymizer.detect import Detector
+from anonymizer.pipeline import detect_audio
+from anonymizer.speech.normalize import normalize, render
+from anonymizer.types import Word
+
+# (value registered from the screen (type, value) or None for roster values, transcript,
+#  the words that must be bleeped)
+CASES = [
+    (("PHONE_NUMBER", "06 12 34 56 78"), "vous pouvez me joindre au zéro six douze trente-quatre cinquante-six soixante-dix-huit merci",
+     "zéro six douze trente-quatre cinquante-six soixante-dix-huit"),
+    (("EMAIL_ADDRESS", "jean.zorglub@free.fr"), "c'est jean point zorglub arobase free point fr voilà",
+     "jean point zorglub arobase free point fr"),
+    (("EMAIL_ADDRESS", "jean.zorglub@free.fr"), "it is jean dot zorglub at free dot fr okay", "jean dot zorglub at free dot fr"),
+    (("PERSON", "Xavière Zorglub"), "so miss Zorglub wants a new card", "Zorglub"),
+    (None, "my employee id is E one zero two three four okay", "E one zero two three four"),
+    (None, "the login is c d u b o i s okay", "c d u b o i s"),
+    (None, "le conseiller était Dupont Claire voilà", "Dupont Claire"),
+    (None, "please hold for Mr Win from billing", "Win"),
+    (None, "ask Marie Lorrain tomorrow", "Marie Lorrain"),
+]
+
+
+@pytest.mark.parametrize(("screen", "said", "bleeped"), CASES)
+def test_screen_values_are_found_in_speech(detector: Detector, screen: tuple[str, str] | None, said: str, bleeped: str) -> None:
+    if screen is not None:
+        detector.add_known(*screen)
+    words = [Word(w, 1.0 * i, 1.0 * i + 0.8) for i, w in enumerate(said.split())]
+    spans = detect_audio(words, detector, Config(), lambda v: v, register=False)
+    first = len(said[: said.index(bleeped)].split())
+    last = first + len(bleeped.split()) - 1
+    for k in range(first, last + 1):  # every word of the value is inside a bleeped span
+        assert any(s.start_s <= words[k].start_s and words[k].end_s <= s.end_s for s in spans), (k, words[k].text, spans)
+    assert not any(s.start_s <= words[-1].start_s and words[-1].end_s <= s.end_s for s in spans)  # the last word is not
+
+
+@pytest.mark.parametrize(
+    ("said", "written"),
+    [
+        ("c d u b o i s", "cdubois"),
+        ("D-U-P-O-N-T", "DUPONT"),
+        ("six o one two", "6 0 1 2"),  # "o" in a number is still zero
+        ("a b", "a b"),  # two letters are not a spelling
+    ],
+)
+def test_spelled_letters_join(said: str, written: str) -> None:
+    assert render(normalize(said.split()))[0] == written
+
+
+def test_words_without_a_duration_get_the_gap_around_them(detector: Detector) -> None:
+    """Whisper may time a digit word at zero length: the span reaches the neighbours."""
+    words = [Word("call", 0.0, 0.4), Word("0612345678", 2.0, 2.0), Word("please", 4.0, 4.5)]
+    spans = detect_audio(words, detector, Config(), lambda v: v, register=False)
+    assert any(s.start_s <= 0.4 and s.end_s >= 4.0 for s in spans), spans

@@ -1,0 +1,118 @@
+"""Label context: the value right of or below a label ("Nom", "Téléphone", "Handled by",
+"Conseiller"...) is personal data even when no recognizer fires, partial values included;
+UI text (labels, buttons, placeholders, history actions) is not."""
+
+from __future__ import annotations
+
+import pytest
+
+from anonymizer.config import Config
+from anonymizer.detect import Detector
+from anonymizer.detect.labels import context_findings, is_ui_text
+from anonymizer.pipeline import screen_boxes
+from anonymizer.screen.layout import build_lines
+from anonymizer.types import Box, TextBox
+
+H = 14  # text height in px
+
+
+def tb(x: int, y: int, text: str, w: int | None = None) -> TextBox:
+    return TextBox(Box(x, y, w if w is not None else 8 * len(text), H), text, 0.9, 0.0)
+
+
+def values(texts: list[TextBox]) -> set[str]:
+    lines = build_lines(texts)
+    return {lines[fv.line].text[fv.finding.start : fv.finding.end] for fv in context_findings(lines)}
+
+
+# (screen boxes, values that must be flagged, text that must not be)
+CASES = [
+    ([tb(10, 10, "Nom"), tb(200, 10, "Xqzw")], {"Xqzw"}, set()),  # label column | value column
+    ([tb(10, 10, "Téléphone : 06 12 3")], {"06 12 3"}, set()),  # partial value being typed
+    ([tb(10, 10, "Phone"), tb(200, 10, "06")], {"06"}, set()),
+    ([tb(10, 10, "IBAN"), tb(200, 10, "FR76 30")], {"FR76 30"}, set()),
+    ([tb(10, 10, "Agent:"), tb(70, 10, "Kwame Oyelaran-Smith")], {"Kwame Oyelaran-Smith"}, set()),
+    ([tb(10, 10, "Conseiller : Bérangère Q.")], {"Bérangère Q."}, set()),
+    ([tb(10, 10, "traité par jdoe42")], {"jdoe42"}, set()),
+    ([tb(10, 10, "Search"), tb(80, 10, "Dup"), tb(200, 10, "OK")], {"Dup"}, {"OK"}),
+    ([tb(10, 10, "Search Dup OK")], {"Dup"}, {"OK"}),
+    # a form field under its label
+    ([tb(10, 10, "Date of birth"), tb(10, 30, "1O/O3/19")], {"1O/O3/19"}, set()),
+    # a table column: every cell under "Handled by", not the other columns
+    ([tb(10, 10, "Date"), tb(150, 10, "Action"), tb(400, 10, "Handled by"),
+      tb(10, 30, "02/11/2026"), tb(150, 30, "Outbound call"), tb(400, 30, "C. Zorglub"),
+      tb(10, 50, "03/11/2026"), tb(150, 50, "Quote sent"), tb(400, 50, "T. Nguyen")],
+     {"C. Zorglub", "T. Nguyen"}, {"Outbound call", "Quote sent", "02/11/2026", "Date", "Action"}),
+    # a form's value column beside a history table whose rows OCR joined with the labels
+    ([tb(20, 297, "IBAN"), tb(675, 289, "24/01/2026"), tb(790, 288, "Réclamation"), tb(1000, 289, "Olivier Bernard"),
+      tb(192, 297, "FR06 4003 1049")], {"FR06 4003 1049"}, {"24/01/2026", "Réclamation"}),
+    # labels in a row: each one's value is below it, labels are never values
+    ([tb(10, 10, "Nom"), tb(200, 10, "Prénom"), tb(10, 30, "Zorglub"), tb(200, 30, "Xavière")],
+     {"Zorglub", "Xavière"}, {"Prénom", "Nom"}),
+]
+NOTHING = [
+    [tb(10, 10, "Search"), tb(80, 10, "Customer name...", 120)],  # a placeholder
+    [tb(10, 10, "Nom du client...")],
+    [tb(10, 10, "Customer record")],
+    [tb(10, 10, "File"), tb(60, 10, "Edit"), tb(110, 10, "View")],
+    [tb(10, 10, "The customer asked for a new card")],  # a label word inside free text
+    [tb(10, 10, "Name"), tb(10, 30, "Phone"), tb(10, 50, "Email")],  # empty form: labels only
+]
+
+
+@pytest.mark.parametrize(("texts", "flagged", "kept"), CASES)
+def test_values_beside_or_below_labels(texts: list[TextBox], flagged: set[str], kept: set[str]) -> None:
+    found = values(texts)
+    assert flagged <= found
+    assert not any(k in v for k in kept for v in found), found
+
+
+@pytest.mark.parametrize("texts", NOTHING)
+def test_ui_text_is_not_a_value(texts: list[TextBox]) -> None:
+    assert values(texts) == set()
+
+
+@pytest.mark.parametrize(("text", "ui"), [
+    ("Outbound call", True), ("Appel sortant", True), ("Quote sent", True), ("Customer name...", True),
+    ("Date de naissance", True), ("Handled by", True), ("Mme", True),
+    ("Claire Dubois", False), ("Dupont", False), ("06 12", False), ("Poste 4127", False),
+])
+def test_ui_text(text: str, ui: bool) -> None:
+    assert is_ui_text(text) is ui
+
+
+def test_unsure_ocr_hides_values_but_not_known_labels(detector: Detector) -> None:
+    """Fail closed on barely readable values; a barely readable *label* (exact or one OCR edit
+    from a long UI word) is not hidden: it caused most destroyed labels."""
+    texts = [
+        TextBox(Box(10, 10, 90, 14), "Handied by", 0.2, 0.0),
+        TextBox(Box(10, 40, 110, 14), "Outbound call", 0.3, 0.0),
+        TextBox(Box(10, 70, 60, 14), "Dubwa", 0.2, 0.0),
+        TextBox(Box(10, 100, 60, 14), "Camille", 0.2, 0.0),  # one edit from "famille": still a name
+        TextBox(Box(10, 130, 90, 14), "Poste 41Z7", 0.5, 0.0),  # digits raise the bar
+    ]
+    boxes = screen_boxes(texts, detector, Config(), hasher=lambda v: v)
+    hidden_rows = {b.box.y + b.box.h // 2 for b in boxes if b.type == "UNSURE"}
+    assert hidden_rows == {77, 107, 137}
+
+
+@pytest.mark.parametrize(("text", "ui"), [("Handied by", True), ("Telephane", True), ("Camille", False), ("Dave", False)])
+def test_fuzzy_ui_text(text: str, ui: bool) -> None:
+    assert is_ui_text(text, fuzzy=True) is ui
+
+
+# Lines as rebuilt from OCR boxes ("  " = a wide gap between fields): nothing of the
+# label or of the neighbouring panel is flagged.
+JOINED = [
+    ("221 Baker Street, London NW1 6XE  2026-08-21 Outbound call", "2026-08-21 Outbound call"),
+    ("Connecté en tant que jdupont Poste 5872  12:43:06", "12:43:06"),
+    ("Ext. 4127", "Ext."),
+    ("2026-01-28 Inbound call  Marc Lefevre", "2026-01-28 Inbound call"),
+]
+
+
+@pytest.mark.parametrize(("line", "readable"), JOINED)
+def test_findings_stop_at_field_gaps(detector: Detector, line: str, readable: str) -> None:
+    start = line.index(readable)
+    flagged = [f for f in detector.find(line) if f.start < start + len(readable) and start < f.end]
+    assert flagged == [], [(f.entity_type, line[f.start : f.end]) for f in flagged]
