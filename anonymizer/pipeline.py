@@ -51,7 +51,15 @@ log = logging.getLogger(__name__)
 
 # Findings on screen that are specific enough to be searched for everywhere else.
 _MIN_WORD_S = 0.05  # a spoken word shorter than this has no usable timestamp
-_REGISTRY_TYPES = {"PERSON", "PHONE_NUMBER", "EMAIL_ADDRESS", "IBAN_CODE", "CREDIT_CARD", "EMPLOYEE_ID", "LOGIN", "EXTENSION", "NUMBER"}
+# CVV (3-4 digits) and dates are too short or too common to search for on their own.
+_REGISTRY_TYPES = {"PERSON", "PHONE_NUMBER", "EMAIL_ADDRESS", "IBAN_CODE", "CREDIT_CARD", "EMPLOYEE_ID", "LOGIN", "EXTENSION", "NUMBER",
+                   "FR_NIR", "FR_RIB", "FR_SIREN", "FR_SIRET"}
+
+
+def registers(entity_type: str, detector: Detector) -> bool:
+    """Whether a finding of this type joins the registry: the built-in specific types and
+    the policy's own id shapes ([detect] id_patterns)."""
+    return entity_type in _REGISTRY_TYPES or any(p.name == entity_type for p in detector.config.id_patterns)
 
 
 @dataclass
@@ -357,7 +365,7 @@ def register_screen(texts: list[TextBox], detector: Detector) -> None:
     lines = build_lines(texts)
     for line in lines:
         for f in detector.find(line.text):
-            if f.entity_type in _REGISTRY_TYPES:
+            if registers(f.entity_type, detector):
                 detector.add_known(f.entity_type, line.text[f.start : f.end], f.category)
     # A field's value is searched too, but never as proof of a leak (a misread label could
     # make anything a "value"); names as names (fuzzy, by sound only if strong elsewhere).
@@ -416,7 +424,7 @@ def detect_audio(words: list[Word], detector: Detector, cfg: Config, hasher: Cal
             continue
         value = text[f.start : f.end]
         out.append(span(token_at(f.start), token_at(max(f.start, f.end - 1)), f.entity_type, f.category, value))
-        if register and f.entity_type in _REGISTRY_TYPES:
+        if register and registers(f.entity_type, detector):
             detector.add_known(f.entity_type, value, f.category)
     for first, last in carrier_spans(words) if not cfg.redact.keeps("customer", "ANNOUNCED") else []:
         out.append(word_span(first, last, "ANNOUNCED", "customer", " ".join(w.text for w in words[first : last + 1])))

@@ -56,3 +56,18 @@ def test_detector_uses_them_only_when_configured() -> None:
     found = {line[f.start : f.end]: f.score for f in det.find(line) if f.entity_type == "CONTRACT_ID"}
     assert set(found) == {"CT-2024-001234", "CT-2024-001235"}
     assert found["CT-2024-001234"] > found["CT-2024-001235"] >= 0.6  # the label raises the score
+
+
+def test_screen_ids_join_the_registry() -> None:
+    """A policy id or a French id seen on screen is searched for everywhere afterwards
+    (here: in a transcript line where no recognizer would find it)."""
+    from anonymizer.pipeline import register_screen
+    from anonymizer.types import Box, TextBox
+
+    det = Detector(DetectConfig(id_patterns=(IdPattern("CONTRACT_ID", r"CT-\d{4}-\d{6}", ("contrat",), 0.6),)))
+    spoken = "the reference is CT-2024-001234 thanks and the siren 732829320"
+    assert {spoken[f.start : f.end] for f in det.find_known(spoken)} == set()
+    register_screen([TextBox(Box(0, 0, 300, 20), "Contrat CT-2024-001234", 0.99, 0.0),
+                     TextBox(Box(0, 30, 300, 20), "SIREN 732 829 320", 0.99, 0.0)], det)
+    found = {spoken[f.start : f.end] for f in det.find_known(spoken)}
+    assert "CT-2024-001234" in found and "732829320" in found
