@@ -79,6 +79,10 @@ def _analyzer(languages: tuple[str, ...]) -> object:
         return engine
 
 
+# Values matched by their digits alone, whatever the separators or spoken grouping.
+_DIGIT_TYPES = ("PHONE_NUMBER", "CREDIT_CARD", "IBAN_CODE", "NUMBER", "EXTENSION", "FR_NIR", "FR_RIB", "FR_SIREN", "FR_SIRET")
+
+
 @dataclass
 class KnownValue:
     entity_type: str
@@ -137,7 +141,7 @@ class Detector:
         value = value.strip()
         if strong is None:
             strong = roster or entity_type != "PERSON" or len(re.findall(r"[^\W\d_]{2,}", value)) >= 2
-        if entity_type in ("PHONE_NUMBER", "CREDIT_CARD", "IBAN_CODE", "NUMBER", "EXTENSION") and len(digits(value)) >= 4:
+        if entity_type in _DIGIT_TYPES and len(digits(value)) >= 4:
             key = ("#", digits(value))
             if key not in self._known:
                 self._known[key] = KnownValue(entity_type, category, value, None, True)
