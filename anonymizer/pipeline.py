@@ -44,7 +44,7 @@ from anonymizer.speech import Transcriber, WhisperTranscriber
 from anonymizer.speech.carriers import carrier_spans
 from anonymizer.speech.normalize import normalize, render
 from anonymizer.textnorm import digits
-from anonymizer.types import Finding, TextBox, Word
+from anonymizer.types import Box, Finding, TextBox, Word
 from anonymizer.verify import Problem, verify_output
 
 log = logging.getLogger(__name__)
@@ -377,6 +377,32 @@ def register_screen(texts: list[TextBox], detector: Detector) -> None:
             detector.add_known("PERSON" if fv.names else "FIELD", value, fv.finding.category, strong=False)
 
 
+_CLOCK_OR_RECENT_DATE = re.compile(r"^(?:\d{1,2}:\d{2}(?::\d{2})?|(?:\d{4}[-/.]\d{2}[-/.]\d{2}|\d{2}[-/.]\d{2}[-/.]\d{4}))$")
+_LEADING_UI = re.compile(r"^(?:[^\W\d_]+\.?:?\s+)+")
+
+
+def unsure_candidates(texts: list[TextBox]) -> list[TextBox]:
+    """The OCR boxes that may hide an unreadable value: not a UI label, not a clock or a
+    date of this or last year (history rows; birth dates are older); a box that starts
+    with UI words ("Ext. 4127") is cut to the rest, the cut moved a third of the text
+    height into the label so the value's first glyph stays inside."""
+    year = time.gmtime().tm_year
+    out = []
+    for tb in texts:
+        text = tb.text.strip()
+        if is_ui_text(text, fuzzy=True):
+            continue
+        if _CLOCK_OR_RECENT_DATE.match(text) and (":" in text or any(str(y) in text for y in (year, year - 1))):
+            continue
+        m = _LEADING_UI.match(tb.text)
+        if m and m.end() < len(tb.text) and is_ui_text(m.group()):
+            b = tb.box
+            x0 = max(b.x, b.x + b.w * m.end() // max(1, len(tb.text)) - b.h // 3)
+            tb = TextBox(Box(x0, b.y, b.x1 - x0, b.h), tb.text[m.end() :], tb.conf, tb.since_s)
+        out.append(tb)
+    return out
+
+
 def screen_boxes(texts: list[TextBox], detector: Detector, cfg: Config, hasher: Callable[[str], str]) -> list[StateBox]:
     out: list[StateBox] = []
     for line, f in screen_findings(texts, detector, cfg):
@@ -386,7 +412,7 @@ def screen_boxes(texts: list[TextBox], detector: Detector, cfg: Config, hasher: 
             out.append(StateBox(box, f.entity_type, f.category, source, hasher(value), since))
     if "UNSURE" in cfg.detect.entities and not cfg.redact.keeps("customer", "UNSURE"):
         # Barely readable text stays hidden unless it reads as a known UI label.
-        out += unsure_boxes([tb for tb in texts if not is_ui_text(tb.text, fuzzy=True)], conf=cfg.video.unsure_conf, min_digits=cfg.video.unsure_min_digits, pad_px=cfg.video.pad_px, hasher=hasher)
+        out += unsure_boxes(unsure_candidates(texts), conf=cfg.video.unsure_conf, min_digits=cfg.video.unsure_min_digits, pad_px=cfg.video.pad_px, hasher=hasher)
     return out
 
 
