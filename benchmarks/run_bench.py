@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks.corpus import generate
+from benchmarks.corpus import RecordingPaths, generate
 from benchmarks.score import plan_precision, score
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -66,16 +66,16 @@ class Rec:
 # Ten calls, FR and EN alternating; each language's dialogues start at a different value so
 # that the set speaks every entity type.
 SET = (
-    Rec("en", "light", 0, 14, 1280, 720, 100, 0),
-    Rec("fr", "light", 1, 14, 1280, 720, 101, 0),
-    Rec("en", "dark", 2, 12, 1280, 720, 102, 4),
-    Rec("fr", "dark", 0, 16, 1280, 720, 103, 4),
-    Rec("en", "light", 1, 18, 1280, 720, 104, 8),
-    Rec("fr", "light", 2, 13, 1280, 720, 105, 8),
-    Rec("en", "dark", 0, 11, 960, 540, 106, 12),
-    Rec("fr", "dark", 1, 12, 960, 540, 107, 12),
-    Rec("en", "light", 2, 20, 1280, 720, 108, 2),
-    Rec("fr", "light", 0, 15, 1280, 720, 109, 16),
+    Rec("en", "light", 0, 12, 960, 540, 100, 0),
+    Rec("fr", "dark", 1, 12, 960, 540, 101, 0),
+    Rec("en", "dark", 2, 14, 1280, 720, 102, 4),
+    Rec("fr", "light", 0, 14, 1280, 720, 103, 4),
+    Rec("en", "light", 1, 11, 960, 540, 104, 8),
+    Rec("fr", "dark", 2, 13, 960, 540, 105, 8),
+    Rec("en", "dark", 0, 16, 1280, 720, 106, 12),
+    Rec("fr", "light", 1, 18, 1280, 720, 107, 12),
+    Rec("en", "light", 2, 13, 960, 540, 108, 2),
+    Rec("fr", "dark", 0, 11, 960, 540, 109, 16),
 )
 QUICK = SET[:2]
 
@@ -119,17 +119,26 @@ def anonymize(paths: Any, output: Path, *, verify: bool, asr_model: Path | None,
 
 
 def bench_one(rec: Rec, out_dir: Path, *, duration: float, verify: bool, asr_model: Path | None,
-              label_ocr: bool) -> dict[str, Any]:
+              label_ocr: bool, reuse: bool = False) -> dict[str, Any]:
     d = out_dir / rec.name
-    t0 = time.monotonic()
-    paths = generate(d, width=rec.width, height=rec.height, duration_s=duration, lang=rec.lang,
-                     theme=rec.theme, font_px=rec.font_px, layout=rec.layout, seed=rec.seed,
-                     full=True, dialogue_start=rec.dialogue_start)
-    gen_s = time.monotonic() - t0
     output = d / "call.anon.mp4"
-    output.unlink(missing_ok=True)
-    code, wall, report, scored, err = anonymize(paths, output, verify=verify, asr_model=asr_model,
-                                                lang=rec.lang)
+    saved = d / "cli.json"
+    t0 = time.monotonic()
+    paths = RecordingPaths(d / "call.mp4", d / "call.truth.json", d / "call.roster.csv", d / "call.sidecar.json")
+    if reuse and saved.exists() and all(p.exists() for p in paths.__dict__.values()):
+        code, wall, report, scored_s, err = json.loads(saved.read_text(encoding="utf-8"))
+        scored = Path(scored_s) if scored_s else None
+        gen_s = 0.0
+    else:
+        paths = generate(d, width=rec.width, height=rec.height, duration_s=duration, lang=rec.lang,
+                         theme=rec.theme, font_px=rec.font_px, layout=rec.layout, seed=rec.seed,
+                         full=True, dialogue_start=rec.dialogue_start)
+        gen_s = time.monotonic() - t0
+        output.unlink(missing_ok=True)
+        code, wall, report, scored, err = anonymize(paths, output, verify=verify, asr_model=asr_model,
+                                                    lang=rec.lang)
+        saved.write_text(json.dumps([code, wall, report, str(scored) if scored else None, err]),
+                         encoding="utf-8")
     row: dict[str, Any] = {"recording": rec.name, "lang": rec.lang, "size": f"{rec.width}x{rec.height}",
                            "duration_s": duration, "exit_code": code, "wall_s": round(wall, 1),
                            "rtf": round(wall / duration, 2), "generate_s": round(gen_s, 1)}
@@ -141,7 +150,11 @@ def bench_one(rec: Rec, out_dir: Path, *, duration: float, verify: bool, asr_mod
     if scored is None:
         return row
     t0 = time.monotonic()
-    s = score(paths.truth, scored, original=paths.video, ocr_labels=label_ocr)
+    try:
+        s = score(paths.truth, scored, original=paths.video, ocr_labels=label_ocr)
+    except Exception as exc:  # noqa: BLE001 - keep the other recordings' results; rerun with --reuse
+        row["score_error"] = f"{type(exc).__name__}: {exc}"
+        return row
     row["score_s"] = round(time.monotonic() - t0, 1)
     row["scored"] = str(scored)
     plan = scored.with_name(scored.stem + ".plan.json")
@@ -250,6 +263,8 @@ def format_tables(rows: list[dict[str, Any]], agg: dict[str, Any]) -> str:
             out.append(f"   leaked on screen: {v} x{n}")
         for v in (r.get("audio") or {}).get("surviving", []):
             out.append(f"   survives in audio: {v}")
+        if r.get("score_error"):
+            out.append(f"   scoring failed: {r['score_error']}")
         if r["exit_code"] != 0:
             out.append("   " + (r.get("stderr") or "").strip().splitlines()[-1:][0] if r.get("stderr") else "")
     return "\n".join(out)
@@ -271,7 +286,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--label-ocr", action="store_true",
                     help="also count labels that OCR no longer reads (slower; default: repainted pixels only)")
     ap.add_argument("--json", action="store_true", help="print the summary as JSON instead of the tables")
+    ap.add_argument("--reuse", action="store_true",
+                    help="re-score recordings already generated and anonymized in OUT (no new CLI run)")
+    ap.add_argument("--tables", action="store_true",
+                    help="only print the tables of OUT/summary.json (e.g. of an interrupted run)")
     args = ap.parse_args(argv)
+    if args.tables:
+        saved = json.loads((args.out / "summary.json").read_text(encoding="utf-8"))
+        print(format_tables(saved["recordings"], aggregate(saved["recordings"])))
+        return 0
     recs = list(QUICK if args.quick else SET)
     if args.only:
         recs = [r for r in recs if any(o in r.name for o in args.only)]
@@ -282,15 +305,19 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"--only {args.only}: no recording of the set matches (see --list)")
     args.out.mkdir(parents=True, exist_ok=True)
     t0 = time.monotonic()
-    rows = []
-    for rec in recs:
-        print(f"[bench] {rec.name} ...", file=sys.stderr, flush=True)
+    rows: list[dict[str, Any]] = []
+    for k, rec in enumerate(recs):
+        print(f"[bench] {k + 1}/{len(recs)} {rec.name} ...", file=sys.stderr, flush=True)
         rows.append(bench_one(rec, args.out, duration=args.duration, verify=args.verify,
-                              asr_model=args.asr_model, label_ocr=args.label_ocr))
-    agg = aggregate(rows)
-    agg["bench_wall_s"] = round(time.monotonic() - t0, 1)
-    summary = {"summary": agg, "recordings": rows}
-    (args.out / "summary.json").write_text(json.dumps(summary, indent=1, ensure_ascii=False), encoding="utf-8")
+                              asr_model=args.asr_model, label_ocr=args.label_ocr, reuse=args.reuse))
+        r = rows[-1]
+        print(f"[bench] {rec.name}: exit {r['exit_code']}, anonymize {r['wall_s']:.0f} s, score "
+              f"{r.get('score_s', 0):.0f} s, leaked {(r.get('pii') or {}).get('leaked')}, audio surviving "
+              f"{(r.get('audio') or {}).get('survived')}", file=sys.stderr, flush=True)
+        agg = aggregate(rows)  # rewritten after every recording: a long run leaves partial results
+        agg["bench_wall_s"] = round(time.monotonic() - t0, 1)
+        summary = {"summary": agg, "recordings": rows, "complete": k + 1 == len(recs)}
+        (args.out / "summary.json").write_text(json.dumps(summary, indent=1, ensure_ascii=False), encoding="utf-8")
     if args.json:
         print(json.dumps(summary, indent=1, ensure_ascii=False))
     else:
