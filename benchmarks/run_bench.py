@@ -228,13 +228,19 @@ def _pct(x: float | None) -> str:
     return "-" if x is None else f"{100 * x:.1f}%"
 
 
+def _verdict(e: dict[str, Any]) -> str:
+    if e["screen_recall"] is None and e["audio_recall"] is None:
+        return "n/a"  # shown only in unchecked box-frames
+    return "ok" if e["ok"] else "MISS"
+
+
 def format_tables(rows: list[dict[str, Any]], agg: dict[str, Any]) -> str:
     out = [f"{'entity (category)':<30}{'box-frames':>11}{'leaked':>7}{'screen rec.':>12}"
            f"{'spans':>6}{'surv.':>6}{'audio rec.':>11}{'target':>8}  ok"]
     for k, e in agg["entities"].items():
         out.append(f"{k:<30}{e['checked']:>11}{e['leaked']:>7}{_pct(e['screen_recall']):>12}"
                    f"{e['spans']:>6}{e['survived']:>6}{_pct(e['audio_recall']):>11}"
-                   f"{_pct(e['target']):>8}  {'ok' if e['ok'] else 'MISS'}")
+                   f"{_pct(e['target']):>8}  {_verdict(e)}")
     p, lb = agg["precision"], agg["labels"]
     out.append("")
     out.append(f"leaked box-frames {agg['leaked_box_frames']}/{agg['checked_box_frames']} checked "

@@ -165,6 +165,11 @@ def test_scorer_original_leaks(rec: corpus.RecordingPaths) -> None:
     assert r["frames"]["pts_equal"]
     assert r["pii"]["checked"] > 0
     assert r["pii"]["leaked"] > 0
+    ent = r["pii"]["by_entity"]  # per entity type and category, the same box-frames
+    assert {"PERSON/full agent", "PERSON/full customer", "PERSON/typed customer",
+            "EMPLOYEE_ID agent"} <= set(ent)
+    for f in ("box_frames", "checked", "leaked"):
+        assert sum(e[f] for e in ent.values()) == r["pii"][f if f != "box_frames" else "scored"]
 
 
 def test_scorer_black_boxes_no_leak(rec: corpus.RecordingPaths, truth: dict[str, Any],
@@ -185,6 +190,8 @@ def test_audio_scoring(rec: corpus.RecordingPaths, truth: dict[str, Any], tmp_pa
     same = score.score(rec.truth, rec.video, original=rec.video, max_crops=0)
     assert same["audio"]["spans"] == len(truth["audio_spans"]) > 0
     assert same["audio"]["survived"] == same["audio"]["spans"]
+    assert sum(e["survived"] for e in same["audio"]["by_entity"].values()) == same["audio"]["spans"]
+    assert "PERSON/full agent" in same["audio"]["by_entity"]
     assert same["coverage"]["fraction"] == 0.0 and same["labels"]["destroyed"] == 0
     muted = tmp_path / "muted.mp4"
     _redact(rec.video, muted, truth, boxes=False)
