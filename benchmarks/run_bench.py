@@ -294,12 +294,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", action="store_true", help="print the summary as JSON instead of the tables")
     ap.add_argument("--reuse", action="store_true",
                     help="re-score recordings already generated and anonymized in OUT (no new CLI run)")
-    ap.add_argument("--tables", action="store_true",
-                    help="only print the tables of OUT/summary.json (e.g. of an interrupted run)")
+    ap.add_argument("--tables", nargs="*", type=Path, metavar="DIR",
+                    help="only print the tables of OUT/summary.json, or of the summaries in DIR... together "
+                         "(an interrupted run, runs split with --only)")
     args = ap.parse_args(argv)
-    if args.tables:
-        saved = json.loads((args.out / "summary.json").read_text(encoding="utf-8"))
-        print(format_tables(saved["recordings"], aggregate(saved["recordings"])))
+    if args.tables is not None:
+        saved: list[dict[str, Any]] = []
+        for d in args.tables or [args.out]:
+            saved += json.loads((d / "summary.json").read_text(encoding="utf-8"))["recordings"]
+        print(format_tables(saved, aggregate(saved)))
         return 0
     recs = list(QUICK if args.quick else SET)
     if args.only:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -64,3 +65,13 @@ def test_aggregate_and_table() -> None:
     text = run_bench.format_tables(rows, agg)
     assert "PERSON/first colleague" in text and "MISS" in text
     assert "leaked on screen: PERSON:Léa x1" in text
+
+
+def test_tables_of_split_runs(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    for name, leaked in (("a", 0), ("b", 1)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "summary.json").write_text(json.dumps({"recordings": [_row(name, leaked, 0, 0)]}))
+    assert run_bench.main(["--tables", str(tmp_path / "a"), str(tmp_path / "b")]) == 0
+    text = capsys.readouterr().out
+    assert "leaked box-frames 1/400 checked" in text
+    assert text.count("1280x720") == 0 and "\na " in text and "\nb " in text
