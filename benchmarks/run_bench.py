@@ -119,7 +119,7 @@ def anonymize(paths: Any, output: Path, *, verify: bool, asr_model: Path | None,
 
 
 def bench_one(rec: Rec, out_dir: Path, *, duration: float, verify: bool, asr_model: Path | None,
-              label_ocr: bool, reuse: bool = False) -> dict[str, Any]:
+              label_ocr: bool, reuse: bool = False, fps: float = 10.0) -> dict[str, Any]:
     d = out_dir / rec.name
     output = d / "call.anon.mp4"
     saved = d / "cli.json"
@@ -130,7 +130,7 @@ def bench_one(rec: Rec, out_dir: Path, *, duration: float, verify: bool, asr_mod
         scored = Path(scored_s) if scored_s else None
         gen_s = 0.0
     else:
-        paths = generate(d, width=rec.width, height=rec.height, duration_s=duration, lang=rec.lang,
+        paths = generate(d, width=rec.width, height=rec.height, fps=fps, duration_s=duration, lang=rec.lang,
                          theme=rec.theme, font_px=rec.font_px, layout=rec.layout, seed=rec.seed,
                          full=True, dialogue_start=rec.dialogue_start)
         gen_s = time.monotonic() - t0
@@ -140,7 +140,7 @@ def bench_one(rec: Rec, out_dir: Path, *, duration: float, verify: bool, asr_mod
         saved.write_text(json.dumps([code, wall, report, str(scored) if scored else None, err]),
                          encoding="utf-8")
     row: dict[str, Any] = {"recording": rec.name, "lang": rec.lang, "size": f"{rec.width}x{rec.height}",
-                           "duration_s": duration, "exit_code": code, "wall_s": round(wall, 1),
+                           "duration_s": duration, "fps": fps, "exit_code": code, "wall_s": round(wall, 1),
                            "rtf": round(wall / duration, 2), "generate_s": round(gen_s, 1)}
     if report is not None:
         row["stages_s"] = report.get("timings_s")
@@ -286,6 +286,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="only recordings whose name contains NAME (repeatable; see --list)")
     ap.add_argument("--list", action="store_true", help="list the recordings of the set and exit")
     ap.add_argument("--duration", type=float, default=15.0, help="seconds per recording (default 15)")
+    ap.add_argument("--fps", type=float, default=10.0,
+                    help="frame rate (default 10; the cost follows the number of screen changes, i.e. frames)")
     ap.add_argument("--asr-model", type=Path, default=None,
                     help="multilingual CTranslate2 Whisper folder: French calls then run with --language fr")
     ap.add_argument("--verify", action="store_true", help="keep the CLI's verification on (default policy)")
@@ -318,7 +320,8 @@ def main(argv: list[str] | None = None) -> int:
     for k, rec in enumerate(recs):
         print(f"[bench] {k + 1}/{len(recs)} {rec.name} ...", file=sys.stderr, flush=True)
         rows.append(bench_one(rec, args.out, duration=args.duration, verify=args.verify,
-                              asr_model=args.asr_model, label_ocr=args.label_ocr, reuse=args.reuse))
+                              asr_model=args.asr_model, label_ocr=args.label_ocr, reuse=args.reuse,
+                              fps=args.fps))
         r = rows[-1]
         print(f"[bench] {rec.name}: exit {r['exit_code']}, anonymize {r['wall_s']:.0f} s, score "
               f"{r.get('score_s', 0):.0f} s, leaked {(r.get('pii') or {}).get('leaked')}, audio surviving "
