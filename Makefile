@@ -34,8 +34,9 @@ lint: install
 test: lint
 	$(BIN)/python -m pytest -q
 
+# BENCH_ARGS=--quick (2 recordings) or --only NAME; python -m benchmarks.run_bench --help
 bench: install
-	$(BIN)/python -m benchmarks.run_bench
+	$(BIN)/python -m benchmarks.run_bench $(BENCH_ARGS)
 
 bench-kernels: install
 	$(BIN)/python -m benchmarks.bench_kernels

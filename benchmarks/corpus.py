@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import datetime as _dt
 import json
 import random
@@ -63,6 +64,8 @@ from PIL import Image, ImageDraw, ImageFont
 __all__ = ["RecordingPaths", "generate", "main"]
 
 Box = tuple[int, int, int, int]  # x, y, w, h
+Pii = tuple[str, ...]  # type, value, who[, form: full | first | last | typed]
+Part = tuple[str, Pii | None, bool]  # text, PII (or None), is a decoy
 Rect = tuple[int, int, int, int]  # x0, y0, x1, y1 (exclusive)
 
 FONT_DIRS = (
@@ -143,6 +146,11 @@ UI: dict[str, dict[str, Any]] = {
         "actions": ["Inbound call", "Outbound call", "Address change", "Card blocked",
                     "Statement sent", "Complaint", "Payment reminder", "Email updated",
                     "Card replaced", "Quote sent"],
+        "extra_fields": {"CUSTOMER_ID": "Customer ID", "CONTRACT_ID": "Policy no.",
+                         "CVV": "CVV"},
+        "decoys": ["Last order", "Amount", "Callback at", "Ticket"],
+        "manager": "Account manager", "id": "ID", "hello": "Hello,",
+        "chat_msg_full": ("can you ask", "to call", "back?"),
     },
     "fr": {
         "menu": ["Fichier", "Édition", "Affichage", "Outils", "Aide"],
@@ -158,6 +166,12 @@ UI: dict[str, dict[str, Any]] = {
         "actions": ["Appel entrant", "Appel sortant", "Changement d'adresse", "Carte bloquée",
                     "Envoi de RIB", "Réclamation", "Relance paiement", "Mise à jour e-mail",
                     "Opposition carte", "Devis envoyé"],
+        "extra_fields": {"CUSTOMER_ID": "N° client", "CONTRACT_ID": "N° contrat",
+                         "FR_NIR": "N° sécu", "FR_SIREN": "SIREN", "FR_SIRET": "SIRET",
+                         "FR_RIB": "RIB", "CVV": "Cryptogramme"},
+        "decoys": ["Dernière commande", "Montant", "Rappel à", "Ticket"],
+        "manager": "Gestionnaire", "id": "Matricule", "hello": "Bonjour,",
+        "chat_msg_full": ("peux-tu demander à", "de rappeler", "?"),
     },
 }
 
@@ -225,6 +239,35 @@ class Customer:
 
 
 @dataclass(frozen=True)
+class Decoy:
+    """Non-PII text that looks like data (order numbers, prices, times): must stay readable."""
+
+    label: str
+    value: str
+
+
+@dataclass(frozen=True)
+class Extra:
+    """What the ``full`` variant adds: every entity type of the issue, in the call's language."""
+
+    phone: str  # overrides the basic phone (international variety)
+    phone_spoken: str
+    card: str  # overrides the basic card (several brands)
+    card_brand: str
+    card_spoken: str
+    cvv: str
+    customer_id: str
+    contract_id: str
+    nir: str | None  # FR only
+    siren: str | None
+    siret: str | None
+    rib: str | None
+    iban: str | None  # FR: the IBAN of the RIB (same bank account)
+    decoys: tuple[Decoy, ...]
+    handler_forms: tuple[str, ...]  # per history row: full | first | last
+
+
+@dataclass(frozen=True)
 class HistoryRow:
     date: str
     action: str
@@ -240,6 +283,7 @@ class CallData:
     customer: Customer
     history: tuple[HistoryRow, ...]
     clock_start_s: int
+    extra: Extra | None = None  # the ``full`` variant: every entity type, decoys, name forms
 
 
 def _spell_digits(groups: Sequence[str]) -> str:
@@ -296,7 +340,7 @@ def _card(rng: random.Random) -> str:
     return " ".join(num[i:i + 4] for i in range(0, 16, 4))
 
 
-def _make_data(rng: random.Random, lang: str) -> CallData:
+def _make_data(rng: random.Random, lang: str, full: bool = False) -> CallData:
     if lang == "fr":
         first_m, first_f, lasts = FR_FIRST_M, FR_FIRST_F, FR_LAST
         company = "acme-assurances.fr"
@@ -387,7 +431,163 @@ def _make_data(rng: random.Random, lang: str) -> CallData:
         date = day.strftime("%d/%m/%Y") if lang == "fr" else day.isoformat()
         rows.append(HistoryRow(date, rng.choice(UI[lang]["actions"]), rng.choice(handlers)))
     clock = rng.randint(9 * 3600, 17 * 3600)
-    return CallData(lang, agent, colleagues, others, customer, tuple(rows), clock)
+    data = CallData(lang, agent, colleagues, others, customer, tuple(rows), clock)
+    if not full:
+        return data
+    extra = _make_extra(random.Random(rng.random()), data, female, dob_d)
+    customer = dataclasses.replace(customer, phone=extra.phone, phone_spoken=extra.phone_spoken,
+                                   card=extra.card, card_spoken=extra.card_spoken,
+                                   iban=extra.iban or customer.iban)
+    return dataclasses.replace(data, customer=customer, extra=extra)
+
+
+CARD_BRANDS = (
+    # brand, prefixes, length, display groups, cvv digits
+    ("Visa", ("4",), 16, (4, 4, 4, 4), 3),
+    ("Mastercard", ("51", "52", "53", "54", "55"), 16, (4, 4, 4, 4), 3),
+    ("Mastercard", ("2221", "2300", "2500", "2700", "2720"), 16, (4, 4, 4, 4), 3),
+    ("Amex", ("34", "37"), 15, (4, 6, 5), 4),
+    ("Discover", ("6011", "65"), 16, (4, 4, 4, 4), 3),
+    ("JCB", ("3528", "3589"), 16, (4, 4, 4, 4), 3),
+    ("Diners", ("36", "38"), 14, (4, 6, 4), 3),
+)
+
+
+def _digits(rng: random.Random, n: int) -> str:
+    return "".join(rng.choice("0123456789") for _ in range(n))
+
+
+def _group(s: str, sizes: Sequence[int]) -> str:
+    out, i = [], 0
+    for n in sizes:
+        out.append(s[i:i + n])
+        i += n
+    return " ".join(out)
+
+
+def _card_of(rng: random.Random, brand: int) -> tuple[str, str, str]:
+    """(display number, brand name, cvv) with a valid Luhn check digit."""
+    name, prefixes, length, groups, cvv_len = CARD_BRANDS[brand]
+    body = rng.choice(prefixes)
+    body += _digits(rng, length - 1 - len(body))
+    return _group(body + _luhn_check_digit(body), groups), name, _digits(rng, cvv_len)
+
+
+def nir_key(nir13: str) -> str:
+    """French social security number key: 97 - (the 13 digits mod 97)."""
+    return f"{97 - int(nir13) % 97:02d}"
+
+
+def nir_is_valid(nir: str) -> bool:
+    raw = nir.replace(" ", "")
+    return len(raw) == 15 and raw.isdigit() and nir_key(raw[:13]) == raw[13:]
+
+
+def _nir(rng: random.Random, female: bool, born: _dt.date) -> str:
+    dept = f"{rng.choice([d for d in range(1, 96) if d != 20]):02d}"
+    raw = (("2" if female else "1") + f"{born.year % 100:02d}{born.month:02d}" + dept
+           + f"{rng.randint(1, 990):03d}" + f"{rng.randint(1, 999):03d}")
+    raw += nir_key(raw)
+    return _group(raw, (1, 2, 2, 2, 3, 3, 2))
+
+
+def _siren_siret(rng: random.Random) -> tuple[str, str]:
+    """A SIREN (9 digits, Luhn) and one of its SIRETs (SIREN + 5-digit NIC, Luhn)."""
+    body = str(rng.randint(1, 9)) + _digits(rng, 7)
+    siren = body + _luhn_check_digit(body)
+    nic = "0" + _digits(rng, 3)
+    siret = siren + nic + _luhn_check_digit(siren + nic)
+    return _group(siren, (3, 3, 3)), _group(siret, (3, 3, 3, 5))
+
+
+def rib_key(bank: str, branch: str, account: str) -> str:
+    """French RIB key: 97 - (89 x bank + 15 x branch + 3 x account) mod 97 (letters as digits)."""
+    table = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "12345678912345678923456789")
+    acc = int(account.upper().translate(table))
+    return f"{97 - (89 * int(bank) + 15 * int(branch) + 3 * acc) % 97:02d}"
+
+
+def rib_is_valid(rib: str) -> bool:
+    parts = rib.split()
+    return len(parts) == 4 and rib_key(*parts[:3]) == parts[3]
+
+
+def _rib(rng: random.Random) -> tuple[str, str]:
+    """A RIB and the FR IBAN of the same account."""
+    bank = rng.choice(["30004", "30003", "10278", "20041", "30002", "17515", "11315"])
+    branch, account = _digits(rng, 5), _digits(rng, 11)
+    key = rib_key(bank, branch, account)
+    bban = bank + branch + account + key
+    numeric = "".join(str(int(c, 36)) for c in bban + "FR00")
+    raw = f"FR{98 - int(numeric) % 97:02d}{bban}"
+    return f"{bank} {branch} {account} {key}", " ".join(raw[i:i + 4] for i in range(0, len(raw), 4))
+
+
+def _say(s: str) -> str:
+    """Letters and digits one by one, groups separated by commas: 'CLI-0482' -> 'C L I, 0 4 8 2'."""
+    groups = [g for g in "".join(ch if ch.isalnum() else " " for ch in s).split() if g]
+    return ", ".join(" ".join(g) for g in groups)
+
+
+def _say_fr_pairs(groups: Sequence[str]) -> str:
+    """French style: digits read in pairs ('06, 12' is said 'zéro six, douze')."""
+    return ", ".join(groups)
+
+
+def _intl_phone(rng: random.Random, lang: str) -> tuple[str, str]:
+    """(display, spoken) for a national or international number."""
+    if lang == "fr":
+        kind = rng.choice(["national", "fr+33", "be", "ch", "de", "uk"])
+    else:
+        kind = rng.choice(["uk", "us", "us+1", "fr+33", "ie", "de"])
+    if kind == "national":
+        g = ["0" + rng.choice("67")] + [_digits(rng, 2) for _ in range(4)]
+        return " ".join(g), _say_fr_pairs(g)
+    if kind == "fr+33":
+        g = ["+33", rng.choice("67")] + [_digits(rng, 2) for _ in range(4)]
+    elif kind == "be":
+        g = ["+32", "4" + _digits(rng, 2)] + [_digits(rng, 2) for _ in range(3)]
+    elif kind == "ch":
+        g = ["+41", "7" + rng.choice("6789"), _digits(rng, 3), _digits(rng, 2), _digits(rng, 2)]
+    elif kind == "de":
+        g = ["+49", "15" + _digits(rng, 1), _digits(rng, 8)]
+    elif kind == "uk":
+        g = ["+44", "7" + _digits(rng, 3), _digits(rng, 6)]
+    elif kind == "ie":
+        g = ["+353", "8" + rng.choice("3567"), _digits(rng, 3), _digits(rng, 4)]
+    elif kind == "us+1":
+        g = ["+1", "212", "555", "01" + _digits(rng, 2)]
+    else:  # us
+        g = ["555", "01" + _digits(rng, 1), _digits(rng, 4)]
+        return f"({g[0]}) {g[1]}-{g[2]}", _spell_digits(g)
+    display = " ".join(g)
+    if lang == "fr":
+        return display, "plus " + _say_fr_pairs([g[0][1:], *g[1:]])
+    return display, "plus " + _spell_digits([g[0][1:], *g[1:]])
+
+
+def _make_extra(rng: random.Random, data: CallData, female: bool, born: _dt.date) -> Extra:
+    lang = data.lang
+    phone, phone_spoken = _intl_phone(rng, lang)
+    card, brand, cvv = _card_of(rng, rng.randrange(len(CARD_BRANDS)))
+    fr = lang == "fr"
+    nir = _nir(rng, female, born) if fr else None
+    siren, siret = _siren_siret(rng) if fr else (None, None)
+    rib, iban = _rib(rng) if fr else (None, None)
+    cid = rng.choice(["CLI-", "C", "CU-"]) + _digits(rng, 6) if fr else rng.choice(["CUS-", "C", "AC"]) + _digits(rng, 6)
+    contract = (rng.choice(["CTR-", "CT"]) if fr else rng.choice(["POL-", "CN"])) + f"{rng.randint(2019, 2026)}-{_digits(rng, 5)}"
+    order = rng.choice(["#", "N° " if fr else "No. "]) + _digits(rng, 6)
+    amount = f"{rng.randint(5, 900)},{_digits(rng, 2)} €" if fr else f"£{rng.randint(5, 900)}.{_digits(rng, 2)}"
+    time = f"{rng.randint(8, 19):02d}:{rng.randint(0, 59):02d}"
+    ticket = f"T-{_digits(rng, 5)}"
+    names = UI[lang]["decoys"]
+    decoys = (Decoy(names[0], order), Decoy(names[1], amount), Decoy(names[2], time),
+              Decoy(names[3], ticket))
+    forms = tuple(rng.choice(["full", "full", "first", "last"]) for _ in data.history)
+    return Extra(phone=phone, phone_spoken=phone_spoken, card=card, card_brand=brand,
+                 card_spoken=_spell_digits(card.split()), cvv=cvv, customer_id=cid,
+                 contract_id=contract, nir=nir, siren=siren, siret=siret, rib=rib, iban=iban,
+                 decoys=decoys, handler_forms=forms)
 
 
 # --------------------------------------------------------------------------- rendering
@@ -467,7 +667,7 @@ class _Painter:
 
     def text(self, x: int, y: int, s: str, font: ImageFont.FreeTypeFont,
              fill: tuple[int, int, int], *, clip: Rect | None = None,
-             pii: tuple[str, str, str] | None = None, label: bool = False) -> int:
+             pii: Pii | None = None, label: bool = False, decoy: bool = False) -> int:
         """Draw ``s`` with its top-left ascender at (x, y); return the advance width."""
         adv = self.width(s, font)
         if not s.strip():
@@ -486,13 +686,18 @@ class _Painter:
             part = mask.crop((vis[0] - l, vis[1] - t, vis[2] - l, vis[3] - t))
             self.img.paste(fill, (vis[0], vis[1], vis[2], vis[3]), part)
         if pii is not None:
-            typ, value, who = pii
+            typ, value, who, *form = pii
             item: dict[str, Any] = {"type": typ, "value": value, "box": _to_box(vis), "who": who}
+            if form:
+                item["form"] = form[0]
             if vis != ink:
                 item["partial"] = True  # clipped by a panel / scrolled out of view
             self.pii.append(item)
-        elif label and vis == ink:
-            self.labels.append({"text": s, "box": _to_box(vis)})
+        elif (label or decoy) and vis == ink:
+            lab: dict[str, Any] = {"text": s, "box": _to_box(vis)}
+            if decoy:
+                lab["decoy"] = True
+            self.labels.append(lab)
         return adv
 
     def occlude(self, occ: Rect) -> None:
@@ -558,11 +763,12 @@ class _Scene:
         py0, py1 = self.search_rect[3] + m, self.y_b - m
         px0, px1 = cx0 + m, cx1 - m
 
-        self.values = [cu.name, cu.phone, cu.email, cu.address, cu.dob, cu.iban, cu.card]
-        self.label_col = max(self._w(s) for s in ui["fields"])
+        self.rows = self._rows()
+        self.label_col = max(self._w(lab) for lab, _ in self.rows)
         self.gap = 2 * pad
-        rec_w = 2 * pad + self.label_col + self.gap + max(self._w(v) for v in self.values)
-        rec_h = 2 * pad + lh + len(self.values) * lh + lh + pad
+        rec_w = 2 * pad + self.label_col + self.gap + max(sum(self._w(t) for t, _, _ in parts)
+                                                          for _, parts in self.rows)
+        rec_h = 2 * pad + lh + len(self.rows) * lh + lh + pad
         self.col_w = [
             max(self._w(ui["cols"][0], self.fb), *(self._w(r.date) for r in self.d.history)),
             max(self._w(ui["cols"][1], self.fb), *(self._w(r.action) for r in self.d.history)),
@@ -602,10 +808,22 @@ class _Scene:
 
         # chat pop-up
         col = self.d.colleagues[0]
-        pre, post = ui["chat_msg"]
-        self.chat_line = [(col.name, ("PERSON", col.name, "colleague"), self.fb), (": ", None, self.f),
-                          (pre + " " + cu.title + " ", None, self.f),
-                          (cu.last, ("PERSON", cu.last, "customer"), self.f), (" " + post, None, self.f)]
+        self.chat_line: list[tuple[str, Pii | None, ImageFont.FreeTypeFont]]
+        if self.d.extra is None:
+            pre, post = ui["chat_msg"]
+            self.chat_line = [(col.name, ("PERSON", col.name, "colleague", "full"), self.fb),
+                              (": ", None, self.f), (pre + " " + cu.title + " ", None, self.f),
+                              (cu.last, ("PERSON", cu.last, "customer", "last"), self.f),
+                              (" " + post, None, self.f)]
+        else:  # a colleague by first name only, the customer by last name only
+            pre, mid, post = ui["chat_msg_full"]
+            other = self.d.colleagues[1]
+            self.chat_line = [(col.name, ("PERSON", col.name, "colleague", "full"), self.fb),
+                              (": ", None, self.f), (pre + " ", None, self.f),
+                              (other.first, ("PERSON", other.first, "colleague", "first"), self.f),
+                              (" " + mid + " " + cu.title + " ", None, self.f),
+                              (cu.last, ("PERSON", cu.last, "customer", "last"), self.f),
+                              (" " + post, None, self.f)]
         one_line = sum(self._w(s, fnt) for s, _, fnt in self.chat_line)
         self.chat_two_lines = one_line + 2 * pad > int(W * 0.6)
         if self.chat_two_lines:
@@ -619,6 +837,39 @@ class _Scene:
         cy = max(self.y_c, self.y_b - m - ch)
         cx = m if self.layout == 1 else W - m - cw
         self.chat_rect: Rect = (cx, cy, cx + cw, cy + ch)
+
+    def _rows(self) -> list[tuple[str, list[Part]]]:
+        """The customer record: (label, value parts) per row."""
+        ui, cu, ex = self.ui, self.d.customer, self.d.extra
+        types = ["PERSON", "PHONE_NUMBER", "EMAIL_ADDRESS", "ADDRESS", "DATE_OF_BIRTH",
+                 "IBAN_CODE", "CREDIT_CARD"]
+        values = [cu.name, cu.phone, cu.email, cu.address, cu.dob, cu.iban, cu.card]
+        rows: list[tuple[str, list[Part]]] = []
+        for lab, val, typ in zip(ui["fields"], values, types, strict=True):
+            pii: Pii = (typ, val, "customer", "full") if typ == "PERSON" else (typ, val, "customer")
+            rows.append((lab, [(val, pii, False)]))
+        if ex is None:
+            return rows
+        names = ui["extra_fields"]
+
+        def row(typ: str, val: str | None) -> list[tuple[str, list[Part]]]:
+            return [] if val is None else [(names[typ], [(val, (typ, val, "customer"), False)])]
+
+        card_row = rows[6]
+        rows = (rows[:5] + row("CUSTOMER_ID", ex.customer_id) + row("CONTRACT_ID", ex.contract_id)
+                + row("FR_NIR", ex.nir) + row("FR_SIREN", ex.siren) + row("FR_SIRET", ex.siret)
+                + [rows[5]] + row("FR_RIB", ex.rib)
+                + [(card_row[0], card_row[1] + [("  ", None, False), (ex.card_brand, None, True)])]
+                + row("CVV", ex.cvv))
+        m = self.d.colleagues[2]
+        rows.append((ui["manager"], [
+            (m.last, ("PERSON", m.last, "colleague", "last"), False), (" · ", None, False),
+            (m.login, ("LOGIN", m.login, "colleague"), False), (" · " + ui["ext"] + " ", None, False),
+            (m.extension, ("EXTENSION", m.extension, "colleague"), False),
+            (" · " + ui["id"] + " ", None, False),
+            (m.employee_id, ("EMPLOYEE_ID", m.employee_id, "colleague"), False)]))
+        rows += [(d.label, [(d.value, None, True)]) for d in ex.decoys]
+        return rows
 
     def _fit(self, s: str, width: int) -> str:
         """Truncate ``s`` with '...' so that it fits in ``width`` pixels."""
@@ -646,14 +897,20 @@ class _Scene:
         for item in ui["menu"]:
             x += p.text(x, self._ty(0, self.h_menu), item, self.f, c["menu_fg"], label=True)
             x += int(fp * 1.3)
+        if self.d.extra is not None:  # the agent greeted by first name only
+            hello = ui["hello"] + " "
+            x = self.W - pad - self._w(hello + ag.first)
+            x += p.text(x, self._ty(0, self.h_menu), hello, self.f, c["menu_fg"], label=True)
+            p.text(x, self._ty(0, self.h_menu), ag.first, self.f, c["menu_fg"],
+                   pii=("PERSON", ag.first, "agent", "first"))
         # title bar
         y0 = self.h_menu
         p.rect((0, y0, self.W, y0 + self.h_title), c["title_bg"])
         ty = self._ty(y0, self.h_title)
         p.text(pad, ty, ui["app"], self.ft, c["title_fg"], label=True)
-        parts: list[tuple[str, tuple[str, str, str] | None, bool]] = [
+        parts: list[tuple[str, Pii | None, bool]] = [
             (ui["agent"], None, True), (" ", None, False),
-            (ag.name, ("PERSON", ag.name, "agent"), False), (" (", None, False),
+            (ag.name, ("PERSON", ag.name, "agent", "full"), False), (" (", None, False),
             (ag.employee_id, ("EMPLOYEE_ID", ag.employee_id, "agent"), False), (")", None, False)]
         total = sum(self._w(s, self.ft) for s, _, _ in parts)
         if self.layout == 1:
@@ -710,7 +967,7 @@ class _Scene:
         tx = field[0] + pad
         if typed:
             adv = p.text(tx, ty, typed, self.f, c["value_fg"], clip=inner,
-                         pii=("PERSON", typed, "customer"))
+                         pii=("PERSON", typed, "customer", "typed"))
             if st.typed < len(name) or not st.record:
                 cx = tx + self._w(name[:st.typed]) + 1 if st.typed else tx + adv + 1
                 p.draw.line((cx, y0 + 5, cx, y1 - 6), fill=c["value_fg"], width=1)
@@ -737,13 +994,13 @@ class _Scene:
             p.text(r[0] + pad, self._ty(y + lh // 2), ui["empty"], self.f, c["placeholder"],
                    clip=inner, label=True)
             return
-        types = ["PERSON", "PHONE_NUMBER", "EMAIL_ADDRESS", "ADDRESS", "DATE_OF_BIRTH",
-                 "IBAN_CODE", "CREDIT_CARD"]
         vx = r[0] + pad + self.label_col + self.gap
-        for lab, val, typ in zip(ui["fields"], self.values, types, strict=True):
+        for lab, parts in self.rows:
             ty = self._ty(y)
             p.text(r[0] + pad, ty, lab, self.f, c["label_fg"], clip=inner, label=True)
-            p.text(vx, ty, val, self.f, c["value_fg"], clip=inner, pii=(typ, val, "customer"))
+            x = vx
+            for text, pii, decoy in parts:
+                x += p.text(x, ty, text, self.f, c["value_fg"], clip=inner, pii=pii, decoy=decoy)
             y += lh
         y += pad // 2
         if y + lh <= r[3] - pad // 2:
@@ -780,8 +1037,11 @@ class _Scene:
             p.text(xs[0], ty, row.date, self.f, c["value_fg"], clip=view, label=True)
             p.text(xs[1], ty, self.actions[row.action], self.f, c["value_fg"], clip=view, label=True)
             who = "agent" if row.handler == ag else "colleague"
-            p.text(xs[2], ty, row.handler.name, self.f, c["value_fg"], clip=view,
-                   pii=("PERSON", row.handler.name, who))
+            form = self.d.extra.handler_forms[k] if self.d.extra is not None else "full"
+            name = {"full": row.handler.name, "first": row.handler.first,
+                    "last": row.handler.last}[form]
+            p.text(xs[2], ty, name, self.f, c["value_fg"], clip=view,
+                   pii=("PERSON", name, who, form))
 
     def _chat(self, p: _Painter) -> None:
         c, ui, pad, lh = self.c, self.ui, self.pad, self.lh
@@ -855,10 +1115,13 @@ def _timeline(n: int, fps: float, name_len: int, lh: int) -> _Timeline:
 class _Part:
     text: str
     role: str  # "carrier" | "value" | "trail"
-    pii: tuple[str, str, str] | None = None  # type, value, who
+    pii: Pii | None = None  # type, value, who[, form]
 
 
-def _dialogue(data: CallData) -> list[tuple[str, list[_Part]]]:
+def _dialogue(data: CallData, rng: random.Random | None = None, start: int | None = None
+              ) -> list[tuple[str, list[_Part]]]:
+    if data.extra is not None:
+        return _dialogue_full(data, rng or random.Random(0), start)
     cu, ag, col = data.customer, data.agent, data.colleagues[0]
     if data.lang == "fr":
         t = ["Bonjour, vous êtes en ligne avec", "que puis-je faire pour vous ?",
@@ -871,12 +1134,13 @@ def _dialogue(data: CallData) -> list[tuple[str, list[_Part]]]:
              "My card number is", "I'll ask my colleague", "to call you back.",
              "Thank you, goodbye."]
     return [
-        ("agent", [_Part(t[0], "carrier"), _Part(ag.name, "value", ("PERSON", ag.name, "agent")),
+        ("agent", [_Part(t[0], "carrier"),
+                   _Part(ag.name, "value", ("PERSON", ag.name, "agent", "full")),
                    _Part(t[1], "trail")]),
         ("customer", [_Part(t[2], "carrier"),
                       _Part(cu.phone_spoken, "value", ("PHONE_NUMBER", cu.phone, "customer"))]),
         ("customer", [_Part(t[3], "carrier"),
-                      _Part(cu.name, "value", ("PERSON", cu.name, "customer"))]),
+                      _Part(cu.name, "value", ("PERSON", cu.name, "customer", "full"))]),
         ("customer", [_Part(t[4], "carrier"),
                       _Part(cu.email_spoken, "value", ("EMAIL_ADDRESS", cu.email, "customer"))]),
         ("customer", [_Part(t[5], "carrier"),
@@ -884,10 +1148,111 @@ def _dialogue(data: CallData) -> list[tuple[str, list[_Part]]]:
         ("customer", [_Part(t[6], "carrier"),
                       _Part(cu.card_spoken, "value", ("CREDIT_CARD", cu.card, "customer"))]),
         ("agent", [_Part(t[7], "carrier"),
-                   _Part(col.name, "value", ("PERSON", col.name, "colleague")),
+                   _Part(col.name, "value", ("PERSON", col.name, "colleague", "full")),
                    _Part(t[8], "trail")]),
         ("agent", [_Part(t[9], "trail")]),
     ]
+
+
+DIALOGUE_FULL = {
+    # key: (speaker, carrier before the value, trail after it or "")
+    "en": {
+        "hello": ("agent", "Hello, you're speaking with", "how can I help you?"),
+        "PHONE_NUMBER": ("customer", "Hi, my phone number is", ""),
+        "PERSON": ("customer", "My name is", ""),
+        "EMAIL_ADDRESS": ("customer", "My email address is", ""),
+        "DATE_OF_BIRTH": ("customer", "I was born on", ""),
+        "CREDIT_CARD": ("customer", "My card number is", ""),
+        "CVV": ("customer", "The security code is", ""),
+        "ADDRESS": ("customer", "I live at", ""),
+        "CUSTOMER_ID": ("customer", "My customer number is", ""),
+        "CONTRACT_ID": ("customer", "My policy number is", ""),
+        "IBAN_CODE": ("customer", "My IBAN is", ""),
+        "EXTENSION": ("agent", "You can reach me on extension", ""),
+        "EMPLOYEE_ID": ("agent", "My agent number is", ""),
+        "col_first": ("agent", "I'll ask", "to call you back."),
+        "col_last": ("agent", "Your file is handled by Mr.", ""),
+        "col_full": ("agent", "I'll ask my colleague", "to call you back."),
+        "bye": ("agent", "", "Thank you, goodbye."),
+    },
+    "fr": {
+        "hello": ("agent", "Bonjour, vous êtes en ligne avec", "que puis-je faire pour vous ?"),
+        "PHONE_NUMBER": ("customer", "Bonjour, mon numéro de téléphone est le", ""),
+        "PERSON": ("customer", "Je m'appelle", ""),
+        "EMAIL_ADDRESS": ("customer", "Mon adresse e-mail est", ""),
+        "DATE_OF_BIRTH": ("customer", "Je suis né le", ""),
+        "CREDIT_CARD": ("customer", "Mon numéro de carte est le", ""),
+        "CVV": ("customer", "Le cryptogramme est", ""),
+        "ADDRESS": ("customer", "J'habite au", ""),
+        "CUSTOMER_ID": ("customer", "Mon numéro client est le", ""),
+        "CONTRACT_ID": ("customer", "Mon numéro de contrat est le", ""),
+        "IBAN_CODE": ("customer", "Mon IBAN est", ""),
+        "FR_NIR": ("customer", "Mon numéro de sécurité sociale est le", ""),
+        "FR_SIRET": ("customer", "Le SIRET de ma société est le", ""),
+        "FR_SIREN": ("customer", "Le SIREN de ma société est le", ""),
+        "FR_RIB": ("customer", "Mon RIB est le", ""),
+        "EXTENSION": ("agent", "Vous pouvez me joindre au poste", ""),
+        "EMPLOYEE_ID": ("agent", "Mon matricule est le", ""),
+        "col_first": ("agent", "Je vais demander à", "de vous rappeler."),
+        "col_last": ("agent", "Votre dossier est suivi par monsieur", ""),
+        "col_full": ("agent", "Je vais demander à mon collègue", "de vous rappeler."),
+        "bye": ("agent", "", "Merci, bonne journée."),
+    },
+}
+
+
+def _dialogue_full(data: CallData, rng: random.Random, start: int | None
+                   ) -> list[tuple[str, list[_Part]]]:
+    """Greeting, then every value once, then goodbye. A short call keeps the first values
+    that fit: the order is seeded, or (``start``) a fixed order rotated to begin at that
+    value, so that a set of calls can speak all of them."""
+    ex = data.extra
+    assert ex is not None
+    cu, ag, cols = data.customer, data.agent, data.colleagues
+    fr = data.lang == "fr"
+    lines = DIALOGUE_FULL[data.lang]
+
+    def groups(v: str) -> str:  # digits read in their display groups (French pairs)
+        return ", ".join(v.split()) if fr else _say(v)
+
+    values: dict[str, tuple[str, Pii]] = {
+        "PHONE_NUMBER": (cu.phone_spoken, ("PHONE_NUMBER", cu.phone, "customer")),
+        "PERSON": (cu.name, ("PERSON", cu.name, "customer", "full")),
+        "EMAIL_ADDRESS": (cu.email_spoken, ("EMAIL_ADDRESS", cu.email, "customer")),
+        "DATE_OF_BIRTH": (cu.dob_spoken, ("DATE_OF_BIRTH", cu.dob, "customer")),
+        "CREDIT_CARD": (cu.card_spoken, ("CREDIT_CARD", cu.card, "customer")),
+        "CVV": (_say(ex.cvv), ("CVV", ex.cvv, "customer")),
+        "ADDRESS": (cu.address, ("ADDRESS", cu.address, "customer")),
+        "CUSTOMER_ID": (_say(ex.customer_id), ("CUSTOMER_ID", ex.customer_id, "customer")),
+        "CONTRACT_ID": (_say(ex.contract_id), ("CONTRACT_ID", ex.contract_id, "customer")),
+        "IBAN_CODE": (_say(cu.iban), ("IBAN_CODE", cu.iban, "customer")),
+        "EXTENSION": (_spell_digits([ag.extension]), ("EXTENSION", ag.extension, "agent")),
+        "EMPLOYEE_ID": (_say(ag.employee_id), ("EMPLOYEE_ID", ag.employee_id, "agent")),
+        "col_first": (cols[1].first, ("PERSON", cols[1].first, "colleague", "first")),
+        "col_last": (cols[2].last, ("PERSON", cols[2].last, "colleague", "last")),
+        "col_full": (cols[0].name, ("PERSON", cols[0].name, "colleague", "full")),
+    }
+    for key, val in (("FR_NIR", ex.nir), ("FR_SIRET", ex.siret), ("FR_SIREN", ex.siren),
+                     ("FR_RIB", ex.rib)):
+        if val is not None:
+            values[key] = (groups(val), (key, val, "customer"))
+
+    def turn(key: str, text: str | None, pii: Pii | None) -> tuple[str, list[_Part]]:
+        who, carrier, trail = lines[key]
+        parts = [_Part(carrier, "carrier")] if carrier else []
+        if text is not None:
+            parts.append(_Part(text, "value", pii))
+        if trail:
+            parts.append(_Part(trail, "trail"))
+        return who, parts
+
+    order = list(values)
+    if start is None:
+        rng.shuffle(order)
+    else:
+        order = order[start % len(order):] + order[:start % len(order)]
+    return ([turn("hello", ag.name, ("PERSON", ag.name, "agent", "full"))]
+            + [turn(k, *values[k]) for k in order] + [turn("bye", None, None)])
 
 
 def _lowpass_resample(x: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
@@ -948,12 +1313,13 @@ class _Tts:
         return self.cache[(text, voice, rate)]
 
 
-def _plan_audio(data: CallData, sr: int, n_samples: int, workdir: Path
+def _plan_audio(data: CallData, sr: int, n_samples: int, workdir: Path,
+                rng: random.Random | None = None, start: int | None = None
                 ) -> tuple[np.ndarray, list[dict[str, Any]]]:
     voices = {"fr": {"agent": "fr+f2", "customer": "fr+m3"},
               "en": {"agent": "en-us+f2", "customer": "en-gb+m3"}}[data.lang]
     tts = _Tts(sr, workdir)
-    turns = _dialogue(data)
+    turns = _dialogue(data, rng, start)
     dur = n_samples / sr
     lead = min(0.5, 0.05 * dur)
     end_limit = dur - min(0.3, 0.05 * dur)
@@ -992,9 +1358,13 @@ def _plan_audio(data: CallData, sr: int, n_samples: int, workdir: Path
         return placed
 
     plan = None
+    # the full variant has many more values than a short call can hold: speak them briskly,
+    # without the trailing phrases, so that more of them fit
+    levels = ("carrier", "full", "bare") if data.extra is not None else ("full", "carrier", "bare")
+    rates = (200, 240, 280, 320, 400) if data.extra is not None else (165, 210, 260, 320, 400)
     for n_mandatory in (2, 1, 0):
-        for level in ("full", "carrier", "bare"):
-            for rate in (165, 210, 260, 320, 400):
+        for level in levels:
+            for rate in rates:
                 plan = layout(select(level), rate, n_mandatory)
                 if plan is not None:
                     break
@@ -1020,9 +1390,12 @@ def _plan_audio(data: CallData, sr: int, n_samples: int, workdir: Path
         s1 = min(n_samples, s0 + len(x))
         buf[s0:s1] += x[: s1 - s0]
         if pt.pii is not None:
-            typ, value, who = pt.pii
-            spans.append({"type": typ, "value": value, "who": who, "text": pt.text,
-                          "start_s": round(s0 / sr, 6), "end_s": round(s1 / sr, 6)})
+            typ, value, who, *form = pt.pii
+            span: dict[str, Any] = {"type": typ, "value": value, "who": who, "text": pt.text,
+                                    "start_s": round(s0 / sr, 6), "end_s": round(s1 / sr, 6)}
+            if form:
+                span["form"] = form[0]
+            spans.append(span)
     peak = float(np.abs(buf).max())
     if peak > 0:
         buf *= 0.7 / peak
@@ -1097,8 +1470,15 @@ def _encode(path: Path, container: str, width: int, height: int, fps: float,
 def generate(out_dir: Path, *, name: str = "call", width: int = 1280, height: int = 720,
              fps: float = 10.0, duration_s: float = 60.0, lang: str = "en", theme: str = "light",
              font_px: int = 14, layout: int = 0, seed: int = 0, audio: bool = True,
-             container: str = "mp4") -> RecordingPaths:
-    """Generate one synthetic recording and its ground truth in ``out_dir``."""
+             container: str = "mp4", full: bool = False,
+             dialogue_start: int | None = None) -> RecordingPaths:
+    """Generate one synthetic recording and its ground truth in ``out_dir``.
+
+    ``full``: the benchmark variant - every entity type (NIR, SIREN/SIRET, RIB, CVV, customer
+    and contract ids, international phones, several card brands), roster names full /
+    first-only / last-only, a colleague's login, extension and id, non-PII decoys, and a
+    dialogue that speaks them in a seeded order (or from value number ``dialogue_start`` of a
+    fixed order, to spread the values over a set of short calls)."""
     if lang not in UI:
         raise ValueError(f"lang must be one of {sorted(UI)}")
     if theme not in THEMES:
@@ -1116,7 +1496,7 @@ def generate(out_dir: Path, *, name: str = "call", width: int = 1280, height: in
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     rng = random.Random(f"anonymizer-corpus/{seed}/{lang}")
-    data = _make_data(rng, lang)
+    data = _make_data(rng, lang, full)
     scene = _Scene(data, width, height, theme, font_px, layout, family=seed)
     n = max(1, round(duration_s * fps))
     dur = n / fps
@@ -1128,7 +1508,9 @@ def generate(out_dir: Path, *, name: str = "call", width: int = 1280, height: in
     n_samples = round(dur * sr)
     if audio:
         with tempfile.TemporaryDirectory(prefix="corpus-tts-") as tmp:
-            pcm, spans = _plan_audio(data, sr, n_samples, Path(tmp))
+            pcm, spans = _plan_audio(data, sr, n_samples, Path(tmp),
+                                     random.Random(f"anonymizer-corpus/{seed}/{lang}/dialogue"),
+                                     dialogue_start)
 
     truth_frames: list[dict[str, Any]] = []
 
@@ -1153,7 +1535,7 @@ def generate(out_dir: Path, *, name: str = "call", width: int = 1280, height: in
     truth = {
         "video": video.name, "width": width, "height": height, "fps": fps, "n_frames": n,
         "duration_s": dur, "lang": lang, "theme": theme, "font_px": font_px, "layout": layout,
-        "seed": seed, "container": container,
+        "seed": seed, "container": container, "variant": "full" if full else "basic",
         "audio": ({"sample_rate": sr, "channels": 1, "n_samples": n_samples} if audio else None),
         "frames": [{"i": f["i"], "t": f["t"], "pii": f["pii"], "labels": f["labels"]}
                    for f in truth_frames],
@@ -1190,6 +1572,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-audio", action="store_true")
     ap.add_argument("--container", choices=sorted(VIDEO_AUDIO), default="mp4")
+    ap.add_argument("--full", action="store_true",
+                    help="the benchmark variant: every entity type, name forms, decoys")
     ap.add_argument("--set", type=int, default=0, metavar="N",
                     help="generate N varied recordings (lang/theme/font/layout/seed vary)")
     a = ap.parse_args(argv)
@@ -1206,7 +1590,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for job in jobs:
         paths = generate(a.out_dir, width=a.width, height=a.height, fps=a.fps,
                          duration_s=a.duration, audio=not a.no_audio, container=a.container,
-                         **job)
+                         full=a.full, **job)
         print(paths.video)
     return 0
 

@@ -1,88 +1,341 @@
-"""``make bench``: generate recordings with ground truth -> anonymize -> score -> table.
+"""``make bench``: a FR+EN set of generated recordings -> the real CLI -> scored per entity type.
 
-    python -m benchmarks.run_bench [--out bench-out] [--duration 60] [--width 1280 --height 720]
-                                   [--set N] [--lang en] [--json]
+    python -m benchmarks.run_bench [--out bench-out] [--quick] [--only NAME ...]
+                                   [--duration 15] [--asr-model DIR] [--verify] [--label-ocr]
 
-Models are loaded once and reused for every recording, as the batch job does. The table
-shows, per recording: media duration, wall time and real-time factor on this machine,
-leaked PII box-frames (independent OCR of each PII crop in the output), audio PII spans
-whose original samples survive, label boxes destroyed and whether frame count/pts/audio
-length were preserved."""
+Each recording of the set (``SET``: FR and EN, light/dark themes, three layouts, fonts
+11-20 px, 1280x720 and 960x540) is generated with ``benchmarks.corpus`` in its ``full``
+variant (every entity type, roster names full / first-only / last-only, logins, ids,
+extensions, non-PII decoys), anonymized by ``python -m anonymizer run`` exactly as a user
+runs it, then scored with ``benchmarks.score``:
+
+* screen recall per entity type: PII box-frames that an independent EasyOCR pass can no
+  longer read in the output (a box-frame counts as hidden only if OCR of the output crop
+  does not reveal the value or 4 consecutive characters of it);
+* audio recall per entity type: spoken PII spans whose original samples do not survive;
+* precision from the plan: plan box-frames on a truth PII box, and the share of the plan's
+  pixels (and audio seconds) that are PII;
+* label destruction: non-PII label boxes (decoys included) more than 30 % repainted.
+
+It prints one table per entity type plus per-recording timings and writes
+``OUT/summary.json``. Exit status 1 when a recall target is missed (99.5 % per entity
+type, 100 % for roster names, ids, logins and extensions) or a run fails.
+
+The bench runs the CLI with verification off (``[policy] verify = false``): verification
+is the product's safety net and would quarantine (not publish) an output with a leak, so
+there would be nothing to score; the independent scorer measures the redaction itself.
+``--verify`` runs the default policy (a quarantined output is then scored from the
+quarantine folder, without a plan). French calls are transcribed by the bundled English
+model unless ``--asr-model`` gives a multilingual one (then ``--language fr`` is passed).
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
+import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from anonymizer.config import load_config
-from anonymizer.pipeline import Job, load_models, run
-from benchmarks.corpus import generate
-from benchmarks.score import score
+from benchmarks.corpus import RecordingPaths, generate
+from benchmarks.score import plan_precision, score
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
-def bench_one(paths: Any, out_dir: Path, models: Any, config: Any) -> dict[str, Any]:
-    output = out_dir / (paths.video.stem + ".anon.mp4")
+@dataclass(frozen=True)
+class Rec:
+    lang: str
+    theme: str
+    layout: int
+    font_px: int
+    width: int
+    height: int
+    seed: int
+    dialogue_start: int
+
+    @property
+    def name(self) -> str:
+        return f"{self.lang}-{self.theme}-l{self.layout}-f{self.font_px}-{self.height}p-s{self.seed}"
+
+
+# Ten calls, FR and EN alternating; each language's dialogues start at a different value so
+# that the set speaks every entity type.
+SET = (
+    Rec("en", "light", 0, 12, 960, 540, 100, 0),
+    Rec("fr", "dark", 1, 12, 960, 540, 101, 0),
+    Rec("en", "dark", 2, 14, 1280, 720, 102, 4),
+    Rec("fr", "light", 0, 14, 1280, 720, 103, 4),
+    Rec("en", "light", 1, 11, 960, 540, 104, 8),
+    Rec("fr", "dark", 2, 13, 960, 540, 105, 8),
+    Rec("en", "dark", 0, 16, 1280, 720, 106, 12),
+    Rec("fr", "light", 1, 18, 1280, 720, 107, 12),
+    Rec("en", "light", 2, 13, 960, 540, 108, 2),
+    Rec("fr", "dark", 0, 11, 960, 540, 109, 16),
+)
+QUICK = SET[:2]
+
+ROSTER_TYPES = ("PERSON", "EMPLOYEE_ID", "LOGIN", "EXTENSION")
+TARGET = 0.995
+
+
+def target_for(key: str) -> float:
+    """100 % for roster entities (agent and colleagues), 99.5 % for everything else."""
+    typ, who = key.split("/")[0].split(" ")[0], key.rsplit(" ", 1)[1]
+    return 1.0 if who in ("agent", "colleague") and typ in ROSTER_TYPES else TARGET
+
+
+def anonymize(paths: Any, output: Path, *, verify: bool, asr_model: Path | None, lang: str
+              ) -> tuple[int, float, dict[str, Any] | None, Path | None, str]:
+    """Run the CLI; return (exit code, wall s, report, the MP4 to score, stderr tail)."""
+    cmd = [sys.executable, "-m", "anonymizer", "run", str(paths.video), "-o", str(output),
+           "--roster", str(paths.roster), "--sidecar", str(paths.sidecar), "--json"]
+    if not verify:
+        policy = output.with_name("bench-policy.toml")
+        policy.write_text("[policy]\nverify = false\n", encoding="utf-8")
+        cmd += ["--policy", str(policy)]
+    if asr_model is not None:
+        cmd += ["--asr-model", str(asr_model)]
+        if lang != "en":
+            cmd += ["--language", lang]
     t0 = time.monotonic()
-    report = run(Job(input=paths.video, output=output, config=config, roster=paths.roster, sidecar=paths.sidecar), models)
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=dict(os.environ))
     wall = time.monotonic() - t0
-    s = score(paths.truth, output, original=paths.video)
-    truth = json.loads(paths.truth.read_text())
+    report = None
+    if proc.returncode == 0:
+        try:
+            report = json.loads(proc.stdout)
+        except json.JSONDecodeError:
+            report = None
+    scored: Path | None = output if output.exists() else None
+    quarantined = output.parent / "quarantine" / output.name
+    if scored is None and quarantined.exists():
+        scored = quarantined
+    return proc.returncode, wall, report, scored, proc.stderr[-2000:]
+
+
+def bench_one(rec: Rec, out_dir: Path, *, duration: float, verify: bool, asr_model: Path | None,
+              label_ocr: bool, reuse: bool = False, fps: float = 10.0) -> dict[str, Any]:
+    d = out_dir / rec.name
+    output = d / "call.anon.mp4"
+    saved = d / "cli.json"
+    t0 = time.monotonic()
+    paths = RecordingPaths(d / "call.mp4", d / "call.truth.json", d / "call.roster.csv", d / "call.sidecar.json")
+    if reuse and saved.exists() and all(p.exists() for p in paths.__dict__.values()):
+        code, wall, report, scored_s, err = json.loads(saved.read_text(encoding="utf-8"))
+        scored = Path(scored_s) if scored_s else None
+        gen_s = 0.0
+    else:
+        paths = generate(d, width=rec.width, height=rec.height, fps=fps, duration_s=duration, lang=rec.lang,
+                         theme=rec.theme, font_px=rec.font_px, layout=rec.layout, seed=rec.seed,
+                         full=True, dialogue_start=rec.dialogue_start)
+        gen_s = time.monotonic() - t0
+        output.unlink(missing_ok=True)
+        code, wall, report, scored, err = anonymize(paths, output, verify=verify, asr_model=asr_model,
+                                                    lang=rec.lang)
+        saved.write_text(json.dumps([code, wall, report, str(scored) if scored else None, err]),
+                         encoding="utf-8")
+    row: dict[str, Any] = {"recording": rec.name, "lang": rec.lang, "size": f"{rec.width}x{rec.height}",
+                           "duration_s": duration, "fps": fps, "exit_code": code, "wall_s": round(wall, 1),
+                           "rtf": round(wall / duration, 2), "generate_s": round(gen_s, 1)}
+    if report is not None:
+        row["stages_s"] = report.get("timings_s")
+        row["ocr_pixel_fraction"] = report.get("screen", {}).get("ocr_pixel_fraction")
+    if code != 0:
+        row["stderr"] = err
+    if scored is None:
+        return row
+    t0 = time.monotonic()
+    try:
+        s = score(paths.truth, scored, original=paths.video, ocr_labels=label_ocr)
+    except Exception as exc:  # noqa: BLE001 - keep the other recordings' results; rerun with --reuse
+        row["score_error"] = f"{type(exc).__name__}: {exc}"
+        return row
+    row["score_s"] = round(time.monotonic() - t0, 1)
+    row["scored"] = str(scored)
+    plan = scored.with_name(scored.stem + ".plan.json")
+    row["precision"] = plan_precision(paths.truth, plan) if plan.exists() else None
+    row["pii"] = {k: s["pii"][k] for k in ("box_frames", "checked", "unchecked", "leaked",
+                                           "by_entity", "leaked_values")}
+    row["audio"] = {k: s["audio"].get(k) for k in ("spans", "survived", "by_entity", "length_ok",
+                                                   "format_equal")}
+    row["audio"]["surviving"] = [d["entity"] + " " + d["value"]
+                                 for d in s["audio"].get("span_details", []) if d["survived"]]
+    row["labels"] = s["labels"]
+    row["frames_ok"] = s["frames"]["pts_equal"] and bool(s["video"]["size_equal"])
+    return row
+
+
+def aggregate(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    ent: dict[str, dict[str, int]] = {}
+    for r in rows:
+        for k, v in (r.get("pii") or {}).get("by_entity", {}).items():
+            e = ent.setdefault(k, {"box_frames": 0, "checked": 0, "leaked": 0, "spans": 0, "survived": 0})
+            for f in ("box_frames", "checked", "leaked"):
+                e[f] += v[f]
+        for k, v in ((r.get("audio") or {}).get("by_entity") or {}).items():
+            e = ent.setdefault(k, {"box_frames": 0, "checked": 0, "leaked": 0, "spans": 0, "survived": 0})
+            e["spans"] += v["spans"]
+            e["survived"] += v["survived"]
+    table = {}
+    for k in sorted(ent):
+        e = ent[k]
+        screen = 1 - e["leaked"] / e["checked"] if e["checked"] else None
+        audio = 1 - e["survived"] / e["spans"] if e["spans"] else None
+        tgt = target_for(k)
+        ok = all(x is None or x >= tgt for x in (screen, audio))
+        table[k] = {**e, "screen_recall": None if screen is None else round(screen, 4),
+                    "audio_recall": None if audio is None else round(audio, 4), "target": tgt, "ok": ok}
+    prec = [r["precision"] for r in rows if r.get("precision")]
+    by_type: dict[str, dict[str, int]] = {}
+    for p in prec:
+        for t, v in p["by_type"].items():
+            b = by_type.setdefault(t, {"box_frames": 0, "on_pii": 0})
+            b["box_frames"] += v["box_frames"]
+            b["on_pii"] += v["on_pii"]
+
+    def ratio(a: str, b: str, src: list[dict[str, Any]]) -> float | None:
+        den = sum(x[b] for x in src if x)
+        return round(sum(x[a] for x in src if x) / den, 4) if den else None
+
+    labels = [r["labels"] for r in rows if r.get("labels")]
+    dur = sum(r["duration_s"] for r in rows)
+    wall = sum(r["wall_s"] for r in rows)
     return {
-        "recording": paths.video.name,
-        "lang": truth["lang"],
-        "size": f"{truth['width']}x{truth['height']}",
-        "duration_s": truth["duration_s"],
-        "wall_s": round(wall, 1),
-        "rtf": round(wall / truth["duration_s"], 3),
-        "box_frames_checked": s["pii"]["checked"],
-        "leaked_box_frames": s["pii"]["leaked"],
-        "leaked_values": s["pii"]["leaked_values"],
-        "audio_spans": s["audio"].get("spans", 0),
-        "audio_spans_surviving": s["audio"].get("survived", 0),
-        "labels_destroyed": s["labels"]["fraction"] if s["labels"] else None,
-        "pts_equal": s["frames"]["pts_equal"],
-        "audio_length_ok": s["audio"].get("length_ok"),
-        "stages_s": report["timings_s"],
-        "ocr_pixel_fraction": report["screen"]["ocr_pixel_fraction"],
+        "entities": table,
+        "precision": {"box": ratio("on_pii", "box_frames", prec), "area": ratio("area_on_pii_px", "area_px", prec),
+                      "audio": ratio("audio_on_pii_s", "audio_s", prec), "by_plan_type": by_type,
+                      "recordings_with_plan": len(prec)},
+        "labels": {"boxes": sum(x["boxes"] for x in labels), "destroyed": sum(x["destroyed"] for x in labels),
+                   "fraction": ratio("destroyed", "boxes", labels),
+                   "decoys": sum(x["decoys"] for x in labels), "decoys_destroyed": sum(x["decoys_destroyed"] for x in labels),
+                   "decoy_fraction": ratio("decoys_destroyed", "decoys", labels)},
+        "leaked_box_frames": sum((r.get("pii") or {}).get("leaked", 0) for r in rows),
+        "checked_box_frames": sum((r.get("pii") or {}).get("checked", 0) for r in rows),
+        "unchecked_box_frames": sum((r.get("pii") or {}).get("unchecked", 0) for r in rows),
+        "surviving_audio_spans": sum((r.get("audio") or {}).get("survived") or 0 for r in rows),
+        "audio_spans": sum((r.get("audio") or {}).get("spans") or 0 for r in rows),
+        "media_s": dur, "anonymize_wall_s": round(wall, 1), "rtf": round(wall / dur, 2) if dur else None,
+        "failed_runs": [r["recording"] for r in rows if r["exit_code"] != 0],
     }
 
 
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{100 * x:.1f}%"
+
+
+def _verdict(e: dict[str, Any]) -> str:
+    if e["screen_recall"] is None and e["audio_recall"] is None:
+        return "n/a"  # shown only in unchecked box-frames
+    return "ok" if e["ok"] else "MISS"
+
+
+def format_tables(rows: list[dict[str, Any]], agg: dict[str, Any]) -> str:
+    out = [f"{'entity (category)':<30}{'box-frames':>11}{'leaked':>7}{'screen rec.':>12}"
+           f"{'spans':>6}{'surv.':>6}{'audio rec.':>11}{'target':>8}  ok"]
+    for k, e in agg["entities"].items():
+        out.append(f"{k:<30}{e['checked']:>11}{e['leaked']:>7}{_pct(e['screen_recall']):>12}"
+                   f"{e['spans']:>6}{e['survived']:>6}{_pct(e['audio_recall']):>11}"
+                   f"{_pct(e['target']):>8}  {_verdict(e)}")
+    p, lb = agg["precision"], agg["labels"]
+    out.append("")
+    out.append(f"leaked box-frames {agg['leaked_box_frames']}/{agg['checked_box_frames']} checked "
+               f"({agg['unchecked_box_frames']} unchecked); surviving audio spans "
+               f"{agg['surviving_audio_spans']}/{agg['audio_spans']}")
+    out.append(f"precision (plan vs truth, {p['recordings_with_plan']} recordings): box-frames on PII "
+               f"{_pct(p['box'])}, redacted pixels on PII {_pct(p['area'])}, bleeped seconds on PII "
+               f"{_pct(p['audio'])}")
+    out.append("  by plan type: " + ", ".join(f"{t} {_pct(v['on_pii'] / v['box_frames'] if v['box_frames'] else None)}"
+                                              f" of {v['box_frames']}" for t, v in p["by_plan_type"].items()))
+    out.append(f"labels destroyed {lb['destroyed']}/{lb['boxes']} ({_pct(lb['fraction'])}, target <= 10%); "
+               f"decoys destroyed {lb['decoys_destroyed']}/{lb['decoys']} ({_pct(lb['decoy_fraction'])})")
+    out.append(f"anonymize: {agg['media_s']:.0f} s of media in {agg['anonymize_wall_s']:.0f} s "
+               f"(RTF {agg['rtf']}, CLI incl. model loading)")
+    out.append("")
+    out.append(f"{'recording':<30}{'exit':>5}{'wall s':>8}{'RTF':>6}{'score s':>8}{'leaked':>7}{'surv.':>6}"
+               f"{'labels x':>9}{'prec.':>7}{'sync':>5}")
+    for r in rows:
+        lab = r.get("labels") or {}
+        prec = (r.get("precision") or {}).get("box_precision")
+        out.append(f"{r['recording']:<30}{r['exit_code']:>5}{r['wall_s']:>8.1f}{r['rtf']:>6.2f}"
+                   f"{r.get('score_s', 0):>8.1f}{(r.get('pii') or {}).get('leaked', '-'):>7}"
+                   f"{(r.get('audio') or {}).get('survived', '-'):>6}"
+                   f"{_pct(lab.get('fraction')):>9}{_pct(prec):>7}{'ok' if r.get('frames_ok') else 'NO':>5}")
+        for v, n in list(((r.get("pii") or {}).get("leaked_values") or {}).items())[:8]:
+            out.append(f"   leaked on screen: {v} x{n}")
+        for v in (r.get("audio") or {}).get("surviving", []):
+            out.append(f"   survives in audio: {v}")
+        if r.get("score_error"):
+            out.append(f"   scoring failed: {r['score_error']}")
+        if r["exit_code"] != 0:
+            out.append("   " + (r.get("stderr") or "").strip().splitlines()[-1:][0] if r.get("stderr") else "")
+    return "\n".join(out)
+
+
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m benchmarks.run_bench")
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.run_bench",
+                                 description="Generate the FR+EN benchmark set, anonymize it with the CLI, "
+                                             "print recall per entity type, precision and label destruction.")
     ap.add_argument("--out", type=Path, default=Path("bench-out"))
-    ap.add_argument("--duration", type=float, default=60.0)
-    ap.add_argument("--width", type=int, default=1280)
-    ap.add_argument("--height", type=int, default=720)
-    ap.add_argument("--fps", type=float, default=10.0)
-    ap.add_argument("--lang", default="en")
-    ap.add_argument("--set", type=int, default=1, help="number of varied recordings (themes, layouts, fonts)")
-    ap.add_argument("--json", action="store_true")
+    ap.add_argument("--quick", action="store_true", help=f"only the first {len(QUICK)} recordings (one EN, one FR)")
+    ap.add_argument("--only", action="append", default=[], metavar="NAME",
+                    help="only recordings whose name contains NAME (repeatable; see --list)")
+    ap.add_argument("--list", action="store_true", help="list the recordings of the set and exit")
+    ap.add_argument("--duration", type=float, default=15.0, help="seconds per recording (default 15)")
+    ap.add_argument("--fps", type=float, default=10.0,
+                    help="frame rate (default 10; the cost follows the number of screen changes, i.e. frames)")
+    ap.add_argument("--asr-model", type=Path, default=None,
+                    help="multilingual CTranslate2 Whisper folder: French calls then run with --language fr")
+    ap.add_argument("--verify", action="store_true", help="keep the CLI's verification on (default policy)")
+    ap.add_argument("--label-ocr", action="store_true",
+                    help="also count labels that OCR no longer reads (slower; default: repainted pixels only)")
+    ap.add_argument("--json", action="store_true", help="print the summary as JSON instead of the tables")
+    ap.add_argument("--reuse", action="store_true",
+                    help="re-score recordings already generated and anonymized in OUT (no new CLI run)")
+    ap.add_argument("--tables", nargs="*", type=Path, metavar="DIR",
+                    help="only print the tables of OUT/summary.json, or of the summaries in DIR... together "
+                         "(an interrupted run, runs split with --only)")
     args = ap.parse_args(argv)
+    if args.tables is not None:
+        saved: list[dict[str, Any]] = []
+        for d in args.tables or [args.out]:
+            saved += json.loads((d / "summary.json").read_text(encoding="utf-8"))["recordings"]
+        print(format_tables(saved, aggregate(saved)))
+        return 0
+    recs = list(QUICK if args.quick else SET)
+    if args.only:
+        recs = [r for r in recs if any(o in r.name for o in args.only)]
+    if args.list:
+        print("\n".join(r.name for r in SET))
+        return 0
+    if not recs:
+        ap.error(f"--only {args.only}: no recording of the set matches (see --list)")
     args.out.mkdir(parents=True, exist_ok=True)
-    config = load_config(None)
-    models = load_models(config)
-    rows = []
-    for k in range(args.set):
-        d = args.out / f"rec{k:02d}"
-        paths = generate(d, width=args.width, height=args.height, fps=args.fps, duration_s=args.duration, lang=args.lang,
-                         theme=("light", "dark")[k % 2], font_px=(14, 12, 16, 18, 20, 11)[k % 6], layout=k % 3, seed=100 + k)
-        rows.append(bench_one(paths, d, models, config))
+    t0 = time.monotonic()
+    rows: list[dict[str, Any]] = []
+    for k, rec in enumerate(recs):
+        print(f"[bench] {k + 1}/{len(recs)} {rec.name} ...", file=sys.stderr, flush=True)
+        rows.append(bench_one(rec, args.out, duration=args.duration, verify=args.verify,
+                              asr_model=args.asr_model, label_ocr=args.label_ocr, reuse=args.reuse,
+                              fps=args.fps))
+        r = rows[-1]
+        print(f"[bench] {rec.name}: exit {r['exit_code']}, anonymize {r['wall_s']:.0f} s, score "
+              f"{r.get('score_s', 0):.0f} s, leaked {(r.get('pii') or {}).get('leaked')}, audio surviving "
+              f"{(r.get('audio') or {}).get('survived')}", file=sys.stderr, flush=True)
+        agg = aggregate(rows)  # rewritten after every recording: a long run leaves partial results
+        agg["bench_wall_s"] = round(time.monotonic() - t0, 1)
+        summary = {"summary": agg, "recordings": rows, "complete": k + 1 == len(recs)}
+        (args.out / "summary.json").write_text(json.dumps(summary, indent=1, ensure_ascii=False), encoding="utf-8")
     if args.json:
-        print(json.dumps(rows, indent=1))
+        print(json.dumps(summary, indent=1, ensure_ascii=False))
     else:
-        head = f"{'recording':<14}{'size':>10}{'dur s':>7}{'wall s':>8}{'RTF':>7}{'box-frames':>11}{'leaked':>7}{'audio':>6}{'surv.':>6}{'labels x':>9}{'pts':>5}"
-        print(head)
-        for r in rows:
-            print(f"{r['recording'] + ' ' + r['lang']:<14}{r['size']:>10}{r['duration_s']:>7.0f}{r['wall_s']:>8.1f}{r['rtf']:>7.2f}"
-                  f"{r['box_frames_checked']:>11}{r['leaked_box_frames']:>7}{r['audio_spans']:>6}{r['audio_spans_surviving']:>6}"
-                  f"{(r['labels_destroyed'] or 0):>9.3f}{'ok' if r['pts_equal'] and r['audio_length_ok'] else 'NO':>5}")
-            if r["leaked_values"]:
-                print("   leaked:", ", ".join(f"{k.split(':')[0]} x{v}" for k, v in r["leaked_values"].items()))
-            print("   stages:", ", ".join(f"{k} {v:.1f}" for k, v in r["stages_s"].items()), f"| OCR pixel fraction {r['ocr_pixel_fraction']}")
-    bad = sum(r["leaked_box_frames"] + r["audio_spans_surviving"] for r in rows)
+        print(format_tables(rows, agg))
+        print(f"\nbench wall {agg['bench_wall_s']:.0f} s; summary: {args.out / 'summary.json'}")
+    bad = agg["failed_runs"] or not all(e["ok"] for e in agg["entities"].values())
     return 1 if bad else 0
 
 

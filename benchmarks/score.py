@@ -44,7 +44,7 @@ from typing import Any, Protocol
 import av
 import numpy as np
 
-__all__ = ["leaks", "main", "normalize", "score"]
+__all__ = ["entity_key", "leaks", "main", "normalize", "plan_precision", "score"]
 
 CHANGE_LEVEL = 8  # a pixel "changed" if it differs by more than this (0..255, max over RGB)
 LABEL_DESTROYED_FRACTION = 0.30
@@ -88,6 +88,13 @@ def _single_thread_torch() -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(prev)
+
+
+def entity_key(item: dict[str, Any]) -> str:
+    """Table row of a truth box or span: 'TYPE' or 'PERSON/form', then the category:
+    'PERSON/first colleague', 'PHONE_NUMBER customer'."""
+    form = item.get("form")
+    return f"{item['type']}{'/' + form if form else ''} {item.get('who') or '?'}"
 
 
 def normalize(s: str) -> str:
@@ -254,6 +261,77 @@ def _span_survival(orig: np.ndarray, out: np.ndarray, start_s: float, end_s: flo
             "lag_ms": round(lag * 1000 / AUDIO_SR, 2)}
 
 
+# --------------------------------------------------------------------------- precision
+
+
+def plan_precision(truth_path: Path, plan_path: Path, *, pad: int = 4) -> dict[str, Any]:
+    """How much of what the plan hides is PII, from the plan's boxes and the truth boxes.
+
+    * box precision: plan box-frames (a plan box active at a truth frame's time) that
+      overlap a truth PII box of that frame, over all plan box-frames; also per plan type;
+    * area precision: pixels of the plan boxes (union per frame) inside a truth PII box
+      grown by ``pad`` px (the plan pads its boxes too), over all plan box pixels;
+    * audio: seconds of plan spans inside a truth span (grown by 0.3 s) over all span seconds.
+    """
+    truth = json.loads(Path(truth_path).read_text(encoding="utf-8"))
+    plan = json.loads(Path(plan_path).read_text(encoding="utf-8"))
+    W, H = int(truth["width"]), int(truth["height"])
+    boxes = plan.get("boxes") or []
+    starts = np.array([b["start_s"] for b in boxes], dtype=np.float64)
+    ends = np.array([b["end_s"] for b in boxes], dtype=np.float64)
+    n = hits = 0
+    area = area_in = 0
+    by_type: dict[str, dict[str, int]] = defaultdict(lambda: {"box_frames": 0, "on_pii": 0})
+    for fr in truth["frames"]:
+        t = float(fr["t"])
+        active = np.nonzero((starts - 1e-6 <= t) & (t <= ends + 1e-6))[0]
+        if len(active) == 0:
+            continue
+        tmask = np.zeros((H, W), dtype=bool)
+        rects = []
+        for p in fr["pii"]:
+            x, y, w, h = p["box"]
+            rects.append((x, y, x + w, y + h))
+            tmask[max(0, y - pad):y + h + pad, max(0, x - pad):x + w + pad] = True
+        pmask = np.zeros((H, W), dtype=bool)
+        for j in active:
+            b = boxes[j]
+            x0, y0 = max(0, int(b["x"])), max(0, int(b["y"]))
+            x1, y1 = min(W, int(b["x"] + b["w"])), min(H, int(b["y"] + b["h"]))
+            if x1 <= x0 or y1 <= y0:
+                continue
+            pmask[y0:y1, x0:x1] = True
+            hit = any(x0 < r[2] and r[0] < x1 and y0 < r[3] and r[1] < y1 for r in rects)
+            n += 1
+            hits += int(hit)
+            by_type[b["type"]]["box_frames"] += 1
+            by_type[b["type"]]["on_pii"] += int(hit)
+        area += int(pmask.sum())
+        area_in += int((pmask & tmask).sum())
+    spans = truth.get("audio_spans") or []
+    a_tot = a_in = 0.0
+    for sp in plan.get("audio_spans") or []:
+        s0, s1 = float(sp["start_s"]), float(sp["end_s"])
+        a_tot += max(0.0, s1 - s0)
+        cuts = sorted((max(s0, t["start_s"] - 0.3), min(s1, t["end_s"] + 0.3)) for t in spans)
+        covered, cur = 0.0, s0
+        for lo, hi in cuts:
+            lo = max(lo, cur)
+            if hi > lo:
+                covered += hi - lo
+                cur = hi
+        a_in += covered
+    return {
+        "box_frames": n, "on_pii": hits,
+        "box_precision": round(hits / n, 4) if n else None,
+        "area_px": area, "area_on_pii_px": area_in,
+        "area_precision": round(area_in / area, 4) if area else None,
+        "by_type": dict(sorted(by_type.items())),
+        "audio_s": round(a_tot, 3), "audio_on_pii_s": round(a_in, 3),
+        "audio_precision": round(a_in / a_tot, 4) if a_tot else None,
+    }
+
+
 # --------------------------------------------------------------------------- main entry
 
 
@@ -270,11 +348,11 @@ def score(truth_path: Path, output_video: Path, *, original: Path | None = None,
     tol = 0.5 / fps
 
     pool = _CropPool()
-    pii_refs: list[tuple[int, int, str, str, str]] = []  # (frame, crop id, type, value, who)
+    pii_refs: list[tuple[int, int, str, str, str]] = []  # (frame, crop id, type, value, key)
     n_short = 0
     cov_changed: dict[str, int] = defaultdict(int)
     cov_total: dict[str, int] = defaultdict(int)
-    label_refs: list[tuple[int, int, int, str, bool]] = []  # frame, out id, orig id, text, px
+    label_refs: list[tuple[int, int, int, str, bool, bool]] = []  # frame, out, orig, text, px, decoy
     out_times: list[float] = []
     matched: set[int] = set()
     unmatched_out = 0
@@ -316,7 +394,7 @@ def score(truth_path: Path, output_video: Path, *, original: Path | None = None,
                 continue
             _, _, w, h = p["box"]
             cid = pool.add(_crop(img, p["box"], pad), ("pii", value, w, h))
-            pii_refs.append((k, cid, p["type"], value, p.get("who", "")))
+            pii_refs.append((k, cid, p["type"], value, entity_key(p)))
             if org is not None:
                 ch, tot = _changed_fraction(_crop(img, p["box"], 0), _crop(org, p["box"], 0))
                 cov_changed[p["type"]] += ch
@@ -329,7 +407,7 @@ def score(truth_path: Path, output_video: Path, *, original: Path | None = None,
                 key = ("label", lb["text"], lb["box"][2], lb["box"][3])
                 oid = pool.add(_crop(img, lb["box"], pad), key)
                 gid = pool.add(_crop(org, lb["box"], pad), key)
-                label_refs.append((k, oid, gid, lb["text"], px_destroyed))
+                label_refs.append((k, oid, gid, lb["text"], px_destroyed, bool(lb.get("decoy"))))
     # drain the original so that its decoder is closed
     if orig_iter is not None:
         for _ in orig_iter:
@@ -356,7 +434,7 @@ def score(truth_path: Path, output_video: Path, *, original: Path | None = None,
                 order.append(q.pop(0))
     label_order: list[int] = []
     if ocr_labels:
-        for _, oid, gid, text, _ in label_refs:
+        for _, oid, gid, text, _, _ in label_refs:
             if len(normalize(text)) >= MIN_SCORED_CHARS:
                 for cid in (gid, oid):
                     if cid not in seen:
@@ -377,21 +455,25 @@ def score(truth_path: Path, output_video: Path, *, original: Path | None = None,
     by_type = {t: {"box_frames": 0, "checked": 0, "leaked": 0} for t in types}
     by_who: dict[str, dict[str, int]] = defaultdict(lambda: {"box_frames": 0, "checked": 0,
                                                                "leaked": 0})
+    by_entity: dict[str, dict[str, int]] = defaultdict(lambda: {"box_frames": 0, "checked": 0,
+                                                                  "leaked": 0})
     leaked_values: dict[str, int] = defaultdict(int)
     leaked_frames: dict[str, list[int]] = defaultdict(list)
     n_checked = n_leaked = 0
-    for k, cid, typ, value, who in pii_refs:
-        by_type[typ]["box_frames"] += 1
-        by_who[who]["box_frames"] += 1
+    for k, cid, typ, value, ekey in pii_refs:
+        who = ekey.rsplit(" ", 1)[1]
+        rows = (by_type[typ], by_who[who], by_entity[ekey])
+        for row in rows:
+            row["box_frames"] += 1
         if cid not in texts:
             continue
         n_checked += 1
-        by_type[typ]["checked"] += 1
-        by_who[who]["checked"] += 1
+        for row in rows:
+            row["checked"] += 1
         if leaks(texts[cid], value):
             n_leaked += 1
-            by_type[typ]["leaked"] += 1
-            by_who[who]["leaked"] += 1
+            for row in rows:
+                row["leaked"] += 1
             leaked_values[f"{typ}:{value}"] += 1
             if len(leaked_frames[f"{typ}:{value}"]) < 5:
                 leaked_frames[f"{typ}:{value}"].append(k)
@@ -407,6 +489,7 @@ def score(truth_path: Path, output_video: Path, *, original: Path | None = None,
         "leak_rate": round(n_leaked / n_checked, 4) if n_checked else None,
         "by_type": by_type,
         "by_who": dict(by_who),
+        "by_entity": dict(sorted(by_entity.items())),
         "leaked_values": dict(sorted(leaked_values.items(), key=lambda kv: -kv[1])),
         "leaked_example_frames": dict(leaked_frames),
         "unique_crops": len({r[1] for r in pii_refs}),
@@ -425,16 +508,20 @@ def score(truth_path: Path, output_video: Path, *, original: Path | None = None,
         n_lab = len(label_refs)
         destroyed = 0
         by_px = by_ocr = 0
-        for _, oid, gid, text, px in label_refs:
+        n_decoys = decoys_destroyed = 0
+        for _, oid, gid, text, px, decoy in label_refs:
             ocr_lost = (len(normalize(text)) >= MIN_SCORED_CHARS and gid in texts
                         and oid in texts and leaks(texts[gid], text)
                         and not leaks(texts[oid], text))
             by_px += int(px)
             by_ocr += int(ocr_lost)
             destroyed += int(px or ocr_lost)
+            n_decoys += int(decoy)
+            decoys_destroyed += int(decoy and (px or ocr_lost))
         labels = {"boxes": n_lab, "destroyed": destroyed,
                   "fraction": round(destroyed / n_lab, 4) if n_lab else None,
-                  "destroyed_by_pixels": by_px, "lost_to_ocr": by_ocr}
+                  "destroyed_by_pixels": by_px, "lost_to_ocr": by_ocr,
+                  "decoys": n_decoys, "decoys_destroyed": decoys_destroyed}
 
     # ---- frames / pts ---------------------------------------------------------------
     mism = []
@@ -474,14 +561,17 @@ def score(truth_path: Path, output_video: Path, *, original: Path | None = None,
             org_a = _audio(Path(original), want_pcm=True)
             details = []
             by_t: dict[str, dict[str, int]] = defaultdict(lambda: {"spans": 0, "survived": 0})
+            by_e: dict[str, dict[str, int]] = defaultdict(lambda: {"spans": 0, "survived": 0})
             for sp in spans:
                 r = _span_survival(org_a.mono16k, out_a.mono16k, sp["start_s"], sp["end_s"])
-                by_t[sp["type"]]["spans"] += 1
-                by_t[sp["type"]]["survived"] += int(r["survived"])
-                details.append({"type": sp["type"], "value": sp["value"],
+                for row in (by_t[sp["type"]], by_e[entity_key(sp)]):
+                    row["spans"] += 1
+                    row["survived"] += int(r["survived"])
+                details.append({"type": sp["type"], "entity": entity_key(sp), "value": sp["value"],
                                 "start_s": sp["start_s"], "end_s": sp["end_s"], **r})
             audio.update(spans=len(spans), survived=sum(d["survived"] for d in details),
-                         by_type=dict(by_t), span_details=details)
+                         by_type=dict(by_t), by_entity=dict(sorted(by_e.items())),
+                         span_details=details)
     t_aud = time.perf_counter() - t_aud
 
     return {

@@ -165,6 +165,11 @@ def test_scorer_original_leaks(rec: corpus.RecordingPaths) -> None:
     assert r["frames"]["pts_equal"]
     assert r["pii"]["checked"] > 0
     assert r["pii"]["leaked"] > 0
+    ent = r["pii"]["by_entity"]  # per entity type and category, the same box-frames
+    assert {"PERSON/full agent", "PERSON/full customer", "PERSON/typed customer",
+            "EMPLOYEE_ID agent"} <= set(ent)
+    for f in ("box_frames", "checked", "leaked"):
+        assert sum(e[f] for e in ent.values()) == r["pii"][f if f != "box_frames" else "scored"]
 
 
 def test_scorer_black_boxes_no_leak(rec: corpus.RecordingPaths, truth: dict[str, Any],
@@ -185,6 +190,8 @@ def test_audio_scoring(rec: corpus.RecordingPaths, truth: dict[str, Any], tmp_pa
     same = score.score(rec.truth, rec.video, original=rec.video, max_crops=0)
     assert same["audio"]["spans"] == len(truth["audio_spans"]) > 0
     assert same["audio"]["survived"] == same["audio"]["spans"]
+    assert sum(e["survived"] for e in same["audio"]["by_entity"].values()) == same["audio"]["spans"]
+    assert "PERSON/full agent" in same["audio"]["by_entity"]
     assert same["coverage"]["fraction"] == 0.0 and same["labels"]["destroyed"] == 0
     muted = tmp_path / "muted.mp4"
     _redact(rec.video, muted, truth, boxes=False)
@@ -192,3 +199,107 @@ def test_audio_scoring(rec: corpus.RecordingPaths, truth: dict[str, Any], tmp_pa
     assert r["audio"]["survived"] == 0
     no_orig = score.score(rec.truth, muted, max_crops=0)
     assert "spans" not in no_orig["audio"] and "note" in no_orig["audio"]
+
+
+# --------------------------------------------------------------------------- full variant
+
+
+@pytest.fixture(scope="module")
+def full_fr(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    out = tmp_path_factory.mktemp("full")
+    paths = corpus.generate(out, name="fr", width=960, height=540, duration_s=5.0, lang="fr",
+                            seed=5, full=True, dialogue_start=15)
+    return json.loads(paths.truth.read_text(encoding="utf-8"))
+
+
+def _values(truth: dict[str, Any]) -> dict[tuple[str, str, str], str]:
+    out: dict[tuple[str, str, str], str] = {}
+    for f in truth["frames"]:
+        for p in f["pii"]:
+            out.setdefault((p["type"], p.get("form", ""), p["who"]), p["value"])
+    return out
+
+
+def test_full_variant_shows_every_entity_type(full_fr: dict[str, Any]) -> None:
+    assert full_fr["variant"] == "full"
+    v = _values(full_fr)
+    types = {t for t, _, _ in v}
+    assert {"PERSON", "PHONE_NUMBER", "EMAIL_ADDRESS", "ADDRESS", "DATE_OF_BIRTH", "IBAN_CODE",
+            "CREDIT_CARD", "CVV", "FR_NIR", "FR_SIREN", "FR_SIRET", "FR_RIB", "CUSTOMER_ID",
+            "CONTRACT_ID", "EMPLOYEE_ID", "LOGIN", "EXTENSION"} <= types
+    # roster names in every form, and the colleague's login / extension / id
+    forms = {(f, w) for t, f, w in v if t == "PERSON"}
+    assert {("full", "agent"), ("first", "agent"), ("full", "colleague"), ("first", "colleague"),
+            ("last", "colleague"), ("full", "customer"), ("last", "customer")} <= forms
+    for t in ("LOGIN", "EXTENSION", "EMPLOYEE_ID"):
+        assert (t, "", "colleague") in v and (t, "", "agent") in v
+    # valid checksums wherever the real identifier has one
+    assert corpus.nir_is_valid(v[("FR_NIR", "", "customer")])
+    assert corpus.rib_is_valid(v[("FR_RIB", "", "customer")])
+    assert corpus.luhn_is_valid(v[("FR_SIREN", "", "customer")])
+    assert corpus.luhn_is_valid(v[("FR_SIRET", "", "customer")])
+    assert v[("FR_SIRET", "", "customer")].startswith(v[("FR_SIREN", "", "customer")])
+    assert corpus.iban_is_valid(v[("IBAN_CODE", "", "customer")])
+    rib = v[("FR_RIB", "", "customer")].replace(" ", "")
+    assert v[("IBAN_CODE", "", "customer")].replace(" ", "")[4:] == rib  # the same account
+    assert corpus.luhn_is_valid(v[("CREDIT_CARD", "", "customer")])
+    # non-PII decoys are labels (must stay readable), and no decoy is also a PII value
+    decoys = {lb["text"] for f in full_fr["frames"] for lb in f["labels"] if lb.get("decoy")}
+    assert len(decoys) >= 3 and any("€" in d for d in decoys)  # the last rows may be clipped
+    assert not decoys & set(v.values())
+
+
+def test_full_variant_speaks_french_from_the_given_value(full_fr: dict[str, Any]) -> None:
+    spans = full_fr["audio_spans"]
+    assert spans[0]["type"] == "PERSON" and spans[0]["form"] == "full"  # the greeting
+    # dialogue_start=15: the first value after the greeting is the NIR, said in its groups
+    assert spans[1]["type"] == "FR_NIR"
+    assert spans[1]["text"] == ", ".join(spans[1]["value"].split())
+
+
+@pytest.mark.parametrize("brand", range(len(corpus.CARD_BRANDS)))
+def test_card_brands(brand: int) -> None:
+    import random
+
+    name, prefixes, length, groups, cvv_len = corpus.CARD_BRANDS[brand]
+    for seed in range(20):
+        card, got, cvv = corpus._card_of(random.Random(seed), brand)
+        raw = card.replace(" ", "")
+        assert got == name and len(raw) == length and raw.startswith(prefixes)
+        assert [len(g) for g in card.split()] == list(groups)
+        assert corpus.luhn_is_valid(card) and len(cvv) == cvv_len and cvv.isdigit()
+    assert any(p.startswith("2") for b in corpus.CARD_BRANDS for p in b[1])  # Mastercard 2-series
+
+
+def test_checksum_helpers_reject_a_changed_digit() -> None:
+    assert corpus.nir_is_valid("1 85 05 78 006 084 91")  # 97 - 1850578006084 mod 97 = 91
+    assert not corpus.nir_is_valid("1 85 05 78 006 084 92")
+    assert not corpus.nir_is_valid("1 85 05 78 006 085 91")
+    assert corpus.rib_is_valid("30004 00823 00010293847 " + corpus.rib_key("30004", "00823",
+                                                                        "00010293847"))
+    assert not corpus.rib_is_valid("30004 00823 00010293848 " + corpus.rib_key("30004", "00823",
+                                                                            "00010293847"))
+    assert corpus.luhn_is_valid("732 829 320") and not corpus.luhn_is_valid("732 829 321")
+
+
+def test_entity_key_and_plan_precision(tmp_path: Path) -> None:
+    assert score.entity_key({"type": "PERSON", "form": "first", "who": "colleague"}) == \
+        "PERSON/first colleague"
+    assert score.entity_key({"type": "FR_NIR", "who": "customer"}) == "FR_NIR customer"
+    truth = {"width": 100, "height": 50, "frames": [
+        {"t": 0.0, "pii": [{"box": [10, 10, 20, 10]}]},
+        {"t": 0.1, "pii": []}],
+        "audio_spans": [{"start_s": 1.0, "end_s": 2.0}]}
+    plan = {"boxes": [
+        {"x": 8, "y": 8, "w": 24, "h": 14, "start_s": 0.0, "end_s": 0.1, "type": "PHONE_NUMBER"},
+        {"x": 60, "y": 10, "w": 10, "h": 10, "start_s": 0.0, "end_s": 0.0, "type": "NUMBER"}],
+        "audio_spans": [{"start_s": 0.8, "end_s": 2.2}, {"start_s": 5.0, "end_s": 6.0}]}
+    (tmp_path / "t.json").write_text(json.dumps(truth))
+    (tmp_path / "p.json").write_text(json.dumps(plan))
+    r = score.plan_precision(tmp_path / "t.json", tmp_path / "p.json")
+    # frame 0: both boxes active, one on PII; frame 1: the phone box, no PII left
+    assert (r["box_frames"], r["on_pii"]) == (3, 1)
+    assert r["by_type"] == {"NUMBER": {"box_frames": 1, "on_pii": 0},
+                            "PHONE_NUMBER": {"box_frames": 2, "on_pii": 1}}
+    assert r["area_px"] == 24 * 14 * 2 + 100 and r["area_on_pii_px"] == 24 * 14
+    assert r["audio_s"] == pytest.approx(2.4) and r["audio_on_pii_s"] == pytest.approx(1.4)
