@@ -49,7 +49,7 @@ def run_on_cluster(address: str, spec: WorkerSpec, items: Iterable[tuple[Any, Ta
     except ImportError as exc:  # pragma: no cover - distributed is a dependency
         raise ConfigError("--cluster needs the 'distributed' package") from exc
     try:
-        client = Client(address, timeout="30s", set_as_default=False)
+        client = Client(address, timeout="30s")
     except (OSError, TimeoutError) as exc:
         raise ConfigError(f"cannot reach the Dask scheduler at {address}: {exc}") from exc
     try:

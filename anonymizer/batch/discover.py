@@ -7,6 +7,7 @@ outputs, editors' swap files) are never recordings."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import time
@@ -29,6 +30,7 @@ class Recording:
     audio: Path | None
     size: int
     mtime: float
+    out_name: str = ""  # output stem; NAME.anon, or NAME.EXT.anon when another video shares NAME
 
     def files(self) -> list[Path]:
         return [p for p in (self.video, self.sidecar, self.audio) if p is not None]
@@ -42,7 +44,7 @@ class Recording:
     def output_stem(self, outbox: Path) -> Path:
         """``OUTBOX/<same folders>/NAME.anon`` (add ``.mp4``, ``.plan.json``, ``.report.json``)."""
         rel = Path(self.rel)
-        return Path(outbox) / rel.parent / f"{rel.stem}.anon"
+        return Path(outbox) / rel.parent / (self.out_name or f"{rel.stem}.anon")
 
 
 def _companion(video: Path, names: list[str]) -> Path | None:
@@ -77,4 +79,11 @@ def discover(inbox: Path, *, since_s: float | None = None, now: float | None = N
             audio = _companion(video, [stem + s for s in AUDIO_SUFFIXES])
             found.append(Recording(video=video, rel=video.relative_to(inbox).as_posix(), sidecar=sidecar, audio=audio,
                                    size=st.st_size, mtime=st.st_mtime))
-    return sorted(found, key=lambda r: r.rel)
+    found.sort(key=lambda r: r.rel)
+    stems: dict[tuple[str, str], int] = {}
+    for r in found:
+        key = (str(Path(r.rel).parent), r.video.stem)
+        stems[key] = stems.get(key, 0) + 1
+    # call.mp4 and call.mkv side by side must not share call.anon.mp4
+    return [dataclasses.replace(r, out_name=f"{r.video.name}.anon") if stems[(str(Path(r.rel).parent), r.video.stem)] > 1 else r
+            for r in found]
