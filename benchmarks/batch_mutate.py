@@ -64,6 +64,8 @@ def mutate_one(data: bytes, kind: str, rng: random.Random) -> tuple[bytes, str]:
         b = b[: rng.randrange(1, n)]
     elif kind == "truncate_header":
         lo, hi = _region(data, b"moov")
+        # a cut in the trailing user-data box (encoder name) loses nothing: stop before it
+        hi = min([off for k, off, _ in boxes(data, lo + 8, hi) if k == b"udta"] + [hi])
         b = b[: rng.randrange(1, 64)] if rng.random() < 0.3 else b[: rng.randrange(lo + 1, hi)]
     elif kind == "truncate_first_frame":
         lo, hi = _region(data, b"mdat")

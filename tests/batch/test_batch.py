@@ -138,3 +138,35 @@ def test_since_filters_by_age(seeds: list[RecordingPaths], tmp_path: Path) -> No
     # not a terminal: one plain progress line per recording
     lines = [line for line in proc.stderr.splitlines() if line.startswith("anonymizer batch: [")]
     assert len(lines) == 1 and "[1/1] done" in lines[0] and "ETA" in lines[0]
+
+
+def test_progress_bar_on_a_terminal() -> None:
+    import io
+
+    from anonymizer.batch.progress import Progress
+
+    buf = io.StringIO()
+    p = Progress(2, 200, stream=buf, tty=True)
+    p.update("a.mp4", "done", 100, 90.0)
+    p.update("b.mp4", "bad_input", 100, 0.0, "corrupt")
+    text = buf.getvalue()
+    assert "\r[" in text and "1/2 files, 1.5 min of media, 0 failed, ETA" in text
+    assert "2/2 files" in text and "1 failed" in text and text.endswith("\n")
+
+
+def test_batch_settings_are_validated(tmp_path: Path) -> None:
+    import pytest
+
+    from anonymizer.config import load_config, parse_duration_s
+    from anonymizer.errors import ConfigError
+
+    assert parse_duration_s("24h") == 86400 and parse_duration_s("2w") == 14 * 86400 and parse_duration_s("1.5d") == 129600
+    assert parse_duration_s("7") is None and parse_duration_s("-1d") is None and parse_duration_s("xd") is None
+    for bad in ('quota_period = "week"', "quota_per_agent = -1", "max_attempts = 0", "memory_mb = 1", "workers = 2"):
+        with pytest.raises(ConfigError):
+            load_config(write_policy(tmp_path / "p.toml", f"[batch]\n{bad}\n"))
+    example = load_config(Path(__file__).resolve().parents[2] / "examples" / "policy.toml")
+    assert example.batch.quota_per_agent == 20 and example.batch.quota_period == "7d"
+    assert example.processing_digest() != load_config(None).processing_digest()  # audit_log, call times
+    assert load_config(write_policy(tmp_path / "q.toml", "[batch]\nquota_per_agent = 3\n")).processing_digest() == \
+        load_config(write_policy(tmp_path / "r.toml")).processing_digest()
