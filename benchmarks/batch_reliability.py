@@ -148,18 +148,29 @@ def kills(inbox: Path, work: Path, *, n: int, workers: int, factory: str = FAST,
     total = time.monotonic() - t0
     first = total if first is None else first
     expected = output_hashes(ref)
+    per_file = max(0.05, (total - first) / max(1, len(expected)))
     rng = random.Random(seed)
-    interrupted = incomplete = 0
+    interrupted = incomplete = rounds = 0
     outputs_seen = []
     for k in range(n):
-        delay = rng.uniform(0.05, total) if k % 2 else rng.uniform(first * 0.9, total)
+        if len(output_hashes(out)) == len(expected):  # all done: check, then start over so every kill has work to hit
+            rounds += 1
+            incomplete += output_hashes(out) != expected
+            shutil.rmtree(out)
+        before = set(output_hashes(out)) if out.exists() else set()
         proc = subprocess.Popen(batch_args(inbox, out, policy, workers=1 + k % workers, factory=factory), cwd=ROOT,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(delay)
+        if k % 2:  # anywhere: start-up, discovery, model loading, processing
+            time.sleep(rng.uniform(0.05, total))
+        else:  # while recordings are being processed: just after one was published, plus a random part of the next
+            deadline = time.monotonic() + 2 * total
+            while proc.poll() is None and time.monotonic() < deadline and not (set(output_hashes(out)) - before if out.exists() else set()):
+                time.sleep(0.02)
+            time.sleep(rng.uniform(0.0, per_file))
         children = _kill_tree(proc)
         interrupted += proc.wait() == -signal.SIGKILL
         psutil.wait_procs(children, timeout=10)
-        got = output_hashes(out)
+        got = output_hashes(out) if out.exists() else {}
         outputs_seen.append(len(got))
         incomplete += sum(got[rel] != expected.get(rel) for rel in got)
         for report in out.rglob("*.anon.report.json"):
@@ -171,6 +182,7 @@ def kills(inbox: Path, work: Path, *, n: int, workers: int, factory: str = FAST,
     final = output_hashes(out)
     return {
         "kills": n, "interrupted": interrupted, "partial_at_final_path": incomplete, "outputs_after_each_kill": outputs_seen,
+        "completed_and_restarted": rounds,
         "final_exit_code": proc2.returncode, "final_done_or_skipped": s["done"] + s["skipped"],
         "final_equals_uninterrupted": final == expected, "recordings": len(expected), "leftovers": len(leftovers(out)),
         "reports_without_mp4": sum(not r.with_name(r.name.replace(".report.json", ".mp4")).exists()

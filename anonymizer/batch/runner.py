@@ -15,6 +15,7 @@ import contextlib
 import fcntl
 import getpass
 import hashlib
+import json
 import os
 import queue
 import re
@@ -31,7 +32,7 @@ from anonymizer.batch.state import FINAL, RETRYABLE, StateDB
 from anonymizer.batch.worker import DEFAULT_FACTORY, IsolatedWorker, Task, WorkerSpec
 from anonymizer.config import Config, parse_duration_s
 from anonymizer.errors import ConfigError
-from anonymizer.fsutil import sha256_file
+from anonymizer.fsutil import fsync_dir, sha256_file
 
 STATE_NAME = ".anonymizer-batch.sqlite"
 LOCK_NAME = ".anonymizer-batch.lock"
@@ -148,14 +149,34 @@ def _task(item: _Item, opts: BatchOptions) -> Task:
                 roster=str(Path(opts.roster).resolve()) if opts.roster else None)
 
 
-def _remove_partials(output: str) -> None:
-    """After a worker was killed: its temporary files for this output."""
+def _remove_partials(output: str, status: str) -> str:
+    """After a recording did not publish: remove its temporary files, a plan or report left
+    without their MP4 (a worker killed between the renames), and, when the new result
+    forbids publishing (refused, quarantined), a previous run's output of it. Returns a
+    note for the summary."""
     out = Path(output)
-    for p in out.parent.glob(".*.part-*"):
-        if any(p.name.startswith(f".{out.stem}{s}.part-") for s in ("", ".mp4", ".plan.json", ".report.json")) or \
-                p.name.startswith(f".{out.name}.part-"):
+    for p in out.parent.glob(f".{out.stem}.*.part-*"):
+        with contextlib.suppress(FileNotFoundError):
+            p.unlink()
+    trio = [out.with_name(out.stem + s) for s in _OUTPUT_SUFFIXES]
+    report = trio[2]
+    stale = False
+    if report.exists():
+        try:
+            stale = not out.exists() or json.loads(report.read_text()).get("output", {}).get("sha256") != sha256_file(out)
+        except (OSError, ValueError):
+            stale = True
+    if status in ("refused", "quarantined") and out.exists():
+        for p in trio:
             with contextlib.suppress(FileNotFoundError):
                 p.unlink()
+        fsync_dir(out.parent)
+        return " (the output of an earlier run was withdrawn)"
+    if stale:
+        for p in trio[1:]:
+            with contextlib.suppress(FileNotFoundError):
+                p.unlink()
+    return ""
 
 
 def run_local(spec: WorkerSpec, items: Iterable[tuple[Any, Task]], *, workers: int, timeout_s: float,
@@ -270,7 +291,7 @@ def _run(opts: BatchOptions, cfg: Config, db: StateDB, summary: Summary, progres
     for item, result in runner:
         status = str(result["status"])
         if status != "done":
-            _remove_partials(task_of[id(item)].output)
+            result["reason"] = str(result.get("reason") or "") + _remove_partials(task_of[id(item)].output, status)
         db.record(item.input_hash, chash, path=item.rec.rel, status=status, reason=str(result.get("reason") or ""),
                   exit_code=int(result.get("exit_code", 1)), agent_id=item.agent, media_s=float(result.get("media_s") or 0.0),
                   output_sha256=result.get("output_sha256"), now_epoch=now())

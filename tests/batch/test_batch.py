@@ -41,6 +41,12 @@ def test_outputs_rerun_and_policy_change(seeds: list[RecordingPaths], tmp_path: 
     assert s["done"] == 4
     changed = output_hashes(out)
     assert all(changed[k] != hashes[k] for k in hashes)
+    # a policy that now refuses the recordings withdraws what an earlier policy published
+    write_policy(policy, "[policy]\npurposes = [\"quality\"]\n")
+    proc, s = run_batch_cli(inbox, out, policy)
+    assert proc.returncode == 7 and {f["status"] for f in s["failures"]} == {"refused"}, s
+    assert all(f["reason"].endswith("(the output of an earlier run was withdrawn)") for f in s["failures"])
+    assert output_hashes(out) == {} and not list(out.rglob("*.anon.*.json"))
     assert leftovers(out) == []
 
 
