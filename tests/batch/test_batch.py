@@ -131,6 +131,12 @@ def test_bad_options_exit_2(tmp_path: Path) -> None:
     assert r.returncode == 2 and "--since" in r.stderr
     r = anonymizer_cmd("batch", str(tmp_path / "in"), "--out", str(tmp_path / "in" / "o"))
     assert r.returncode == 2 and "inside the inbox" in r.stderr
+    from anonymizer.batch.runner import outbox_lock
+
+    (tmp_path / "o").mkdir()
+    with outbox_lock(tmp_path / "o"):  # a batch already running on this outbox
+        r = anonymizer_cmd("batch", str(tmp_path / "in"), "--out", str(tmp_path / "o"))
+    assert r.returncode == 2 and "another batch is running" in r.stderr
 
 
 def test_since_filters_by_age(seeds: list[RecordingPaths], tmp_path: Path) -> None:
