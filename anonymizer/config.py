@@ -125,6 +125,18 @@ class OutputConfig:
 
 
 @dataclass(frozen=True)
+class BatchConfig:
+    """``anonymizer batch`` only: how many recordings, how long, how much memory. None of
+    it changes an output, so it is left out of ``Config.processing_digest()``."""
+
+    quota_per_agent: int = 0  # at most this many recordings per agent per period (0: no quota)
+    quota_period: str = "7d"  # the quota's sliding window: Nh, Nd or Nw
+    max_attempts: int = 3  # a crashed, timed-out or failed recording is retried this many times in all
+    file_timeout_s: float = 3600.0  # wall-time limit for one recording
+    memory_mb: int = 6144  # memory cap of a worker process (beyond its loaded models)
+
+
+@dataclass(frozen=True)
 class Config:
     video: VideoConfig = field(default_factory=VideoConfig)
     audio: AudioConfig = field(default_factory=AudioConfig)
@@ -132,12 +144,18 @@ class Config:
     policy: PolicyConfig = field(default_factory=PolicyConfig)
     redact: RedactConfig = field(default_factory=RedactConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
+    batch: BatchConfig = field(default_factory=BatchConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
     def digest(self) -> str:
         blob = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+    def processing_digest(self) -> str:
+        """sha256 of every setting that can change an output (all but ``[batch]``)."""
+        blob = json.dumps({k: v for k, v in self.to_dict().items() if k != "batch"}, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()
 
     def validate(self) -> Config:
@@ -166,7 +184,28 @@ class Config:
             _check(action in ACTIONS, f"redact.{cat} must be one of {ACTIONS}, not {action!r}")
         for ent in d.entities:
             _check(ent in ENTITY_TYPES, f"detect.entities: unknown entity type {ent!r}")
+        b = self.batch
+        _check(0 <= b.quota_per_agent <= 1_000_000, "batch.quota_per_agent must be in 0..1000000")
+        _check(parse_duration_s(b.quota_period) is not None, "batch.quota_period must look like 24h, 7d or 4w")
+        _check(1 <= b.max_attempts <= 100, "batch.max_attempts must be in 1..100")
+        _check(1.0 <= b.file_timeout_s <= 7 * 86400.0, "batch.file_timeout_s must be in 1..604800")
+        _check(64 <= b.memory_mb <= 1_048_576, "batch.memory_mb must be in 64..1048576")
         return self
+
+
+_UNITS_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def parse_duration_s(text: str) -> float | None:
+    """``"24h"`` -> 86400.0 (units s, m, h, d, w; a positive number); None if malformed."""
+    text = text.strip().lower()
+    if len(text) < 2 or text[-1] not in _UNITS_S:
+        return None
+    try:
+        value = float(text[:-1])
+    except ValueError:
+        return None
+    return value * _UNITS_S[text[-1]] if value > 0 and value == value and value != float("inf") else None
 
 
 def _check(ok: bool, message: str) -> None:
@@ -176,7 +215,7 @@ def _check(ok: bool, message: str) -> None:
 
 _SECTIONS = {f.name: f.type for f in fields(Config)}
 _CLASSES = {"video": VideoConfig, "audio": AudioConfig, "detect": DetectConfig, "policy": PolicyConfig, "redact": RedactConfig,
-            "output": OutputConfig}
+            "output": OutputConfig, "batch": BatchConfig}
 
 
 def _id_patterns(value: Any) -> tuple[IdPattern, ...]:

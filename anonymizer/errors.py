@@ -59,6 +59,13 @@ class PolicyRefusal(AnonymizerError):
     exit_code = 6
 
 
+class BatchIncomplete(AnonymizerError):
+    """``anonymizer batch`` went through every recording but some failed, were refused or
+    quarantined (its summary lists each with the reason)."""
+
+    exit_code = 7
+
+
 EXIT_CODES = {
     0: "success: output, plan and report written",
     1: "internal error (a bug): nothing published",
@@ -67,4 +74,5 @@ EXIT_CODES = {
     ProcessingError.exit_code: "a processing stage or a model failed",
     VerificationError.exit_code: "verification found PII in the output: quarantined",
     PolicyRefusal.exit_code: "refused by policy (purpose, excluded line, still image...)",
+    BatchIncomplete.exit_code: "batch: some recordings failed, were refused or quarantined (listed in the summary)",
 }

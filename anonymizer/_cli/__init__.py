@@ -103,3 +103,7 @@ def main() -> None:
 from anonymizer._cli.admin import register  # noqa: E402  (admin commands live apart)
 
 register(cli)
+
+from anonymizer._cli.batch import register as register_batch  # noqa: E402
+
+register_batch(cli)

@@ -22,7 +22,9 @@ def open_input(path: Path) -> Any:
     if path.stat().st_size == 0:
         raise InputError("file is empty", path=path)
     try:
-        return av.open(str(path), mode="r")
+        # metadata we never use must not make a recording unreadable (a flipped byte in a
+        # handler name is not valid UTF-8)
+        return av.open(str(path), mode="r", metadata_errors="replace")
     except av.error.FFmpegError as exc:
         raise CorruptInputError(f"not a readable media file ({_reason(exc)})", path=path) from exc
 

@@ -33,6 +33,8 @@ def probe(path: Path) -> MediaInfo:
         if not container.streams.video:
             raise InputError("no video stream", path=path)
         vs = container.streams.video[0]
+        if vs.codec_context is None:  # a damaged header naming no known codec
+            raise InputError("video stream has an unknown codec (corrupt header?)", path=path)
         if vs.codec_context.name in ("png", "mjpeg", "bmp", "gif", "tiff", "webp") and (vs.frames or 0) <= 1:
             raise InputError("still images are not accepted: a screen *video* of the call is required", path=path)
         width, height = vs.codec_context.width, vs.codec_context.height

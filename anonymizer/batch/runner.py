@@ -1,0 +1,325 @@
+"""``anonymizer batch``: every recording under an inbox, once, isolated, resumable.
+
+Order of work: take the outbox's lock (one batch per outbox), remove what a killed run
+left (temporary ``.NAME.part-*`` files, a plan or report whose MP4 never got published),
+discover the recordings, decide for each from the state database (skip, retry, quota),
+run the rest on isolated workers (local processes or a Dask cluster), record each outcome
+as it comes, print a summary. Outputs depend only on the input and the configuration
+(the MP4 encoder is deterministic), so worker count and order do not matter.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import contextlib
+import fcntl
+import getpass
+import hashlib
+import json
+import os
+import queue
+import re
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from anonymizer import audit
+from anonymizer.batch.discover import Recording, discover
+from anonymizer.batch.progress import Progress
+from anonymizer.batch.state import FINAL, RETRYABLE, StateDB
+from anonymizer.batch.worker import DEFAULT_FACTORY, IsolatedWorker, Task, WorkerSpec
+from anonymizer.config import Config, parse_duration_s
+from anonymizer.errors import ConfigError
+from anonymizer.fsutil import fsync_dir, sha256_file
+
+STATE_NAME = ".anonymizer-batch.sqlite"
+LOCK_NAME = ".anonymizer-batch.lock"
+_PART = re.compile(r"^\..+\.part-[0-9a-f]{8}(\.[A-Za-z0-9]+)?$")
+_OUTPUT_SUFFIXES = (".mp4", ".plan.json", ".report.json")
+
+
+@dataclass
+class BatchOptions:
+    inbox: Path
+    outbox: Path
+    config: Config
+    roster: Path | None = None
+    workers: int = 1
+    cluster: str | None = None
+    since_s: float | None = None
+    asr_model: Path | None = None
+    device: str = "auto"
+    models_factory: str = DEFAULT_FACTORY
+
+
+@dataclass
+class Summary:
+    inbox: str
+    outbox: str
+    files: int = 0
+    done: list[str] = field(default_factory=list)
+    skipped: list[dict[str, str]] = field(default_factory=list)
+    failed: list[dict[str, Any]] = field(default_factory=list)
+    quota: list[dict[str, Any]] = field(default_factory=list)
+    media_s: float = 0.0
+    wall_s: float = 0.0
+    cleaned: int = 0
+    workers: int = 1
+    cluster: str | None = None
+    worker_rss_kb: list[int] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "inbox": self.inbox, "outbox": self.outbox, "files": self.files,
+            "done": len(self.done), "skipped": len(self.skipped), "failed": len(self.failed), "quota_deferred": len(self.quota),
+            "done_files": self.done, "skipped_files": self.skipped, "failures": self.failed, "quota_files": self.quota,
+            "media_minutes": round(self.media_s / 60, 3), "wall_s": round(self.wall_s, 3),
+            "real_time_factor": round(self.wall_s / self.media_s, 3) if self.media_s > 0 else None,
+            "leftovers_removed": self.cleaned, "workers": self.workers, "cluster": self.cluster,
+        }
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+@contextlib.contextmanager
+def outbox_lock(outbox: Path) -> Iterator[None]:
+    fd = os.open(outbox / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise ConfigError("another batch is running on this outbox", path=outbox) from exc
+        yield
+    finally:
+        os.close(fd)
+
+
+def clean_leftovers(outbox: Path) -> int:
+    """Remove what an interrupted run left: temporary ``.NAME.part-XXXXXXXX`` files, and a
+    plan or report whose MP4 was never renamed into place. Returns how many files."""
+    removed = 0
+    for dirpath, _dirnames, filenames in os.walk(outbox):
+        d = Path(dirpath)
+        for name in filenames:
+            p = d / name
+            orphan = False
+            for suffix in (".plan.json", ".report.json"):
+                if name.endswith(".anon" + suffix) and d.name != "quarantine":
+                    orphan = not (d / (name[: -len(suffix)] + ".mp4")).exists()
+            if _PART.match(name) or orphan:
+                with contextlib.suppress(FileNotFoundError):
+                    p.unlink()
+                    removed += 1
+    return removed
+
+
+def config_hash(config: Config, roster: Path | None, asr_model: Path | None) -> str:
+    parts = [config.processing_digest(), sha256_file(roster) if roster else "", str(asr_model or "")]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def _agent(rec: Recording) -> str | None:
+    from anonymizer.sidecar import load_sidecar
+
+    if rec.sidecar is None:
+        return None
+    try:
+        return load_sidecar(rec.sidecar).agent_employee_id
+    except ConfigError:
+        return None  # the run will refuse the sidecar and say why
+
+
+@dataclass
+class _Item:
+    rec: Recording
+    input_hash: str
+    agent: str | None
+
+
+def _task(item: _Item, opts: BatchOptions) -> Task:
+    stem = item.rec.output_stem(opts.outbox.resolve())
+    stem.parent.mkdir(parents=True, exist_ok=True, mode=0o750)
+    return Task(video=str(item.rec.video.resolve()), output=str(stem) + ".mp4",
+                sidecar=str(item.rec.sidecar.resolve()) if item.rec.sidecar else None,
+                audio=str(item.rec.audio.resolve()) if item.rec.audio else None,
+                roster=str(Path(opts.roster).resolve()) if opts.roster else None)
+
+
+def _remove_partials(output: str, status: str) -> str:
+    """After a recording did not publish: remove its temporary files, a plan or report left
+    without their MP4 (a worker killed between the renames), and, when the new result
+    forbids publishing (refused, quarantined), a previous run's output of it. Returns a
+    note for the summary."""
+    out = Path(output)
+    for p in out.parent.glob(f".{out.stem}.*.part-*"):
+        with contextlib.suppress(FileNotFoundError):
+            p.unlink()
+    trio = [out.with_name(out.stem + s) for s in _OUTPUT_SUFFIXES]
+    report = trio[2]
+    stale = False
+    if report.exists():
+        try:
+            stale = not out.exists() or json.loads(report.read_text()).get("output", {}).get("sha256") != sha256_file(out)
+        except (OSError, ValueError):
+            stale = True
+    if status in ("refused", "quarantined") and out.exists():
+        for p in trio:
+            with contextlib.suppress(FileNotFoundError):
+                p.unlink()
+        fsync_dir(out.parent)
+        return " (the output of an earlier run was withdrawn)"
+    if stale:
+        for p in trio[1:]:
+            with contextlib.suppress(FileNotFoundError):
+                p.unlink()
+    return ""
+
+
+def run_local(spec: WorkerSpec, items: Iterable[tuple[Any, Task]], *, workers: int, timeout_s: float,
+              memory_mb: int) -> Iterator[tuple[Any, dict[str, Any]]]:
+    """A pool of ``workers`` isolated child processes, each with its own model set."""
+    pool: queue.Queue[IsolatedWorker] = queue.Queue()
+    handles = [IsolatedWorker(spec, timeout_s=timeout_s, memory_mb=memory_mb) for _ in range(workers)]
+    for h in handles:
+        pool.put(h)
+
+    def one(task: Task) -> dict[str, Any]:
+        w = pool.get()
+        try:
+            return w.run(task)
+        finally:
+            pool.put(w)
+
+    ex = cf.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="batch")
+    futures: dict[cf.Future[dict[str, Any]], Any] = {}
+    try:
+        futures = {ex.submit(one, task): item for item, task in items}
+        for fut in cf.as_completed(futures):
+            yield futures[fut], fut.result()
+    finally:
+        ex.shutdown(wait=True, cancel_futures=True)
+        for h in handles:
+            h.stop()
+
+
+def run_batch(opts: BatchOptions, *, progress: Progress | None = None, now: Callable[[], float] = time.time) -> Summary:
+    """Process every recording under ``opts.inbox`` into ``opts.outbox``."""
+    t0 = time.monotonic()
+    inbox, outbox = Path(opts.inbox), Path(opts.outbox)
+    if not inbox.is_dir():
+        raise ConfigError("inbox is not a folder", path=inbox)
+    outbox.mkdir(parents=True, exist_ok=True, mode=0o750)
+    if inbox.resolve() == outbox.resolve() or outbox.resolve().is_relative_to(inbox.resolve()):
+        raise ConfigError("the outbox must not be inside the inbox", path=outbox)
+    if opts.roster is not None and not Path(opts.roster).is_file():
+        raise ConfigError("roster file not found", path=opts.roster)
+    cfg = opts.config
+    summary = Summary(inbox=str(inbox), outbox=str(outbox), workers=opts.workers, cluster=opts.cluster)
+    with outbox_lock(outbox):
+        summary.cleaned = clean_leftovers(outbox)
+        db = StateDB(outbox / STATE_NAME)
+        try:
+            _run(opts, cfg, db, summary, progress, now)
+        finally:
+            db.close()
+    summary.wall_s = time.monotonic() - t0
+    if cfg.policy.audit_log:
+        audit.append(Path(cfg.policy.audit_log), "batch", os_user=_user(), inbox=str(inbox), outbox=str(outbox),
+                     config_sha256=cfg.digest(), files=summary.files, done=len(summary.done), skipped=len(summary.skipped),
+                     failed=len(summary.failed), quota_deferred=len(summary.quota))
+    return summary
+
+
+def _run(opts: BatchOptions, cfg: Config, db: StateDB, summary: Summary, progress: Progress | None,
+         now: Callable[[], float]) -> None:
+    chash = config_hash(cfg, opts.roster, opts.asr_model)
+    recs = discover(opts.inbox, since_s=opts.since_s, now=now())
+    summary.files = len(recs)
+    period_s = parse_duration_s(cfg.batch.quota_period) or 0.0
+    quota = cfg.batch.quota_per_agent
+    scheduled: dict[str | None, int] = {}
+    seen: dict[str, str] = {}
+    todo: list[_Item] = []
+    for rec in recs:
+        try:
+            ihash = rec.content_hash()
+        except OSError as exc:
+            summary.failed.append({"path": rec.rel, "status": "bad_input", "exit_code": 3, "reason": f"cannot read: {exc.strerror}"})
+            continue
+        if ihash in seen:
+            summary.skipped.append({"path": rec.rel, "reason": f"same content as {seen[ihash]}"})
+            continue
+        seen[ihash] = rec.rel
+        prev = db.get(ihash, chash)
+        if prev is not None and prev.status == "done":
+            summary.skipped.append({"path": rec.rel, "reason": "done"})
+            continue
+        if prev is not None and (prev.status in FINAL or prev.attempts >= cfg.batch.max_attempts):
+            why = "final" if prev.status in FINAL else f"gave up after {prev.attempts} attempts"
+            summary.failed.append({"path": rec.rel, "status": prev.status, "exit_code": prev.exit_code,
+                                   "reason": f"{prev.reason} (recorded earlier, {why})"})
+            continue
+        agent = _agent(rec)
+        if quota > 0:
+            counted = db.done_since(agent, now() - period_s)  # a reprocessing (new policy) is not one more
+            used = len(counted) + scheduled.get(agent, 0)
+            if ihash not in counted and used >= quota:
+                summary.quota.append({"path": rec.rel, "agent_employee_id": agent,
+                                      "reason": f"agent quota of {quota} per {cfg.batch.quota_period} reached"})
+                continue
+            if ihash not in counted:
+                scheduled[agent] = scheduled.get(agent, 0) + 1
+        todo.append(_Item(rec, ihash, agent))
+
+    if progress is None:
+        progress = Progress(len(todo), sum(i.rec.size for i in todo), enabled=False)
+    else:
+        progress.total_files, progress.total_bytes = len(todo), max(1, sum(i.rec.size for i in todo))
+    if not todo:
+        return
+    spec = WorkerSpec(config=cfg, asr_model=str(opts.asr_model) if opts.asr_model else None, device=opts.device,
+                      models_factory=opts.models_factory)
+    tasks = [(item, _task(item, opts)) for item in todo]
+    task_of = {id(item): task for item, task in tasks}
+    runner = (run_local(spec, tasks, workers=opts.workers, timeout_s=cfg.batch.file_timeout_s, memory_mb=cfg.batch.memory_mb)
+              if opts.cluster is None else
+              _cluster(opts.cluster, spec, tasks, cfg))
+    for item, result in runner:
+        status = str(result["status"])
+        if status != "done":
+            result["reason"] = str(result.get("reason") or "") + _remove_partials(task_of[id(item)].output, status)
+        db.record(item.input_hash, chash, path=item.rec.rel, status=status, reason=str(result.get("reason") or ""),
+                  exit_code=int(result.get("exit_code", 1)), agent_id=item.agent, media_s=float(result.get("media_s") or 0.0),
+                  output_sha256=result.get("output_sha256"), now_epoch=now())
+        if "maxrss_kb" in result:
+            summary.worker_rss_kb.append(int(result["maxrss_kb"]))
+        if status == "done":
+            summary.done.append(item.rec.rel)
+            summary.media_s += float(result.get("media_s") or 0.0)
+        else:
+            summary.failed.append({"path": item.rec.rel, "status": status, "exit_code": int(result.get("exit_code", 1)),
+                                   "reason": str(result.get("reason") or ""),
+                                   "retry": status in RETRYABLE})
+            if status in ("crashed", "timeout", "memory") and cfg.policy.audit_log:
+                # the child died before it could write its own audit record
+                audit.append(Path(cfg.policy.audit_log), "run", os_user=_user(), input=str(item.rec.video),
+                             output=task_of[id(item)].output, config_sha256=cfg.digest(), result="failed",
+                             rule=None, reason=str(result.get("reason"))[:500], exit_code=int(result.get("exit_code", 1)))
+        progress.update(item.rec.rel, status, item.rec.size, float(result.get("media_s") or 0.0), str(result.get("reason") or ""))
+
+
+def _cluster(address: str, spec: WorkerSpec, tasks: list[tuple[_Item, Task]], cfg: Config) -> Iterator[tuple[Any, dict[str, Any]]]:
+    from anonymizer.batch.cluster import run_on_cluster
+
+    return run_on_cluster(address, spec, tasks, timeout_s=cfg.batch.file_timeout_s, memory_mb=cfg.batch.memory_mb)
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"

@@ -1,0 +1,302 @@
+"""Each recording runs in an isolated worker process; the batch survives whatever kills it.
+
+Why a long-lived child rather than one process per file: loading EasyOCR, Whisper and
+spaCy costs seconds to tens of seconds, so a worker loads one model set once (on CUDA when
+available) and then takes recordings one at a time. Why a child at all: a decoder may
+segfault on a truncated file, a hostile header may ask for absurd memory, a stage may hang.
+The parent (``IsolatedWorker``) enforces, per recording:
+
+* a wall-time limit (``[batch] file_timeout_s``, counted from when the worker is ready, so
+  model loading does not eat into the first file's time);
+* a memory cap (``[batch] memory_mb``): the parent polls the child's resident memory and
+  kills it past the cap; on CPU the child also sets ``RLIMIT_AS`` to what it had after
+  loading its models plus the cap, so a sudden huge allocation fails at once inside the
+  child instead of dragging the host into swap (not on CUDA, whose driver reserves huge
+  address ranges);
+* a crash (any signal) kills that child only: the recording is recorded as failed with
+  the signal's name, a fresh worker is started for the next one.
+
+The child asks Linux to SIGKILL it when the parent dies (``PR_SET_PDEATHSIG``), so killing
+a batch never leaves an orphan writing into the outbox behind the next run's back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import importlib
+import logging
+import multiprocessing
+import os
+import resource
+import signal
+import time
+import warnings
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from anonymizer.config import Config
+from anonymizer.errors import AnonymizerError, ConfigError, InputError, PolicyRefusal, VerificationError
+
+DEFAULT_FACTORY = "anonymizer.pipeline:load_models"
+READY_TIMEOUT_S = 900.0  # loading the models on a busy host
+_POLL_S = 0.1
+_PR_SET_PDEATHSIG = 1
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    """What a worker needs to load its models (picklable: it crosses to the child)."""
+
+    config: Config
+    asr_model: str | None = None
+    device: str = "auto"  # auto | cpu | cuda
+    models_factory: str = DEFAULT_FACTORY  # "module:function" with load_models' signature
+
+
+@dataclass(frozen=True)
+class Task:
+    """One recording; paths as strings (they cross processes and hosts)."""
+
+    video: str
+    output: str
+    sidecar: str | None = None
+    audio: str | None = None
+    roster: str | None = None
+
+
+def classify(exc: BaseException) -> tuple[str, int]:
+    """(status, exit code) for an exception raised while processing one recording."""
+    if isinstance(exc, MemoryError):
+        return "memory", 4
+    if isinstance(exc, VerificationError):
+        return "quarantined", exc.exit_code
+    if isinstance(exc, PolicyRefusal):
+        return "refused", exc.exit_code
+    if isinstance(exc, InputError):
+        return "bad_input", exc.exit_code
+    if isinstance(exc, ConfigError):
+        return "bad_config", exc.exit_code
+    if isinstance(exc, AnonymizerError):
+        return "failed", exc.exit_code
+    return "failed", 1
+
+
+def rss_kb(pid: int) -> int:
+    """Resident memory of ``pid`` in KiB (0 when gone)."""
+    try:
+        with open(f"/proc/{pid}/status", "rb") as f:
+            for line in f:
+                if line.startswith(b"VmRSS:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def _vm_size_bytes() -> int:
+    with open("/proc/self/status", "rb") as f:
+        for line in f:
+            if line.startswith(b"VmSize:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def _die_with_parent() -> None:
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() == 1:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+def _resolve(dotted: str) -> Any:
+    module, _, name = dotted.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def use_cuda(device: str) -> bool:
+    if device == "cpu":
+        return False
+    try:
+        import torch
+
+        available = bool(torch.cuda.is_available())
+    except ImportError:
+        available = False
+    if device == "cuda" and not available:
+        raise ConfigError("--device cuda: no CUDA device is available")
+    return available
+
+
+class Loaded:
+    """A worker's model set, loaded once (used in the child and by Dask workers)."""
+
+    def __init__(self, spec: WorkerSpec) -> None:
+        from anonymizer.detect import Detector
+
+        self.spec = spec
+        self.gpu = use_cuda(spec.device)
+        factory = _resolve(spec.models_factory)
+        self.models = factory(spec.config, asr_model=Path(spec.asr_model) if spec.asr_model else None, gpu=self.gpu, need_audio=True)
+        Detector(spec.config.detect)  # loads spaCy/Presidio now (cached per process), not in the first file's time
+
+    def process(self, task: Task) -> dict[str, Any]:
+        """Run one recording; never raises (except on interpreter exit)."""
+        from anonymizer import pipeline
+
+        t0 = time.monotonic()
+        out: dict[str, Any] = {"status": "done", "exit_code": 0, "reason": "", "output_sha256": None, "media_s": 0.0}
+        try:
+            job = pipeline.Job(input=Path(task.video), output=Path(task.output), config=self.spec.config,
+                               roster=Path(task.roster) if task.roster else None,
+                               sidecar=Path(task.sidecar) if task.sidecar else None,
+                               audio=Path(task.audio) if task.audio else None,
+                               asr_model=Path(self.spec.asr_model) if self.spec.asr_model else None, gpu=self.gpu)
+            report = pipeline.run(job, self.models)
+            out["output_sha256"] = report["output"]["sha256"]
+            out["media_s"] = float(report["input"].get("duration_s") or 0.0)
+        except Exception as exc:  # noqa: BLE001 - every failure becomes a recorded status
+            out["status"], out["exit_code"] = classify(exc)
+            out["reason"] = (str(exc) or type(exc).__name__) if isinstance(exc, AnonymizerError) else f"{type(exc).__name__}: {exc}"
+        out["wall_s"] = time.monotonic() - t0
+        out["pid"] = os.getpid()
+        out["rss_kb"] = rss_kb(os.getpid())
+        out["maxrss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return out
+
+
+def _child_main(conn: Connection, spec: WorkerSpec, memory_mb: int) -> None:
+    _die_with_parent()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    warnings.simplefilter("ignore")
+    logging.basicConfig(level=logging.ERROR)
+    try:
+        loaded = Loaded(spec)
+    except Exception as exc:  # noqa: BLE001 - reported to the parent, which fails the batch
+        status, code = classify(exc)
+        conn.send({"ready": False, "status": status, "exit_code": code, "reason": str(exc) or type(exc).__name__})
+        return
+    if not loaded.gpu:
+        limit = _vm_size_bytes() + memory_mb * 1024 * 1024
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    conn.send({"ready": True, "pid": os.getpid(), "gpu": loaded.gpu})
+    while True:
+        try:
+            task = conn.recv()
+        except EOFError:
+            return
+        if task is None:
+            return
+        conn.send(loaded.process(task))
+
+
+class WorkerStartError(AnonymizerError):
+    """A worker could not load its models: nothing can be processed."""
+
+    exit_code = 4
+
+
+class IsolatedWorker:
+    """Parent-side handle of one child worker; replaces it after a crash."""
+
+    def __init__(self, spec: WorkerSpec, *, timeout_s: float, memory_mb: int) -> None:
+        self.spec = spec
+        self.timeout_s = timeout_s
+        self.memory_mb = memory_mb
+        self._ctx = multiprocessing.get_context("spawn")
+        self._proc: Any = None
+        self._conn: Connection | None = None
+        self.started = 0  # how many children this handle has started
+        self.gpu = False
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
+    def _start(self) -> None:
+        parent, child = self._ctx.Pipe()
+        proc = self._ctx.Process(target=_child_main, args=(child, self.spec, self.memory_mb), daemon=True,
+                                 name="anonymizer-batch-worker")
+        proc.start()
+        child.close()
+        self._proc, self._conn = proc, parent
+        self.started += 1
+        msg = self._wait(READY_TIMEOUT_S, what="loading the models")
+        if not msg.get("ready"):
+            self.stop()
+            raise WorkerStartError(f"a batch worker could not start: {msg.get('reason')}")
+        self.gpu = bool(msg.get("gpu"))
+
+    def _wait(self, timeout_s: float, *, what: str) -> dict[str, Any]:
+        """The child's next message, or a failure dict after killing it (timeout, memory,
+        crash)."""
+        assert self._proc is not None and self._conn is not None
+        deadline = time.monotonic() + timeout_s
+        cap_kb = self.memory_mb * 1024
+        while True:
+            if self._conn.poll(_POLL_S):
+                try:
+                    msg: dict[str, Any] = self._conn.recv()
+                    return msg
+                except (EOFError, OSError):
+                    pass  # the child died while or before sending: reported below
+            if not self._proc.is_alive() or self._conn.closed:
+                self._proc.join(5)
+                code = self._proc.exitcode
+                self._forget()
+                if code is not None and code < 0:
+                    name = signal.Signals(-code).name
+                    if -code == signal.SIGKILL:  # what the kernel's OOM killer sends
+                        return _failure("memory", f"worker killed with SIGKILL (out of memory, or from outside) while {what}")
+                    return _failure("crashed", f"worker crashed with {name} while {what}")
+                return _failure("crashed", f"worker exited with status {code} while {what}")
+            rss = rss_kb(self._proc.pid)
+            if rss > cap_kb:
+                self.kill()
+                return _failure("memory", f"worker used {rss // 1024} MiB, over the {self.memory_mb} MiB cap, while {what}; killed")
+            if time.monotonic() > deadline:
+                self.kill()
+                return _failure("timeout", f"{what} took over {timeout_s:.0f} s; worker killed")
+
+    def run(self, task: Task) -> dict[str, Any]:
+        if self._proc is None or not self._proc.is_alive():
+            self._forget()
+            self._start()
+        assert self._conn is not None
+        try:
+            self._conn.send(task)
+        except (BrokenPipeError, OSError):
+            self.kill()
+            return _failure("crashed", "worker died before it got the recording")
+        return self._wait(self.timeout_s, what="processing")
+
+    def kill(self) -> None:
+        if self._proc is not None:
+            with contextlib.suppress(ProcessLookupError, OSError):
+                os.kill(self._proc.pid, signal.SIGKILL)
+            self._proc.join(10)
+        self._forget()
+
+    def stop(self) -> None:
+        """Ask the child to exit after its current recording; kill it if it does not."""
+        if self._conn is not None:
+            with contextlib.suppress(OSError):
+                self._conn.send(None)
+        if self._proc is not None:
+            self._proc.join(10)
+        self.kill()
+
+    def _forget(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(OSError):
+                self._conn.close()
+        self._proc, self._conn = None, None
+
+
+def _failure(status: str, reason: str) -> dict[str, Any]:
+    code = 4 if status in ("timeout", "memory") else 1
+    return {"status": status, "exit_code": code, "reason": reason, "output_sha256": None, "media_s": 0.0}

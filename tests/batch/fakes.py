@@ -1,0 +1,73 @@
+"""Test-only model sets for batch tests (``--models-factory tests.batch.fakes:NAME``).
+
+The batch machinery is what these tests check; EasyOCR and Whisper are tested for real in
+tests/anonymizer. ``FastOcr`` is honest about what it is: it "reads" one fixed customer
+phone number wherever a region is large enough, so detection, planning, the redaction
+kernel, encoding and verification all run for real on every recording, in milliseconds."""
+
+from __future__ import annotations
+
+import ctypes
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from anonymizer.config import Config
+from anonymizer.ocr import OcrEngine, OcrText
+from anonymizer.pipeline import Models
+from anonymizer.speech import Transcriber
+from anonymizer.types import Box, Word
+
+
+class FastOcr(OcrEngine):
+    def read(self, rgb: np.ndarray) -> list[OcrText]:
+        h, w = rgb.shape[:2]
+        if w < 40 or h < 16:
+            return []
+        return [OcrText(Box(4, 4, min(w - 8, 120), 12), "Phone 0612345678", 0.99)]
+
+    def read_line(self, rgb: np.ndarray) -> str:
+        return ""  # the redacted region reads as nothing: verification passes
+
+
+class DeafTranscriber(Transcriber):
+    def words(self, audio: np.ndarray) -> list[Word]:
+        return []
+
+
+def load_models(config: Config, *, asr_model: Path | None = None, gpu: bool = False, need_audio: bool = True) -> Models:
+    return Models(ocr=FastOcr(), transcriber=DeafTranscriber() if need_audio else None)
+
+
+class _Crash(FastOcr):
+    def read(self, rgb: np.ndarray) -> list[OcrText]:
+        ctypes.string_at(0)  # a segfault, as a decoder's on a hostile file
+        return []
+
+
+class _Hog(FastOcr):
+    def read(self, rgb: np.ndarray) -> list[OcrText]:
+        hoard: list[Any] = []
+        while True:  # touch every page: resident memory grows until the cap stops it
+            hoard.append(np.ones(16 * 1024 * 1024, dtype=np.uint8))
+            time.sleep(0.01)
+
+
+class _Hang(FastOcr):
+    def read(self, rgb: np.ndarray) -> list[OcrText]:
+        time.sleep(3600)
+        return []
+
+
+def crashing_models(config: Config, **_: Any) -> Models:
+    return Models(ocr=_Crash(), transcriber=DeafTranscriber())
+
+
+def hogging_models(config: Config, **_: Any) -> Models:
+    return Models(ocr=_Hog(), transcriber=DeafTranscriber())
+
+
+def hanging_models(config: Config, **_: Any) -> Models:
+    return Models(ocr=_Hang(), transcriber=DeafTranscriber())
