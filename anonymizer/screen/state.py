@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from anonymizer.ocr import OcrEngine
-from anonymizer.screen.changes import changed_tiles, merge_boxes, regions_from_tiles
+from anonymizer.screen.changes import changed_tiles, content_boxes, merge_boxes, regions_from_tiles
 from anonymizer.types import Box, TextBox
 
 
@@ -92,13 +92,16 @@ class ScreenState:
                 continue
             if rgb is None:
                 rgb = rgb_fn()  # type: ignore[operator]
-            crop = np.ascontiguousarray(rgb[region.y : region.y1, region.x : region.x1])
-            self.stats.ocr_calls += 1
-            self.stats.ocr_pixels += region.area()
             read.append(region)
-            for item in self.ocr.read(crop):
-                b = item.box
-                new_texts.append(TextBox(Box(b.x + region.x, b.y + region.y, b.w, b.h), item.text, item.conf, t))
+            # Blank background inside the region holds no text: only its content goes to the detector.
+            for sub in content_boxes(luma[region.y : region.y1, region.x : region.x1], self.tile_px, self.threshold):
+                x0, y0 = region.x + sub.x, region.y + sub.y
+                crop = np.ascontiguousarray(rgb[y0 : y0 + sub.h, x0 : x0 + sub.w])
+                self.stats.ocr_calls += 1
+                self.stats.ocr_pixels += sub.area()
+                for item in self.ocr.read(crop):
+                    b = item.box
+                    new_texts.append(TextBox(Box(b.x + x0, b.y + y0, b.w, b.h), item.text, item.conf, t))
             self.stats.detector_s += time.perf_counter() - t_read
         kept = [tb for tb in self.texts if not any(_inside(tb.box, r) for r in read)]
         replaced = [tb for tb in self.texts if any(_inside(tb.box, r) for r in read)]
