@@ -142,6 +142,7 @@ def main(argv: list[str] | None = None) -> int:
             ["--no-score"] if args.no_score else [])
         done = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True)
         rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
+        print(json.dumps(rows[-1]), file=sys.stderr, flush=True)  # progress: each recording as it is done
     per_frame = per_frame_ocr_s(recs["busy"] / "call.mp4", args.sample_frames, args.gpu) if args.sample_frames else None
     for r in rows:
         if per_frame is not None:

@@ -169,6 +169,11 @@ class ScreenState:
                 continue  # the line was erased
             if cols[0] == 0 or cols[-1] == region.w - 1:
                 return None
+            # Glyphs reaching the band's first or last row may be cut (text moved, a taller
+            # line): only the detector can place that line.
+            bg = int(np.median(band))
+            if (np.abs(band[[0, -1]].astype(np.int16) - bg) >= self.threshold).any():
+                return None
             gap = y1 - y0
             for run in np.split(cols, np.flatnonzero(np.diff(cols) > gap) + 1):
                 x0 = max(0, region.x + int(run[0]) - 2)

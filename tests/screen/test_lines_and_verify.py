@@ -100,3 +100,17 @@ def test_content_boxes_skip_background_and_rules_but_keep_every_glyph() -> None:
     ys, xs = np.nonzero(ink)
     assert all(any(b.x <= x < b.x1 and b.y <= y < b.y1 for b in boxes) for y, x in zip(ys, xs, strict=True))
     assert sum(b.area() for b in boxes) < 0.25 * luma.size
+
+
+def test_a_line_that_moved_off_its_known_rows_goes_to_the_detector() -> None:
+    ocr = CountingOcr()
+    st = ScreenState(ocr=ocr, width=400, height=200)
+    f0 = _frame({20: "Title", 100: "Phone 06 12"})
+    f1 = _frame({20: "Title", 104: "Phone 06 12"})  # shifted by 4 px: the old rows cut its glyphs
+    st.update(0.0, _luma(f0), lambda: f0)
+    calls = ocr.detector_calls
+    st.update(0.1, _luma(f1), lambda: f1)
+    assert ocr.detector_calls > calls
+    (phone,) = [tb for tb in st.texts if tb.box.y > 80]
+    ink_rows = np.flatnonzero((_luma(f1) < 128)[:, :200].any(axis=1))
+    assert phone.box.y <= ink_rows[ink_rows > 80][0] and phone.box.y1 > ink_rows[-1]
