@@ -38,6 +38,9 @@ test: lint
 bench: install
 	$(BIN)/python -m benchmarks.run_bench $(BENCH_ARGS)
 
+bench-speed: install
+	$(BIN)/python -m benchmarks.bench_speed
+
 bench-kernels: install
 	$(BIN)/python -m benchmarks.bench_kernels
 

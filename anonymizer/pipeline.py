@@ -8,6 +8,7 @@ raises before the output's atomic rename: nothing half-anonymized is ever publis
 from __future__ import annotations
 
 import bisect
+import functools
 import getpass
 import json
 import logging
@@ -215,7 +216,8 @@ def _run(job: Job, models: Models | None, *, renderer: Callable[..., int] | None
         with atomic_path(job.output) as tmp:
             t = time.monotonic()
             out_audio = trim_audio(apply_audio(track, plan, cfg), plan.trim) if track is not None else None
-            n_written = (renderer or render_video)(job.input, tmp, info, plan, out_audio, cfg, timings)
+            render = renderer or functools.partial(render_video, encoder="h264_nvenc" if job.gpu else "libx264")
+            n_written = render(job.input, tmp, info, plan, out_audio, cfg, timings)
             timings.add("render_total", time.monotonic() - t)
             kept = len(frame_times) if plan.trim is None else sum(1 for ft in frame_times if in_trim(ft, plan.trim))
             if n_written != kept:
@@ -231,7 +233,8 @@ def _run(job: Job, models: Models | None, *, renderer: Callable[..., int] | None
                                                  min_interval_s=cfg.policy.verify_min_interval_s)
                 timings.add("verify", time.monotonic() - t)
                 verification.update(problems=[asdict(p) for p in problems], frames=vstats.frames,
-                                    crops_read=vstats.crops_read, crops_cached=vstats.crops_cached, words=vstats.words)
+                                    crops_read=vstats.crops_read, crops_cached=vstats.crops_cached, crops_flat=vstats.crops_flat,
+                                    words=vstats.words)
                 if problems:
                     quarantine(job, tmp, plan, problems, verification)
             report = build_report(
@@ -326,7 +329,11 @@ def analyse_screen(path: Path, info: MediaInfo, ocr: OcrEngine, cfg: Config, tim
     step = (times[-1] - times[0]) / max(1, len(times) - 1)
     if expected > 0 and times[-1] + 2 * step < expected - max(1.0, 0.05 * expected):
         raise CorruptInputError(f"truncated: video stops at {times[-1]:.1f} s of the announced {expected:.1f} s", path=path)
-    timings.add("screen_ocr", t_ocr)
+    st = state.stats
+    timings.add("screen_change", st.change_s)
+    timings.add("ocr_detector", st.detector_s)
+    timings.add("ocr_recogniser", st.recogniser_s)
+    timings.add("screen_other", max(0.0, t_ocr - st.change_s - st.detector_s - st.recogniser_s))
     timings.add("screen_decode", time.monotonic() - t_dec - t_ocr)
     return states, times, state.stats
 
@@ -525,14 +532,22 @@ def trim_audio(track: AudioTrack, trim: tuple[float, float] | None) -> AudioTrac
                       start_s=track.start_s + i0 / rate)
 
 
-def render_video(src: Path, dst: Path, info: MediaInfo, plan: Plan, audio: AudioTrack | None, cfg: Config, timings: Timings) -> int:
+def render_video(src: Path, dst: Path, info: MediaInfo, plan: Plan, audio: AudioTrack | None, cfg: Config, timings: Timings,
+                 *, encoder: str = "libx264") -> int:
+    """Decode ``src`` again and write it to ``dst`` with the plan applied. Frames without
+    any box or mask go to the encoder as decoded (no RGB conversion). ``encoder``:
+    "libx264", or "h264_nvenc" on CUDA hosts."""
     boxes = sorted(plan.boxes, key=lambda b: b.start_s)
     windows = plan.windows
     full = [w for w in windows if w.x <= 0 and w.y <= 0 and w.x + w.w >= info.width and w.y + w.h >= info.height]
     mask_needed = bool(windows) and not full
 
+    in_gen = 0.0
+
     def frames() -> Iterator[tuple[int, Any]]:
+        nonlocal in_gen
         t_kernel = 0.0
+        t_gen = time.monotonic()
         for fd in iter_frames(src):
             t = fd.t
             if plan.trim is not None and not in_trim(t, plan.trim):
@@ -540,7 +555,9 @@ def render_video(src: Path, dst: Path, info: MediaInfo, plan: Plan, audio: Audio
             active = [b for b in boxes if b.active(t)]
             wins = [w for w in windows if w.start_s - 1e-6 <= t and (w.end_s is None or t <= w.end_s + 1e-6)]
             if not active and not mask_needed:
+                in_gen += time.monotonic() - t_gen
                 yield fd.pts, fd.frame  # untouched frames skip the RGB round trip
+                t_gen = time.monotonic()
                 continue
             t0 = time.monotonic()
             rgb = fd.rgb()
@@ -550,13 +567,20 @@ def render_video(src: Path, dst: Path, info: MediaInfo, plan: Plan, audio: Audio
             if mask_needed:
                 kernels.mask_outside(rgb, np.array([[w.x, w.y, w.w, w.h] for w in wins], dtype=np.int32).reshape(-1, 4))
             t_kernel += time.monotonic() - t0
+            in_gen += time.monotonic() - t_gen
             yield fd.pts, rgb
+            t_gen = time.monotonic()
+        in_gen += time.monotonic() - t_gen
         timings.add("render_kernel", t_kernel)
+        timings.add("render_decode", in_gen - t_kernel)
 
-    return write_recording(
+    t_all = time.monotonic()
+    n = write_recording(
         dst, width=info.width, height=info.height, time_base=info.time_base, rate=info.avg_rate,
-        frames=frames(), audio=audio, crf=cfg.video.crf, preset=cfg.video.preset,
+        frames=frames(), audio=audio, crf=cfg.video.crf, preset=cfg.video.preset, codec=encoder,
     )
+    timings.add("render_encode", time.monotonic() - t_all - in_gen)
+    return n
 
 
 __all__ = ["Job", "Models", "Sidecar", "load_models", "run"]

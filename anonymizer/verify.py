@@ -2,13 +2,25 @@
 
 Outside the redacted boxes the output's pixels are the input's, already read and checked
 by the analysis pass; what must be proven is that nothing is readable *where* values were.
-So every redacted region is OCR'd in the output whenever its pixels change (by the same
-threshold the analysis uses; unchanged regions read the same), and the output audio is
-transcribed again. Any roster entry or any value of the
-recording's registry found again means the file is not published (quarantined)."""
+The output is decoded once and checked on its luma plane (the plane OCR reads: EasyOCR
+works on grey images):
+
+* a box whose interior spans fewer luma levels than the change threshold holds no glyph
+  any OCR could read (text needs contrast): it is proven unreadable without OCR. The
+  ``fill`` style always passes this test; a renderer that hid nothing never does.
+* any other redacted region (blur/pixelate styles, a broken renderer) is OCR'd whenever
+  its pixels change (at most every ``min_interval_s``), with recognition results cached
+  by crop content;
+* the first time each value's box appears, its padded region is OCR'd once anyway, so a
+  box in the wrong place is caught even when its interior is flat.
+
+The output audio is transcribed again around every bleeped span (elsewhere it is the
+input's, already transcribed and searched by the analysis pass). Any roster entry or any value of the recording's
+registry found again means the file is not published (quarantined)."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,11 +29,14 @@ import numpy as np
 from anonymizer.detect import Detector
 from anonymizer.media import iter_frames, read_audio, resample_mono
 from anonymizer.ocr import OcrEngine
-from anonymizer.plan import Plan
+from anonymizer.plan import Plan, PlanBox
 from anonymizer.screen.changes import merge_boxes
 from anonymizer.speech import Transcriber
 from anonymizer.speech.normalize import normalize, render
 from anonymizer.types import Box
+
+AUDIO_CONTEXT_S = 3.0  # audio re-transcribed either side of a bleeped span
+EDGE_PX = 2  # codec ringing at a box's border is not content: the flatness test skips it
 
 
 @dataclass(frozen=True)
@@ -36,9 +51,45 @@ class Problem:
 @dataclass
 class VerifyStats:
     frames: int = 0
-    crops_read: int = 0
-    crops_cached: int = 0
+    crops_read: int = 0  # OCR'd
+    crops_cached: int = 0  # unchanged since read, or same content as a crop already read
+    crops_flat: int = 0  # proven unreadable: no contrast inside any of its boxes
     words: int = 0
+
+
+def flat_interior(luma: np.ndarray, box: Box, threshold: int) -> bool:
+    """True when ``box`` (less ``EDGE_PX`` on each side) spans fewer than ``threshold``
+    luma levels: no glyph can be read there. Boxes too thin to have an interior are not
+    flat (they get OCR'd)."""
+    inner = box.pad(-EDGE_PX, -EDGE_PX)
+    if inner.w < 2 or inner.h < 2:
+        return False
+    crop = luma[inner.y : inner.y1, inner.x : inner.x1]
+    return int(crop.max()) - int(crop.min()) < threshold
+
+
+def span_windows(mono: np.ndarray, rate: int, plan: Plan, start_s: float, context_s: float = AUDIO_CONTEXT_S) -> np.ndarray:
+    """The output audio around every bleeped span (``context_s`` either side), joined with
+    short silences. Elsewhere the output's audio is the input's, already transcribed and
+    searched with the whole registry by the analysis pass; what must be proven is that
+    nothing is said *where* values were. With no span at all, the whole track."""
+    if not plan.audio_spans:
+        return mono
+    windows: list[list[int]] = []
+    for sp in sorted(plan.audio_spans, key=lambda a: a.start_s):
+        i0 = max(0, int((sp.start_s - context_s - start_s) * rate))
+        i1 = min(mono.size, int((sp.end_s + context_s - start_s) * rate) + 1)
+        if i1 <= i0:
+            continue
+        if windows and i0 <= windows[-1][1]:
+            windows[-1][1] = max(windows[-1][1], i1)
+        else:
+            windows.append([i0, i1])
+    gap = np.zeros(rate // 2, dtype=mono.dtype)
+    parts: list[np.ndarray] = []
+    for i0, i1 in windows:
+        parts += [mono[i0:i1], gap]
+    return np.concatenate(parts) if parts else mono[:0]
 
 
 def verify_output(path: Path, plan: Plan, detector: Detector, ocr: OcrEngine, transcriber: Transcriber | None,
@@ -47,36 +98,68 @@ def verify_output(path: Path, plan: Plan, detector: Detector, ocr: OcrEngine, tr
     stats = VerifyStats()
     problems: list[Problem] = []
     boxes = sorted(plan.boxes, key=lambda b: b.start_s)
+    starts = [b.start_s for b in boxes]
     last: dict[tuple[int, int, int, int], tuple[float, np.ndarray]] = {}
+    texts: dict[tuple[bytes, int, int], str] = {}  # crop content -> text read
+    values_seen: set[str] = set()
+    n_started = 0
+    live: list[PlanBox] = []
     for fd in iter_frames(path):
         stats.frames += 1
-        active = [Box(b.x, b.y, b.w, b.h).clip(width, height) for b in boxes if b.active(fd.t)]
-        active = [b for b in active if b.area() > 0]
+        t = fd.t
+        # boxes are sorted by start: add the ones that started, drop the ones that ended
+        while n_started < len(boxes) and starts[n_started] - 1e-6 <= t:
+            live.append(boxes[n_started])
+            n_started += 1
+        live = [b for b in live if t <= b.end_s + 1e-6]
+        active = [(Box(b.x, b.y, b.w, b.h).clip(width, height), b) for b in live]
+        active = [(bx, b) for bx, b in active if bx.area() > 0]
         if not active:
             continue
-        rgb = fd.rgb()
+        luma = fd.luma()
+        rgb: np.ndarray | None = None
+        seen_now: dict[tuple[int, int, int, int], tuple[float, np.ndarray]] = {}
         # Overlapping boxes (a scrolled list, a field and its registry match) are read as
-        # one region; a region is read again when its pixels moved by the analysis change
-        # threshold (re-encoding noise alone does not count), at most every min_interval_s.
-        for region in merge_boxes([b.pad(max(4, b.h // 2), 1).clip(width, height) for b in active]):
-            gray = rgb[region.y : region.y1, region.x : region.x1].mean(axis=2).astype(np.int16)
+        # one region.
+        for region in merge_boxes([bx.pad(max(4, bx.h // 2), 1).clip(width, height) for bx, _ in active]):
+            inside = [(bx, b) for bx, b in active if bx.intersects(region)]
+            first_sight = any(b.value_hash not in values_seen for _, b in inside)
+            values_seen.update(b.value_hash for _, b in inside)
+            if not first_sight and all(flat_interior(luma, bx, threshold) for bx, _ in inside):
+                stats.crops_flat += 1
+                continue
+            gray = luma[region.y : region.y1, region.x : region.x1].astype(np.int16)
             key = (region.x, region.y, region.w, region.h)
             prev = last.get(key)
-            if prev is not None and (int(np.abs(gray - prev[1]).max()) < threshold or fd.t - prev[0] < min_interval_s):
+            if prev is not None:
+                seen_now[key] = prev
+            if not first_sight and prev is not None and (
+                    int(np.abs(gray - prev[1]).max()) < threshold or t - prev[0] < min_interval_s):
                 stats.crops_cached += 1
                 continue
-            last[key] = (fd.t, gray)
-            crop = np.ascontiguousarray(rgb[region.y : region.y1, region.x : region.x1])
-            one_line = region.h <= 2 * min(b.h for b in active if b.intersects(region))
-            text = ocr.read_line(crop) if one_line else " ".join(t.text for t in ocr.read(crop))
-            stats.crops_read += 1
+            seen_now[key] = (t, gray)
+            digest = (hashlib.blake2b(np.ascontiguousarray(gray >> 3).tobytes(), digest_size=16).digest(), region.w, region.h)
+            text = texts.get(digest)
+            if text is None:
+                if rgb is None:
+                    rgb = fd.rgb()
+                crop = np.ascontiguousarray(rgb[region.y : region.y1, region.x : region.x1])
+                one_line = region.h <= 2 * min(bx.h for bx, _ in inside)
+                text = ocr.read_line(crop) if one_line else " ".join(tb.text for tb in ocr.read(crop))
+                if len(texts) >= 4096:
+                    texts.clear()  # bounded: memory stays flat
+                texts[digest] = text
+                stats.crops_read += 1
+            else:
+                stats.crops_cached += 1
             for f in detector.find_known(text):
-                problems.append(Problem("screen", f.entity_type, round(fd.t, 3)))
+                problems.append(Problem("screen", f.entity_type, round(t, 3)))
+        last = seen_now  # only regions on screen now: memory stays flat
         if len(problems) >= max_problems:
             break  # enough to refuse publication; the audio is still checked
     if transcriber is not None:
         track = read_audio(path)
-        words = transcriber.words(resample_mono(track, 16000))
+        words = transcriber.words(span_windows(resample_mono(track, 16000), 16000, plan, track.start_s))
         stats.words = len(words)
         tokens = normalize([w.text for w in words])
         text, _ = render(tokens)

@@ -44,9 +44,14 @@ def write_recording(
     audio: AudioTrack | None,
     crf: int = 20,
     preset: str = "veryfast",
+    codec: str = "libx264",
 ) -> int:
     """Write ``frames`` — ``(pts, av.VideoFrame | (H, W, 3) uint8 RGB array)`` — and
-    ``audio`` to ``path`` (MP4). Returns the number of video frames written."""
+    ``audio`` to ``path`` (MP4). Returns the number of video frames written.
+
+    ``codec``: "libx264", or "h264_nvenc" on CUDA hosts (constant quality ``crf``)."""
+    if codec not in ("libx264", "h264_nvenc"):
+        raise ValueError(f"unsupported encoder {codec!r}")
     path = Path(path)
     try:
         out = av.open(str(path), mode="w", format="mp4")
@@ -54,13 +59,17 @@ def write_recording(
         raise ProcessingError(f"cannot create output ({exc})", path=path) from exc
     written = 0
     try:
-        vs = out.add_stream("libx264", rate=rate or Fraction(25))
+        vrate = rate or Fraction(25)
+        vs = out.add_stream("libx264", rate=vrate) if codec == "libx264" else out.add_stream("h264_nvenc", rate=vrate)
         vs.width, vs.height = width, height
         # libx264 4:2:0 needs even sizes; odd-sized screens keep their size in 4:4:4.
         vs.pix_fmt = "yuv420p" if width % 2 == 0 and height % 2 == 0 else "yuv444p"
         vs.time_base = time_base
         vs.codec_context.time_base = time_base
-        vs.options = {"crf": str(crf), "preset": preset}
+        if codec == "libx264":
+            vs.options = {"crf": str(crf), "preset": preset}
+        else:
+            vs.options = {"rc": "vbr", "cq": str(crf), "preset": "p4"}
         astream = None
         audio_iter: Iterator[tuple[float, Any]] | None = None
         pending: tuple[float, Any] | None = None

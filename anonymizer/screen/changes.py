@@ -49,3 +49,29 @@ def merge_boxes(boxes: list[Box]) -> list[Box]:
                 merged.append(b)
         out = merged
     return out
+
+
+def content_boxes(luma: np.ndarray, tile: int, threshold: int) -> list[Box]:
+    """Parts of ``luma`` ((H, W) uint8) worth sending to the text detector, in its
+    coordinates: groups of tiles holding contrast that is not just a straight border line,
+    grown by one tile and merged. Blank background (most of a screen) is skipped; a tile
+    with any glyph stroke is kept, so nothing readable is left out."""
+    h, w = luma.shape
+    th, tw = -(-h // tile), -(-w // tile)
+    padded = np.empty((th * tile, tw * tile), dtype=np.uint8)
+    padded[:h, :w] = luma
+    padded[h:, :] = padded[h - 1 : h, :] if h else 0
+    padded[:, w:] = padded[:, w - 1 : w]
+    t4 = padded.reshape(th, tile, tw, tile).transpose(0, 2, 1, 3)  # (th, tw, tile, tile)
+    med = np.median(t4.reshape(th, tw, -1), axis=2).astype(np.int16)
+    ink = np.abs(t4.astype(np.int16) - med[:, :, None, None]) >= threshold
+    rows_any, rows_all = ink.any(axis=3), ink.all(axis=3)  # (th, tw, tile) per pixel row
+    cols_any, cols_all = ink.any(axis=2), ink.all(axis=2)
+    has = rows_any.any(axis=2)
+    # only full-width rows (a horizontal rule) or only full-height columns (a vertical rule)
+    line_only = (rows_any == rows_all).all(axis=2) | (cols_any == cols_all).all(axis=2)
+    mask = has & ~line_only
+    if not mask.any():
+        return []
+    grown = cv2.dilate(mask.astype(np.uint8), np.ones((3, 3), np.uint8))
+    return merge_boxes(regions_from_tiles(grown.astype(bool), tile, w, h))

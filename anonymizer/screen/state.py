@@ -4,16 +4,24 @@ For each frame: compare its luma with the state already read; OCR only the chang
 grown to whole text lines (existing text boxes they touch are re-read whole); keep every
 other text box as it was. Each text box remembers ``since_s``, when its field instance first
 appeared, so a value recognised only once complete (a phone number typed digit by digit)
-can be hidden from its first keystroke."""
+can be hidden from its first keystroke.
+
+Two ways to read a changed region: when every changed pixel lies on the rows of text lines
+already known there (a clock ticking, a field being typed, a value replaced), the lines'
+new extents are found from their ink and read by the recogniser alone; anything else (a
+pop-up, rows scrolled into view, a new panel) goes through the text detector, on a canvas
+sized to the text height seen so far."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 
 from anonymizer.ocr import OcrEngine
-from anonymizer.screen.changes import changed_tiles, merge_boxes, regions_from_tiles
+from anonymizer.screen.changes import changed_tiles, content_boxes, merge_boxes, regions_from_tiles
 from anonymizer.types import Box, TextBox
 
 
@@ -21,8 +29,12 @@ from anonymizer.types import Box, TextBox
 class ScreenStats:
     frames: int = 0
     frames_changed: int = 0
-    ocr_calls: int = 0
-    ocr_pixels: int = 0
+    ocr_calls: int = 0  # text-detector calls
+    ocr_pixels: int = 0  # pixels sent to the text detector
+    line_reads: int = 0  # regions read by the recogniser alone (known lines)
+    change_s: float = 0.0  # seconds in the change map and scroll matching
+    detector_s: float = 0.0  # seconds in detector reads (detection + recognition of what it found)
+    recogniser_s: float = 0.0  # seconds in recogniser-only reads of known lines
     frame_pixels: int = 0
     scrolls: int = 0
 
@@ -47,6 +59,7 @@ class ScreenState:
         self.stats.frames += 1
         self._moved = False
         self.stats.frame_pixels += self.width * self.height
+        t_change = time.perf_counter()
         if self._luma is None:
             regions = [Box(0, 0, self.width, self.height)]
         else:
@@ -58,20 +71,40 @@ class ScreenState:
                 regions = regions_from_tiles(mask, self.tile_px, self.width, self.height)
                 self.stats.scrolls += 1
         if not regions:
+            self.stats.change_s += time.perf_counter() - t_change
             return self._moved
         self.stats.frames_changed += 1
         regions = self._grow(regions)
-        rgb = rgb_fn()  # type: ignore[operator]
+        self.stats.change_s += time.perf_counter() - t_change
+        rgb: np.ndarray | None = None
         new_texts: list[TextBox] = []
+        read: list[Box] = []  # what was read again: texts mostly inside are replaced
         for region in regions:
-            crop = np.ascontiguousarray(rgb[region.y : region.y1, region.x : region.x1])
-            self.stats.ocr_calls += 1
-            self.stats.ocr_pixels += region.area()
-            for item in self.ocr.read(crop):
-                b = item.box
-                new_texts.append(TextBox(Box(b.x + region.x, b.y + region.y, b.w, b.h), item.text, item.conf, t))
-        kept = [tb for tb in self.texts if not any(_inside(tb.box, r) for r in regions)]
-        replaced = [tb for tb in self.texts if any(_inside(tb.box, r) for r in regions)]
+            t_read = time.perf_counter()
+            lines = self._known_lines(region, luma)
+            if lines is not None:
+                bands, boxes = lines
+                self.stats.line_reads += 1
+                read.extend(bands)
+                for item in self.ocr.read_boxes(luma, boxes):
+                    new_texts.append(TextBox(item.box, item.text, item.conf, t))
+                self.stats.recogniser_s += time.perf_counter() - t_read
+                continue
+            if rgb is None:
+                rgb = rgb_fn()  # type: ignore[operator]
+            read.append(region)
+            # Blank background inside the region holds no text: only its content goes to the detector.
+            for sub in content_boxes(luma[region.y : region.y1, region.x : region.x1], self.tile_px, self.threshold):
+                x0, y0 = region.x + sub.x, region.y + sub.y
+                crop = np.ascontiguousarray(rgb[y0 : y0 + sub.h, x0 : x0 + sub.w])
+                self.stats.ocr_calls += 1
+                self.stats.ocr_pixels += sub.area()
+                for item in self.ocr.read(crop):
+                    b = item.box
+                    new_texts.append(TextBox(Box(b.x + x0, b.y + y0, b.w, b.h), item.text, item.conf, t))
+            self.stats.detector_s += time.perf_counter() - t_read
+        kept = [tb for tb in self.texts if not any(_inside(tb.box, r) for r in read)]
+        replaced = [tb for tb in self.texts if any(_inside(tb.box, r) for r in read)]
         # A text whose own pixels did not change and that the new read did not find again
         # (OCR misses lines at the edge of a large crop) is still on screen: keep it.
         for tb in replaced:
@@ -86,7 +119,67 @@ class ScreenState:
             for r in regions:
                 self._luma[r.y : r.y1, r.x : r.x1] = luma[r.y : r.y1, r.x : r.x1]
         after = sorted((tb.box.as_list(), tb.text) for tb in self.texts)
+        if self.texts:
+            self.ocr.set_text_height(float(np.median([tb.box.h for tb in self.texts])))
         return before != after or self._moved
+
+    def _known_lines(self, region: Box, luma: np.ndarray) -> tuple[list[Box], list[Box]] | None:
+        """If every pixel that changed in ``region`` lies on the rows of a text line already
+        known there, return (the changed lines' bands across the region, the boxes of the
+        ink runs on those rows: the lines' new extents); else None (use the detector).
+
+        Ink runs closer than a line height are one box (words of a field); a run touching
+        the region's side may continue outside it: detector."""
+        if self._luma is None:
+            return None
+        known = [tb.box for tb in self.texts if tb.box.intersects(region)]
+        if not known:
+            return None
+        prev = self._luma[region.y : region.y1, region.x : region.x1]
+        cur = luma[region.y : region.y1, region.x : region.x1]
+        changed_rows = np.flatnonzero((cv2.absdiff(prev, cur) >= self.threshold).any(axis=1)) + region.y
+        if changed_rows.size == 0:
+            return None
+        bands: list[tuple[int, int]] = []  # one (y0, y1) per known line, a line's boxes unioned
+        for b in sorted(known, key=lambda b: b.y):
+            y0, y1 = max(region.y, b.y - 1), min(region.y1, b.y1 + 1)
+            for k, (a0, a1) in enumerate(bands):
+                if min(a1, y1) - max(a0, y0) > min(a1 - a0, y1 - y0) // 2:
+                    bands[k] = (min(a0, y0), max(a1, y1))
+                    break
+            else:
+                bands.append((y0, y1))
+        on_band = np.zeros(self.height, dtype=bool)
+        for y0, y1 in bands:
+            on_band[y0:y1] = True
+        if not on_band[changed_rows].all():
+            return None
+        rows_changed = np.zeros(self.height, dtype=bool)
+        rows_changed[changed_rows] = True
+        read: list[Box] = []
+        boxes: list[Box] = []
+        for y0, y1 in bands:
+            if not rows_changed[y0:y1].any():
+                continue  # this line did not change: its text is kept as read
+            read.append(Box(region.x, y0, region.w, y1 - y0))
+            band = luma[y0:y1, region.x : region.x1]
+            ink = (band.max(axis=0).astype(np.int16) - band.min(axis=0)) >= self.threshold
+            cols = np.flatnonzero(ink)
+            if cols.size == 0:
+                continue  # the line was erased
+            if cols[0] == 0 or cols[-1] == region.w - 1:
+                return None
+            # Glyphs reaching the band's first or last row may be cut (text moved, a taller
+            # line): only the detector can place that line.
+            bg = int(np.median(band))
+            if (np.abs(band[[0, -1]].astype(np.int16) - bg) >= self.threshold).any():
+                return None
+            gap = y1 - y0
+            for run in np.split(cols, np.flatnonzero(np.diff(cols) > gap) + 1):
+                x0 = max(0, region.x + int(run[0]) - 2)
+                x1 = min(self.width, region.x + int(run[-1]) + 3)
+                boxes.append(Box(x0, y0, x1 - x0, y1 - y0))
+        return read, boxes
 
     def _follow_scroll(self, region: Box, luma: np.ndarray) -> bool:
         """If ``region`` shows the state's content shifted vertically (a scrolled list),

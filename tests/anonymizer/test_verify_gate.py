@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from anonymizer import pipeline
@@ -41,3 +42,21 @@ def test_do_nothing_renderer_is_quarantined(sample: RecordingPaths, tmp_path: Pa
     values = {p["value"] for f in truth["frames"] for p in f["pii"] if len(p["value"]) >= 5}
     text = json.dumps(report)
     assert [v for v in values if v in text] == []  # says why, never what
+
+
+def test_audio_is_verified_around_every_bleeped_span() -> None:
+    from anonymizer.plan import AudioSpan, Plan
+    from anonymizer.verify import span_windows
+
+    rate = 100
+    mono = np.arange(60 * rate, dtype=np.float32)  # 60 s, each sample its own index
+    plan = Plan(input_sha256="0" * 64, width=8, height=8, duration_s=60.0, config_sha256="0" * 64, style="fill", boxes=[],
+                audio_spans=[AudioSpan(10.0, 11.0, "PHONE_NUMBER"), AudioSpan(12.0, 13.0, "PERSON"), AudioSpan(40.0, 41.0, "PERSON")],
+                windows=[], trim=None)
+    out = span_windows(mono, rate, plan, 0.0, context_s=2.0)
+    kept = set(out[out > 0].astype(int).tolist())
+    assert set(range(8 * rate, 15 * rate)) <= kept and set(range(38 * rate, 43 * rate)) <= kept  # spans and context
+    assert not kept & set(range(16 * rate, 37 * rate))  # far from any span: already checked by the analysis
+    assert out.size < mono.size / 4
+    no_spans = dataclasses.replace(plan, audio_spans=[])
+    assert span_windows(mono, rate, no_spans, 0.0).size == mono.size

@@ -1,0 +1,116 @@
+"""Known lines are re-read by the recogniser alone; anything new goes through the detector;
+the verification gate proves flat (filled) boxes unreadable without OCR and still reads a
+box whose pixels were not hidden. A canned OCR engine stands in for EasyOCR (EasyOCR
+itself is exercised for real by the end-to-end tests)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import kernels
+from anonymizer.ocr import OcrEngine, OcrText
+from anonymizer.screen.changes import content_boxes
+from anonymizer.screen.state import ScreenState
+from anonymizer.types import Box
+from anonymizer.verify import flat_interior
+from tests.anonymizer.test_screen import FONT, _luma
+from tests.anonymizer.test_screen import _frame as text_frame
+
+
+class CountingOcr(OcrEngine):
+    """Detector: one box per band of dark rows. Recogniser: the width of the ink, so a
+    longer text reads differently."""
+
+    def __init__(self) -> None:
+        self.detector_calls = 0
+        self.line_calls = 0
+
+    def read(self, rgb: np.ndarray) -> list[OcrText]:
+        self.detector_calls += 1
+        ink = rgb.min(axis=2) < 128
+        rows = np.flatnonzero(ink.any(axis=1))
+        out = []
+        if rows.size:
+            for band in np.split(rows, np.flatnonzero(np.diff(rows) > 3) + 1):
+                cols = np.flatnonzero(ink[band[0] : band[-1] + 1].any(axis=0))
+                out.append(OcrText(Box(int(cols[0]), int(band[0]), int(cols[-1] - cols[0] + 1), int(band[-1] - band[0] + 1)), "det", 0.9))
+        return out
+
+    def read_line(self, rgb: np.ndarray) -> str:
+        self.line_calls += 1
+        ink = rgb.min(axis=2) < 128
+        return f"w{int(np.flatnonzero(ink.any(axis=0)).size)}"
+
+
+def _frame(lines: dict[int, str]) -> np.ndarray:
+    return text_frame(lines, w=400, h=200)
+
+
+def test_typing_on_a_known_line_uses_the_recogniser_only() -> None:
+    ocr = CountingOcr()
+    st = ScreenState(ocr=ocr, width=400, height=200)
+    base = {20: "Title", 100: "Phone 06"}
+    f0 = _frame(base)
+    st.update(0.0, _luma(f0), lambda: f0)
+    first_calls, first_pixels = ocr.detector_calls, st.stats.ocr_pixels
+    assert first_calls >= 1 and first_pixels < 400 * 200 / 2  # blank background skipped
+    for k, typed in enumerate(["Phone 06 1", "Phone 06 12", "Phone 06 12 3"], start=1):
+        f = _frame({**base, 100: typed})
+        st.update(k / 10, _luma(f), lambda f=f: f)
+    assert ocr.detector_calls == first_calls  # no detector after the first frame
+    assert ocr.line_calls >= 3
+    phone = [tb for tb in st.texts if tb.box.y > 80]
+    assert len(phone) == 1 and phone[0].text.startswith("w")
+    assert phone[0].since_s == 0.0  # the same field: look-back reaches its first appearance
+    assert phone[0].box.x1 > 10 + FONT.getlength("Phone 06 12")  # the box grew with the text
+    assert st.stats.ocr_pixels == first_pixels  # only the first frame went to the detector
+
+
+def test_text_off_the_known_lines_goes_to_the_detector() -> None:
+    ocr = CountingOcr()
+    st = ScreenState(ocr=ocr, width=400, height=200)
+    f0 = _frame({20: "Title"})
+    f1 = _frame({20: "Title", 140: "Popup: call Marc"})
+    st.update(0.0, _luma(f0), lambda: f0)
+    calls, pixels = ocr.detector_calls, st.stats.ocr_pixels
+    st.update(0.1, _luma(f1), lambda: f1)
+    assert ocr.detector_calls > calls
+    assert any(tb.box.y > 130 for tb in st.texts)
+    assert st.stats.ocr_pixels - pixels < 400 * 200 * 0.2  # only the pop-up's text
+
+
+def test_filled_boxes_are_flat_and_text_is_not() -> None:
+    rgb = _frame({20: "Jean Martin 06 12 34 56 78"})
+    box = Box(8, 18, 220, 22)
+    luma = _luma(rgb)
+    assert not flat_interior(luma, box, 24)
+    kernels.redact(rgb, np.array([[box.x, box.y, box.w, box.h]], dtype=np.int32), "fill", seed=7)
+    assert flat_interior(_luma(rgb), box, 24)
+    assert not flat_interior(_luma(rgb), Box(8, 18, 3, 22), 24)  # too thin to prove anything: OCR it
+
+
+def test_content_boxes_skip_background_and_rules_but_keep_every_glyph() -> None:
+    rgb = _frame({20: "Name Jean", 150: "x"})
+    rgb[100, :, :] = 0  # a horizontal rule across the screen
+    rgb[:, 300, :] = 0  # a vertical rule
+    luma = _luma(rgb)
+    boxes = content_boxes(luma, 16, 24)
+    ink = luma < 128
+    ink[100, :] = ink[:, 300] = False
+    ys, xs = np.nonzero(ink)
+    assert all(any(b.x <= x < b.x1 and b.y <= y < b.y1 for b in boxes) for y, x in zip(ys, xs, strict=True))
+    assert sum(b.area() for b in boxes) < 0.25 * luma.size
+
+
+def test_a_line_that_moved_off_its_known_rows_goes_to_the_detector() -> None:
+    ocr = CountingOcr()
+    st = ScreenState(ocr=ocr, width=400, height=200)
+    f0 = _frame({20: "Title", 100: "Phone 06 12"})
+    f1 = _frame({20: "Title", 104: "Phone 06 12"})  # shifted by 4 px: the old rows cut its glyphs
+    st.update(0.0, _luma(f0), lambda: f0)
+    calls = ocr.detector_calls
+    st.update(0.1, _luma(f1), lambda: f1)
+    assert ocr.detector_calls > calls
+    (phone,) = [tb for tb in st.texts if tb.box.y > 80]
+    ink_rows = np.flatnonzero((_luma(f1) < 128)[:, :200].any(axis=1))
+    assert phone.box.y <= ink_rows[ink_rows > 80][0] and phone.box.y1 > ink_rows[-1]
