@@ -23,7 +23,7 @@ def test_render_failure_leaves_nothing(tmp_path: Path, monkeypatch: pytest.Monke
     out_dir = tmp_path / "out"
     out_dir.mkdir()
 
-    def broken_render(src: Path, dst: Path, *args: Any) -> int:
+    def broken_render(src: Path, dst: Path, *args: Any, **kwargs: Any) -> int:
         Path(dst).write_bytes(b"half an mp4")  # the encoder got part way...
         raise ProcessingError("encoder died", path=dst)  # ...and failed
 
@@ -40,8 +40,8 @@ def test_wrong_frame_count_is_not_published(tmp_path: Path, monkeypatch: pytest.
     out_dir.mkdir()
     real_render = pipeline.render_video
 
-    def short_render(*args: Any) -> int:
-        return real_render(*args) - 1  # pretend a frame went missing
+    def short_render(*args: Any, **kwargs: Any) -> int:
+        return real_render(*args, **kwargs) - 1  # pretend a frame went missing
 
     monkeypatch.setattr(pipeline, "render_video", short_render)
     job = pipeline.Job(input=rec.video, output=out_dir / "call.anon.mp4", config=load_config(None), roster=rec.roster)
