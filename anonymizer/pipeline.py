@@ -32,7 +32,7 @@ from anonymizer.detect.roster import load_roster
 from anonymizer.errors import ConfigError, CorruptInputError, InputError, PolicyRefusal, ProcessingError, VerificationError
 from anonymizer.fsutil import atomic_path, sha256_file, write_atomic
 from anonymizer.media import AudioTrack, MediaInfo, iter_frames, probe, read_audio, resample_mono, write_recording
-from anonymizer.ocr import EasyOcrEngine, OcrEngine
+from anonymizer.ocr import EasyOcrEngine, OcrEngine, cpu_threads
 from anonymizer.plan import AudioSpan, Plan, value_hasher
 from anonymizer.policy import check_gates
 from anonymizer.policy.gates import RuleRefusal
@@ -100,8 +100,10 @@ class Timings:
 
 
 def load_models(config: Config, *, asr_model: Path | None = None, gpu: bool = False, need_audio: bool = True) -> Models:
-    ocr = EasyOcrEngine(gpu=gpu)
-    transcriber = WhisperTranscriber(asr_model, language=config.audio.language, device="cuda" if gpu else "cpu") if need_audio else None
+    threads = cpu_threads()
+    ocr = EasyOcrEngine(gpu=gpu, threads=threads)
+    transcriber = (WhisperTranscriber(asr_model, language=config.audio.language, device="cuda" if gpu else "cpu", threads=threads)
+                   if need_audio else None)
     return Models(ocr=ocr, transcriber=transcriber)
 
 

@@ -33,6 +33,7 @@ from anonymizer.batch.worker import DEFAULT_FACTORY, IsolatedWorker, Task, Worke
 from anonymizer.config import Config, parse_duration_s
 from anonymizer.errors import ConfigError
 from anonymizer.fsutil import fsync_dir, sha256_file
+from anonymizer.ocr import cpu_threads
 
 STATE_NAME = ".anonymizer-batch.sqlite"
 LOCK_NAME = ".anonymizer-batch.lock"
@@ -182,6 +183,8 @@ def _remove_partials(output: str, status: str) -> str:
 def run_local(spec: WorkerSpec, items: Iterable[tuple[Any, Task]], *, workers: int, timeout_s: float,
               memory_mb: int) -> Iterator[tuple[Any, dict[str, Any]]]:
     """A pool of ``workers`` isolated child processes, each with its own model set."""
+    if "ANONYMIZER_THREADS" not in os.environ:  # the workers share the cores (inherited by spawn)
+        os.environ["ANONYMIZER_THREADS"] = str(max(1, cpu_threads() // max(1, workers)))
     pool: queue.Queue[IsolatedWorker] = queue.Queue()
     handles = [IsolatedWorker(spec, timeout_s=timeout_s, memory_mb=memory_mb) for _ in range(workers)]
     for h in handles:

@@ -49,3 +49,17 @@ def test_bad_policy(tmp_path: Path, toml: str, message: str) -> None:
 def test_missing_policy(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="policy file not found"):
         load_config(tmp_path / "nope.toml")
+
+
+def test_cpu_threads_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Models use every core this process may run on, unless a batch divided them."""
+    import os
+
+    from anonymizer.ocr import cpu_threads
+
+    monkeypatch.delenv("ANONYMIZER_THREADS", raising=False)
+    assert cpu_threads() == len(os.sched_getaffinity(0))
+    monkeypatch.setenv("ANONYMIZER_THREADS", "3")
+    assert cpu_threads() == 3
+    monkeypatch.setenv("ANONYMIZER_THREADS", "zero")
+    assert cpu_threads() == len(os.sched_getaffinity(0))
