@@ -21,14 +21,20 @@ def atomic_path(final: Path) -> Iterator[Path]:
     tmp = final.with_name(f".{final.name}.part-{secrets.token_hex(4)}{final.suffix}")
     try:
         yield tmp
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        os.chmod(tmp, OUTPUT_MODE)
-        os.replace(tmp, final)
-        fsync_dir(final.parent)
+        publish(tmp, final)
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+
+
+def publish(tmp: Path, final: Path) -> None:
+    """Make the finished file ``tmp`` (in ``final``'s folder) become ``final``: fsync it,
+    restrict its mode, rename it, fsync the folder."""
+    with open(tmp, "rb+") as f:
+        os.fsync(f.fileno())
+    os.chmod(tmp, OUTPUT_MODE)
+    os.replace(tmp, final)
+    fsync_dir(Path(final).parent)
 
 
 def write_atomic(final: Path, data: str | bytes) -> None:

@@ -12,7 +12,6 @@ import functools
 import getpass
 import json
 import logging
-import os
 import re
 import secrets
 import time
@@ -30,7 +29,7 @@ from anonymizer.detect import Detector
 from anonymizer.detect.labels import context_findings, is_ui_text
 from anonymizer.detect.roster import load_roster
 from anonymizer.errors import ConfigError, CorruptInputError, InputError, PolicyRefusal, ProcessingError, VerificationError
-from anonymizer.fsutil import atomic_path, sha256_file, write_atomic
+from anonymizer.fsutil import atomic_path, publish, sha256_file, write_atomic
 from anonymizer.media import AudioTrack, MediaInfo, iter_frames, probe, read_audio, resample_mono, write_recording
 from anonymizer.ocr import EasyOcrEngine, OcrEngine, cpu_threads
 from anonymizer.plan import AudioSpan, Plan, value_hasher
@@ -287,7 +286,7 @@ def quarantine(job: Job, tmp: Path, plan: Plan, problems: list[Problem], verific
     report = {"status": "quarantined", "input_sha256": plan.input_sha256, "config_sha256": plan.config_sha256,
               "reason": f"{len(problems)} value(s) found again in the output ({', '.join(kinds)})", "verification": verification}
     write_atomic(target.with_name(target.stem + ".report.json"), json.dumps(report, indent=1, sort_keys=True))
-    os.replace(tmp, target)
+    publish(tmp, target)
     raise VerificationError(f"not published: {report['reason']}; quarantined as {target}", path=job.input)
 
 
