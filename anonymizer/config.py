@@ -162,7 +162,7 @@ class Config:
         v, a, d = self.video, self.audio, self.detect
         _check(v.style in STYLES, f"video.style must be one of {STYLES}, not {v.style!r}")
         _check(a.mode in AUDIO_MODES, f"audio.mode must be one of {AUDIO_MODES}, not {a.mode!r}")
-        _check(a.language in LANGUAGES, f"audio.language must be one of {LANGUAGES}")
+        _check(a.language in (*LANGUAGES, "auto"), f"audio.language must be one of {(*LANGUAGES, 'auto')}")
         _check(0 <= v.pad_px <= 64, "video.pad_px must be in 0..64")
         _check(0.0 <= v.pad_s <= 5.0, "video.pad_s must be in 0..5")
         _check(4 <= v.tile_px <= 256, "video.tile_px must be in 4..256")

@@ -25,8 +25,8 @@ The bench runs the CLI with verification off (``[policy] verify = false``): veri
 is the product's safety net and would quarantine (not publish) an output with a leak, so
 there would be nothing to score; the independent scorer measures the redaction itself.
 ``--verify`` runs the default policy (a quarantined output is then scored from the
-quarantine folder, without a plan). French calls are transcribed by the bundled English
-model unless ``--asr-model`` gives a multilingual one (then ``--language fr`` is passed).
+quarantine folder, without a plan). French calls run with ``--language fr`` (the bundled
+multilingual Whisper base, or ``--asr-model``).
 """
 
 from __future__ import annotations
@@ -100,8 +100,8 @@ def anonymize(paths: Any, output: Path, *, verify: bool, asr_model: Path | None,
         cmd += ["--policy", str(policy)]
     if asr_model is not None:
         cmd += ["--asr-model", str(asr_model)]
-        if lang != "en":
-            cmd += ["--language", lang]
+    if lang != "en":
+        cmd += ["--language", lang]  # the bundled multilingual model unless --asr-model
     t0 = time.monotonic()
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=dict(os.environ))
     wall = time.monotonic() - t0
@@ -289,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--fps", type=float, default=10.0,
                     help="frame rate (default 10; the cost follows the number of screen changes, i.e. frames)")
     ap.add_argument("--asr-model", type=Path, default=None,
-                    help="multilingual CTranslate2 Whisper folder: French calls then run with --language fr")
+                    help="CTranslate2 Whisper folder for every call (default: bundled tiny.en for EN, base for FR)")
     ap.add_argument("--verify", action="store_true", help="keep the CLI's verification on (default policy)")
     ap.add_argument("--label-ocr", action="store_true",
                     help="also count labels that OCR no longer reads (slower; default: repainted pixels only)")

@@ -13,6 +13,8 @@ import numpy as np
 from anonymizer.errors import ConfigError, ModelError, ProcessingError
 from anonymizer.types import Word
 
+SPOKEN = ("en", "fr")
+
 
 class Transcriber(ABC):
     @abstractmethod
@@ -25,7 +27,10 @@ class WhisperTranscriber(Transcriber):
         import models
 
         try:
-            directory = models.whisper_dir(model_dir)
+            if model_dir is None and language != "en":
+                directory = models.whisper_multilingual_dir()  # French / auto: the bundled base
+            else:
+                directory = models.whisper_dir(model_dir)
         except models.ModelNotFound as exc:
             raise ModelError(f"speech model unavailable: {exc}") from exc
         if language != "en" and not models.whisper_is_multilingual(directory):
@@ -33,7 +38,8 @@ class WhisperTranscriber(Transcriber):
                 f"speech model {directory} is English-only but the call language is {language!r}: "
                 "pass --asr-model DIR with a multilingual CTranslate2 Whisper model"
             )
-        self.language = language
+        self.language = language  # en | fr | auto (the likelier of SPOKEN per recording)
+        self.detected: str | None = None
         self.model_dir = directory
         try:
             from faster_whisper import WhisperModel
@@ -47,13 +53,19 @@ class WhisperTranscriber(Transcriber):
         if audio.size < 1600:  # < 0.1 s: nothing to say
             return []
         try:
+            language = self.language
+            if language == "auto":
+                language = self.detected = self.detect(audio)
             segments, _info = self._model.transcribe(
                 audio,
-                language=self.language,
+                language=language,
                 word_timestamps=True,
                 beam_size=1,
                 vad_filter=False,
                 condition_on_previous_text=False,
+                # Greedy only: Whisper's fallback samples at temperature > 0 on hard audio,
+                # so the same call gave different words (hence bleeps) on each run.
+                temperature=0.0,
             )
             out: list[Word] = []
             for seg in segments:
@@ -62,3 +74,11 @@ class WhisperTranscriber(Transcriber):
             return out
         except Exception as exc:
             raise ProcessingError(f"speech-to-text failed: {exc}") from exc
+
+    def detect(self, audio: np.ndarray) -> str:
+        """The likelier of ``SPOKEN`` in ``audio`` (Whisper's language id, over up to three
+        30-s windows). Restricted to the languages the detectors know, so a noisy start
+        cannot switch a French call to, say, Italian."""
+        _lang, _p, probs = self._model.detect_language(audio, language_detection_segments=3)
+        scores = dict(probs)
+        return max(SPOKEN, key=lambda lang: scores.get(lang, 0.0))
