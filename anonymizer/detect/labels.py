@@ -30,14 +30,18 @@ PII_LABELS: dict[str, str] = {
         zip|zip code|date de naissance|date of birth|birth date|dob|ne le|nee le|born|iban|bic|rib|card|carte|
         card number|numero de carte|n de carte|cb|carte bancaire|account|compte|account number|numero de compte|
         n client|numero client|customer id|client id|id client|contrat|contract|numero de contrat|policy number|
-        search|rechercher|recherche|nir|securite sociale|social security|ssn|passport|passeport""".split("|"),
+        search|rechercher|recherche|nir|securite sociale|social security|ssn|passport|passeport|
+        cvv|cvv2|cvc|cvc2|cvn|csc|cryptogramme|cryptogramme visuel|code de securite|security code|card code|
+        expiry|expiry date|expiration|date d expiration|date de validite|valid thru|siren|siret|
+        policy no|policy|contract no|n de contrat|no de contrat|reference client|customer ref""".split("|"),
         "customer",
     ),
     **dict.fromkeys(
         """agent|conseiller|conseillere|advisor|adviser|traite par|handled by|assigned to|assigne a|owner|
         proprietaire|logged in as|connecte en tant que|utilisateur|user|login|identifiant|matricule|
         employee id|id agent|poste|ext|extension|operateur|operator|superviseur|supervisor|manager|
-        responsable|collegue|colleague|from|de la part de|transfere a|transferred to""".split("|"),
+        responsable|collegue|colleague|from|de la part de|transfere a|transferred to|account manager|
+        gestionnaire|charge de compte|charge de clientele|conseiller attitre|referent""".split("|"),
         "colleague",
     ),
 }
@@ -49,7 +53,8 @@ NAME_LABELS = frozenset(
     titulaire|account holder|holder|contact|agent|conseiller|conseillere|advisor|adviser|traite par|handled by|
     assigned to|assigne a|owner|proprietaire|logged in as|connecte en tant que|utilisateur|user|operateur|operator|
     superviseur|supervisor|manager|responsable|collegue|colleague|from|de la part de|transfere a|transferred to|
-    search|rechercher|recherche""".split("|")
+    search|rechercher|recherche|account manager|gestionnaire|charge de compte|charge de clientele|
+    conseiller attitre|referent""".split("|")
 )
 
 # Other UI vocabulary of call-center applications (menus, buttons, columns, history actions,

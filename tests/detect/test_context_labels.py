@@ -46,6 +46,11 @@ CASES = [
     # a form's value column beside a history table whose rows OCR joined with the labels
     ([tb(20, 297, "IBAN"), tb(675, 289, "24/01/2026"), tb(790, 288, "Réclamation"), tb(1000, 289, "Olivier Bernard"),
       tb(192, 297, "FR06 4003 1049")], {"FR06 4003 1049"}, {"24/01/2026", "Réclamation"}),
+    # a card's security code and an account manager, in the value column far right of the label
+    ([tb(107, 330, "CVV"), tb(247, 330, "303")], {"303"}, set()),
+    ([tb(10, 10, "Cryptogramme visuel"), tb(250, 10, "8I2")], {"8I2"}, set()),
+    ([tb(107, 352, "Account manager"), tb(247, 352, "Robinson")], {"Robinson"}, set()),
+    ([tb(10, 10, "Policy no."), tb(200, 10, "CN2026-87897")], {"CN2026-87897"}, set()),
     # labels in a row: each one's value is below it, labels are never values
     ([tb(10, 10, "Nom"), tb(200, 10, "Prénom"), tb(10, 30, "Zorglub"), tb(200, 30, "Xavière")],
      {"Zorglub", "Xavière"}, {"Prénom", "Nom"}),
