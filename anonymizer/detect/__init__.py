@@ -14,6 +14,7 @@ import re
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from anonymizer.config import DetectConfig
 from anonymizer.detect.labels import UI_WORDS, within_one_edit
@@ -65,7 +66,7 @@ def _analyzer(languages: tuple[str, ...]) -> object:
             nlp.load()
             registry = RecognizerRegistry(supported_languages=list(languages))
             for lang in languages:
-                registry.add_recognizer(PhoneRecognizer(supported_language=lang, supported_regions=("FR", "GB", "US", "BE", "CH", "DE", "ES", "IT", "CA")))
+                registry.add_recognizer(_national_phones(PhoneRecognizer)(supported_language=lang, supported_regions=("FR", "GB", "US", "BE", "CH", "DE", "ES", "IT", "CA")))
                 registry.add_recognizer(IbanRecognizer(supported_language=lang))
                 registry.add_recognizer(SpacyRecognizer(supported_language=lang, supported_entities=["PERSON"]))
                 for rec in simple_recognizers(lang):
@@ -310,6 +311,23 @@ def ocr_canonical(word: str) -> str:
     for a, b in _OCR_CONFUSIONS:
         w = w.replace(a, b)
     return w
+
+
+def _national_phones(base: type) -> type:
+    """Presidio's libphonenumber recognizer (national writings of other countries), minus
+    what it finds in clocks, prices and dates: a match whose first screen field holds
+    fewer than 8 digits ("09.18.09", the "03" of "723.03  2026-01-28") is no phone number."""
+
+    class NationalPhoneRecognizer(base):  # type: ignore[misc, valid-type]
+        def analyze(self, text: str, entities: list[str], nlp_artifacts: Any = None) -> list[Any]:
+            out = []
+            for r in super().analyze(text, entities, nlp_artifacts):
+                s, e = _field_parts(text, r.start, r.end, r.entity_type)[0]
+                if len(digits(text[s:e])) >= 8:
+                    out.append(r)
+            return out
+
+    return NationalPhoneRecognizer
 
 
 def _field_parts(text: str, start: int, end: int, entity_type: str) -> list[tuple[int, int]]:

@@ -76,6 +76,8 @@ class DateOfBirthRecognizer(CheckedRecognizer):
         before = fold(text[max(0, start - self.LABEL_WINDOW) : start])
         birth = [x.end() for x in self.LABEL.finditer(before)]
         other = [x.end() for x in self.OTHER.finditer(before)]
+        if birth and any(r.search(before[max(birth):]) for r in self.REGEXES):
+            birth = []  # another date lies between the label and this one: that one is the birth date
         if birth and (not other or max(birth) > max(other)):  # the nearest label decides
             return self.ENTITY, start, end, 0.95 if _plausible_date(ocr_to_digits(value)) else self.LABEL_SCORE
         if other:
@@ -168,7 +170,8 @@ class AddressRecognizer(PatternRecognizer):
     def __init__(self, supported_language: str = "en") -> None:
         street = rf"(?i:{_STREET})"
         name = rf"(?:\s+{_PARTICLE})*\s*[A-ZÀ-Ý0-9][\w'’\-]*(?:\s+(?:{_PARTICLE}|[A-ZÀ-Ý0-9][\w'’\-]*))*"
-        number = rf"(?<![0-9A-Za-z]){D}{{1,4}}(?:\s?(?:bis|ter|[a-cA-C])\b)?"
+        # a house number holds at least one real digit ("Save" is not "5 ave")
+        number = rf"(?<![0-9A-Za-z])(?=[^\s,]{{0,3}}[0-9]){D}{{1,4}}(?:\s?(?:bis|ter|[a-cA-C])\b)?"
         super().__init__(
             supported_entity="ADDRESS",
             patterns=[

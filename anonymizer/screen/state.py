@@ -110,7 +110,7 @@ class ScreenState:
         for tb in replaced:
             if not self._pixels_changed(tb.box, luma) and not any(nt.box.intersects(tb.box) for nt in new_texts):
                 kept.append(tb)
-        new_texts = [self._inherit(nt, replaced) for nt in new_texts]
+        new_texts = [self._inherit(self._snap_to_ink(nt, luma), replaced) for nt in new_texts]
         before = sorted((tb.box.as_list(), tb.text) for tb in self.texts)
         self.texts = kept + new_texts
         if self._luma is None:
@@ -254,6 +254,44 @@ class ScreenState:
             if extended == grown:
                 return grown
             grown = extended
+
+    def _snap_to_ink(self, tb: TextBox, luma: np.ndarray) -> TextBox:
+        """Widen ``tb`` over glyphs its OCR box cut off: the ink on its rows that continues
+        past either side with no gap as wide as a word space. OCR boxes can be a few pixels
+        short of the text (more so on scrolled or small text), and a value is hidden inside
+        its line's box: a box is only ever widened here, never narrowed."""
+        b = tb.box.clip(self.width, self.height)
+        if b.area() == 0:
+            return tb
+        reach = 3 * b.h
+        x0, x1 = max(0, b.x - reach), min(self.width, b.x1 + reach)
+        band = luma[b.y : b.y1, x0:x1]
+        ink = (band.max(axis=0).astype(np.int16) - band.min(axis=0)) >= self.threshold
+        inside = np.flatnonzero(ink[b.x - x0 : b.x1 - x0])
+        if inside.size == 0:
+            return tb
+        # Scan out from the box's outermost glyphs, not its edges (OCR boxes have margins):
+        # letters of one word are at most ``gap`` blank columns apart, words further.
+        gap = max(2, round(b.h * 0.12))
+        left, right = b.x - x0 + int(inside[0]), b.x - x0 + int(inside[-1]) + 1
+        c = left - 1
+        while c >= 0 and left - c <= gap + 1:
+            if ink[c]:
+                left = c
+            c -= 1
+        c = right
+        while c < ink.size and c - right < gap + 1:
+            if ink[c]:
+                right = c + 1
+            c += 1
+        # Ink all the way to the window's edge is a rule or a border, not letters.
+        left = b.x - x0 if left <= 0 < x0 else left
+        right = b.x1 - x0 if right >= ink.size and x1 < self.width else right
+        left, right = min(left, b.x - x0), max(right, b.x1 - x0)
+        if left == b.x - x0 and right == b.x1 - x0:
+            return tb
+        nx0, nx1 = x0 + left, x0 + right
+        return TextBox(Box(nx0, tb.box.y, nx1 - nx0, tb.box.h), tb.text, tb.conf, tb.since_s)
 
     @staticmethod
     def _inherit(new: TextBox, old: list[TextBox]) -> TextBox:

@@ -114,3 +114,43 @@ def test_a_line_that_moved_off_its_known_rows_goes_to_the_detector() -> None:
     (phone,) = [tb for tb in st.texts if tb.box.y > 80]
     ink_rows = np.flatnonzero((_luma(f1) < 128)[:, :200].any(axis=1))
     assert phone.box.y <= ink_rows[ink_rows > 80][0] and phone.box.y1 > ink_rows[-1]
+
+
+class ShortBoxOcr(CountingOcr):
+    """A detector whose boxes stop ``cut`` px short of the last glyph of each word (as
+    EasyOCR's do now and then on small or scrolled text)."""
+
+    def __init__(self, cut: int) -> None:
+        super().__init__()
+        self.cut = cut
+
+    def read(self, rgb: np.ndarray) -> list[OcrText]:
+        ink = rgb.min(axis=2) < 128
+        out = []
+        for item in super().read(rgb):
+            b = item.box
+            cols = np.flatnonzero(ink[b.y : b.y1, b.x : b.x1].any(axis=0)) + b.x
+            # words: runs of ink columns more than 3 px apart
+            for run in np.split(cols, np.flatnonzero(np.diff(cols) > 3) + 1):
+                x0, x1 = int(run[0]), int(run[-1]) + 1 - self.cut
+                out.append(OcrText(Box(x0, b.y, x1 - x0, b.h), "word", 0.9))
+        return out
+
+
+def test_a_box_cut_short_is_widened_to_its_glyphs_not_to_the_next_word() -> None:
+    f = _frame({100: "Robinson arobinson"})
+    luma = _luma(f)
+    ink_cols = np.flatnonzero((luma[90:130] < 128).any(axis=0))
+    words = np.split(ink_cols, np.flatnonzero(np.diff(ink_cols) > 3) + 1)
+    assert len(words) == 2
+    st = ScreenState(ocr=ShortBoxOcr(cut=7), width=400, height=200)
+    st.update(0.0, luma, lambda: f)
+    boxes = sorted((tb.box for tb in st.texts), key=lambda b: b.x)
+    assert len(boxes) == 2
+    for box, word in zip(boxes, words, strict=True):
+        assert box.x <= word[0] and box.x1 >= word[-1] + 1  # every glyph of the word inside
+        assert box.x1 < word[-1] + 1 + 3  # and not beyond the word space
+    # exact boxes stay as they are
+    st2 = ScreenState(ocr=ShortBoxOcr(cut=0), width=400, height=200)
+    st2.update(0.0, luma, lambda: f)
+    assert sorted((tb.box for tb in st2.texts), key=lambda b: b.x) == boxes
