@@ -76,7 +76,8 @@ UI_WORDS = frozenset(
     statement releve complaint reclamation payment paiement reminder relance change changement blocked
     bloquee bloque replaced remplacee opposition updated mise jour envoi card carte email adresse address
     m mme mr mrs ms mlle monsieur madame bonjour hello hi merci thanks ok oui non yes no id n no. n°
-    numero number total filter filtre filtrer sort trier export exporter print imprimer refresh""".split()
+    numero number total filter filtre filtrer sort trier export exporter print imprimer refresh
+    visa mastercard amex american express jcb diners club discover maestro unionpay mir cb""".split()
 )
 
 
@@ -206,6 +207,10 @@ def context_findings(lines: list[Line]) -> list[FieldValue]:
         pos = lab.end
         while pos < len(line.text) and line.text[pos] in " :：-–|" and line.text[pos : pos + 2] != "  ":
             pos += 1
+        field_end = line.text.find("  ", pos)
+        rest = line.text[pos : field_end if field_end >= 0 else len(line.text)].strip()
+        if rest and is_ui_text(rest) and not rest.endswith("..."):
+            continue  # "Address change", "Email updated": a UI phrase starting with a label word
         if pos < len(line.text) and line.text[pos] != " " and pos not in by_line[lab.line]:
             span = (lab.line, *_value_from(line, pos, by_line[lab.line]))
         else:

@@ -161,7 +161,18 @@ _US_STATES = (
 )
 
 
-class AddressRecognizer(PatternRecognizer):
+class _NotAfterRecognizer(PatternRecognizer):
+    """A pattern recognizer that drops matches right after a word saying the value is
+    something else (``NOT_AFTER``, matched on the folded 20 characters before it)."""
+
+    NOT_AFTER: re.Pattern[str]
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None, regex_flags: int | None = None) -> list[RecognizerResult]:
+        results = super().analyze(text, entities, nlp_artifacts, regex_flags)
+        return [r for r in results if not self.NOT_AFTER.search(fold(text[max(0, r.start - 20) : r.start]))]
+
+
+class AddressRecognizer(_NotAfterRecognizer):
     """Postal addresses FR/EN: number + street type + name (``12 rue des Lilas``, ``221 Baker
     Street``), then postcode and city; postcode + city alone (``75011 Paris``); UK postcodes;
     US state + ZIP. Case-sensitive (a city or street name is capitalised), house numbers and
@@ -187,12 +198,8 @@ class AddressRecognizer(PatternRecognizer):
             global_regex_flags=re.DOTALL | re.MULTILINE,
         )
 
+    # "Commande 12345 Livrée" is an order number followed by a word, not a postcode + city
     NOT_AFTER = re.compile(r"(?<![a-z])(?:commande|order|ticket|dossier|facture|invoice|ref|reference|colis|parcel|score|total|montant|amount)\W*$")
-
-    def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None, regex_flags: int | None = None) -> list[RecognizerResult]:
-        results = super().analyze(text, entities, nlp_artifacts, regex_flags)
-        # "Commande 12345 Livrée" is an order number followed by a word, not a postcode + city
-        return [r for r in results if not self.NOT_AFTER.search(fold(text[max(0, r.start - 20) : r.start]))]
 
     def validate_result(self, pattern_text: str) -> bool | None:
         # the digit-like parts (house number, postcode) must be at least half real digits
@@ -201,6 +208,23 @@ class AddressRecognizer(PatternRecognizer):
         if not numeric:
             return False
         return None if all(real_digit_share(r) >= 0.5 for r in numeric) else False
+
+
+class EmployeeIdRecognizer(_NotAfterRecognizer):
+    """An id shaped like an employee's (``E10234``, ``AB-12345``) even off the roster; not
+    a ticket, order or case number so labelled (``Ticket  T-48623``)."""
+
+    NOT_AFTER = re.compile(r"(?<![a-z])(?:ticket|incident|case|cas|commande|order|dossier|facture|invoice|ref|reference|"
+                           r"colis|parcel|suivi|tracking|demande|request)\W*(?:n[o°]\.?\s*)?\W*$")
+
+    def __init__(self, supported_language: str = "en") -> None:
+        super().__init__(
+            supported_entity="EMPLOYEE_ID",
+            patterns=[Pattern("employee id", r"\b[A-Z]{1,3}-?\d{4,7}\b", 0.5)],
+            context=["matricule", "agent", "id", "employee"],
+            supported_language=supported_language,
+            name=f"EmployeeIdPattern_{supported_language}",
+        )
 
 
 class EmailRecognizer(PatternRecognizer):
@@ -288,13 +312,7 @@ def simple_recognizers(language: str) -> list[EntityRecognizer]:
         EmailRecognizer(language),
         AddressRecognizer(language),
         *(cls(language) for cls in CHECKED_RECOGNIZERS),
-        PatternRecognizer(
-            supported_entity="EMPLOYEE_ID",
-            patterns=[Pattern("employee id", r"\b[A-Z]{1,3}-?\d{4,7}\b", 0.5)],
-            context=["matricule", "agent", "id", "employee"],
-            supported_language=language,
-            name=f"EmployeeIdPattern_{language}",
-        ),
+        EmployeeIdRecognizer(language),
         # Long digit runs are identifiers (accounts, contracts, cards without a valid Luhn):
         # redact them even when no specific recognizer is sure (fail closed).
         DigitRunRecognizer(language),

@@ -56,6 +56,9 @@ CASES = [
      {"Zorglub", "Xavière"}, {"Prénom", "Nom"}),
 ]
 NOTHING = [
+    # history actions that start with a label word are UI phrases, and so is the column below them
+    [tb(90, 10, "Address change"), tb(90, 30, "Email updated"), tb(90, 50, "Card replaced"), tb(90, 70, "Inbound call")],
+    [tb(10, 10, "Card"), tb(250, 10, "Mastercard")],  # a card brand is not the card
     [tb(10, 10, "Search"), tb(80, 10, "Customer name...", 120)],  # a placeholder
     [tb(10, 10, "Nom du client...")],
     [tb(10, 10, "Customer record")],

@@ -878,3 +878,9 @@ def test_fail_closed_scores(detector: Detector) -> None:
 def test_only_the_date_next_to_a_birth_label_is_a_birth_date(detector: Detector) -> None:
     line = "Date of birth  January 18, 1952  2026-09-08  Quote sent"  # a history table beside the field
     assert [v for e, v in _found(detector, line) if e == "DATE_OF_BIRTH"] == ["January 18, 1952"]
+
+
+def test_ticket_numbers_are_not_employee_ids(detector: Detector) -> None:
+    assert not [v for e, v in _found(detector, "Ticket  T-48623") if e == "EMPLOYEE_ID"]
+    assert not [v for e, v in _found(detector, "Commande n° AB-123456") if e == "EMPLOYEE_ID"]
+    assert ("EMPLOYEE_ID", "E10234") in _found(detector, "Matricule E10234")
