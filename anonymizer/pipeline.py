@@ -462,6 +462,12 @@ def detect_audio(words: list[Word], detector: Detector, cfg: Config, hasher: Cal
             detector.add_known(f.entity_type, value, f.category)
     for first, last in carrier_spans(words) if not cfg.redact.keeps("customer", "ANNOUNCED") else []:
         out.append(word_span(first, last, "ANNOUNCED", "customer", " ".join(w.text for w in words[first : last + 1])))
+    # A word Whisper is unsure of is where names and numbers get misheard ("the target
+    # views" for "Emily Wilson"): unsure is redacted, never played.
+    if cfg.audio.unsure_prob > 0 and not cfg.redact.keeps("customer", "UNSURE"):
+        for k, w in enumerate(words):
+            if w.probability < cfg.audio.unsure_prob and any(c.isalnum() for c in w.text):
+                out.append(word_span(k, k, "UNSURE", "customer", w.text))
     # Words mixing letters and digits ("charlatanavis54atemail") are garbled identifiers.
     for k, w in enumerate(words):
         if sum(c.isdigit() for c in w.text) >= 2 and sum(c.isalpha() for c in w.text) >= 2:

@@ -51,11 +51,9 @@ def merge_boxes(boxes: list[Box]) -> list[Box]:
     return out
 
 
-def content_boxes(luma: np.ndarray, tile: int, threshold: int) -> list[Box]:
-    """Parts of ``luma`` ((H, W) uint8) worth sending to the text detector, in its
-    coordinates: groups of tiles holding contrast that is not just a straight border line,
-    grown by one tile and merged. Blank background (most of a screen) is skipped; a tile
-    with any glyph stroke is kept, so nothing readable is left out."""
+def ink_tiles(luma: np.ndarray, tile: int, threshold: int) -> np.ndarray:
+    """(ceil(H/tile), ceil(W/tile)) bool: tiles of ``luma`` holding contrast that is not
+    just a straight border line (a glyph stroke, an icon)."""
     h, w = luma.shape
     th, tw = -(-h // tile), -(-w // tile)
     padded = np.empty((th * tile, tw * tile), dtype=np.uint8)
@@ -70,7 +68,17 @@ def content_boxes(luma: np.ndarray, tile: int, threshold: int) -> list[Box]:
     has = rows_any.any(axis=2)
     # only full-width rows (a horizontal rule) or only full-height columns (a vertical rule)
     line_only = (rows_any == rows_all).all(axis=2) | (cols_any == cols_all).all(axis=2)
-    mask = has & ~line_only
+    mask: np.ndarray = has & ~line_only
+    return mask
+
+
+def content_boxes(luma: np.ndarray, tile: int, threshold: int) -> list[Box]:
+    """Parts of ``luma`` ((H, W) uint8) worth sending to the text detector, in its
+    coordinates: groups of ``ink_tiles`` grown by one tile and merged. Blank background
+    (most of a screen) is skipped; a tile with any glyph stroke is kept, so nothing
+    readable is left out."""
+    h, w = luma.shape
+    mask = ink_tiles(luma, tile, threshold)
     if not mask.any():
         return []
     grown = cv2.dilate(mask.astype(np.uint8), np.ones((3, 3), np.uint8))

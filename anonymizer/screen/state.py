@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from anonymizer.ocr import OcrEngine
-from anonymizer.screen.changes import changed_tiles, content_boxes, merge_boxes, regions_from_tiles
+from anonymizer.screen.changes import changed_tiles, content_boxes, ink_tiles, merge_boxes, regions_from_tiles
 from anonymizer.types import Box, TextBox
 
 
@@ -94,6 +94,7 @@ class ScreenState:
                 rgb = rgb_fn()  # type: ignore[operator]
             read.append(region)
             # Blank background inside the region holds no text: only its content goes to the detector.
+            found: list[TextBox] = []
             for sub in content_boxes(luma[region.y : region.y1, region.x : region.x1], self.tile_px, self.threshold):
                 x0, y0 = region.x + sub.x, region.y + sub.y
                 crop = np.ascontiguousarray(rgb[y0 : y0 + sub.h, x0 : x0 + sub.w])
@@ -101,7 +102,9 @@ class ScreenState:
                 self.stats.ocr_pixels += sub.area()
                 for item in self.ocr.read(crop):
                     b = item.box
-                    new_texts.append(TextBox(Box(b.x + x0, b.y + y0, b.w, b.h), item.text, item.conf, t))
+                    found.append(TextBox(Box(b.x + x0, b.y + y0, b.w, b.h), item.text, item.conf, t))
+            found = [self._snap_to_ink(tb, luma) for tb in found]
+            new_texts += found + self._unread_ink(region, luma, found, t)
             self.stats.detector_s += time.perf_counter() - t_read
         kept = [tb for tb in self.texts if not any(_inside(tb.box, r) for r in read)]
         replaced = [tb for tb in self.texts if any(_inside(tb.box, r) for r in read)]
@@ -110,7 +113,7 @@ class ScreenState:
         for tb in replaced:
             if not self._pixels_changed(tb.box, luma) and not any(nt.box.intersects(tb.box) for nt in new_texts):
                 kept.append(tb)
-        new_texts = [self._inherit(self._snap_to_ink(nt, luma), replaced) for nt in new_texts]
+        new_texts = [self._inherit(self._snap_to_ink(nt, luma) if nt.conf > 0 else nt, replaced) for nt in new_texts]
         before = sorted((tb.box.as_list(), tb.text) for tb in self.texts)
         self.texts = kept + new_texts
         if self._luma is None:
@@ -254,6 +257,35 @@ class ScreenState:
             if extended == grown:
                 return grown
             grown = extended
+
+    def _unread_ink(self, region: Box, luma: np.ndarray, found: list[TextBox], t: float) -> list[TextBox]:
+        """Ink the detector found no text in (a row half scrolled into view, glyphs at a
+        crop's edge): an unreadable text box (``"?"``, confidence 0), so it is hidden as
+        unsure, never shown. Tiles already under a text box, or under a kept one whose
+        pixels did not change, are not ink left unread."""
+        tile = self.tile_px
+        mask = ink_tiles(luma[region.y : region.y1, region.x : region.x1], tile, self.threshold)
+        if not mask.any():
+            return []
+        covered = [tb.box.pad(2, 2) for tb in found] + [
+            tb.box for tb in self.texts if tb.box.intersects(region) and not self._pixels_changed(tb.box, luma)]
+        for ty, tx in zip(*np.nonzero(mask), strict=True):
+            cell = Box(region.x + int(tx) * tile, region.y + int(ty) * tile, tile, tile).clip(self.width, self.height)
+            ink = luma[cell.y : cell.y1, cell.x : cell.x1].astype(np.int16)
+            ys, xs = np.nonzero(np.abs(ink - int(np.median(ink))) >= self.threshold)
+            if ys.size == 0:
+                mask[ty, tx] = False
+                continue
+            glyphs = Box(cell.x + int(xs.min()), cell.y + int(ys.min()), int(xs.max() - xs.min()) + 1, int(ys.max() - ys.min()) + 1)
+            if any(glyphs.intersection(c) * 2 >= glyphs.area() for c in covered):
+                mask[ty, tx] = False
+        if not mask.any():
+            return []
+        out = []
+        for r in regions_from_tiles(mask, tile, region.w, region.h):
+            b = Box(region.x + r.x, region.y + r.y, r.w, r.h).clip(self.width, self.height)
+            out.append(TextBox(b, "?", 0.0, t))
+        return out
 
     def _snap_to_ink(self, tb: TextBox, luma: np.ndarray) -> TextBox:
         """Widen ``tb`` over glyphs its OCR box cut off: the ink on its rows that continues

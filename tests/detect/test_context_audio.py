@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from anonymizer.config import Config
+from anonymizer.config import Config, load_config
 from anonymizer.detect import Detector
 from anonymizer.pipeline import detect_audio
 from anonymizer.speech.normalize import normalize, render
@@ -60,3 +60,16 @@ def test_words_without_a_duration_get_the_gap_around_them(detector: Detector) ->
     words = [Word("call", 0.0, 0.4), Word("0612345678", 2.0, 2.0), Word("please", 4.0, 4.5)]
     spans = detect_audio(words, detector, Config(), lambda v: v, register=False)
     assert any(s.start_s <= 0.4 and s.end_s >= 4.0 for s in spans), spans
+
+
+def test_words_speech_to_text_is_unsure_of_are_bleeped(detector: Detector) -> None:
+    """"speaking with the target views" was Whisper's hearing of an agent's name: words it
+    gives a low probability are bleeped, sure ones are not."""
+    probs = {"speaking": 0.93, "with": 0.96, "the": 0.1, "target": 0.05, "views.": 0.23, "thanks": 0.9}
+    words = [Word(w, 1.0 * i, 1.0 * i + 0.8, p) for i, (w, p) in enumerate(probs.items())]
+    spans = detect_audio(words, detector, Config(), lambda v: v, register=False)
+    hit = {w.text for w in words if any(s.start_s <= w.start_s and w.end_s <= s.end_s for s in spans)}
+    assert {"the", "target", "views."} <= hit and "speaking" not in hit and "thanks" not in hit
+    assert [s for s in spans if s.type == "UNSURE"]
+    off = detect_audio(words, detector, load_config(None, {"audio": {"unsure_prob": 0.0}}), lambda v: v, register=False)
+    assert not [s for s in off if s.type == "UNSURE"]

@@ -154,3 +154,31 @@ def test_a_box_cut_short_is_widened_to_its_glyphs_not_to_the_next_word() -> None
     st2 = ScreenState(ocr=ShortBoxOcr(cut=0), width=400, height=200)
     st2.update(0.0, luma, lambda: f)
     assert sorted((tb.box for tb in st2.texts), key=lambda b: b.x) == boxes
+
+
+class BlindOcr(CountingOcr):
+    """A detector that reads the first crop it is given and finds nothing in the others
+    (a half-scrolled row, glyphs at a crop's edge)."""
+
+    def read(self, rgb: np.ndarray) -> list[OcrText]:
+        found = super().read(rgb)
+        return found if self.detector_calls == 1 else []
+
+
+def test_ink_the_detector_did_not_read_is_kept_as_unreadable_text() -> None:
+    f = _frame({20: "Title", 100: "Hall"})
+    st = ScreenState(ocr=BlindOcr(), width=400, height=200)
+    st.update(0.0, _luma(f), lambda: f)
+    hall = np.flatnonzero((_luma(f)[80:140] < 128).any(axis=0))
+    unread = [tb for tb in st.texts if tb.conf == 0.0]
+    assert unread and all(tb.text == "?" for tb in unread)
+    assert any(tb.box.x <= hall[0] and tb.box.x1 > hall[-1] and 80 <= tb.box.y1 for tb in unread)
+    assert not any(tb.box.y1 < 60 for tb in unread)  # the title was read: not unsure
+    # and the pipeline hides it as unsure
+    from anonymizer.config import Config
+    from anonymizer.pipeline import unsure_candidates
+    from anonymizer.screen.tracks import unsure_boxes
+    v = Config().video
+    hidden = unsure_boxes(unsure_candidates(st.texts), conf=v.unsure_conf, min_digits=v.unsure_min_digits, pad_px=0,
+                          hasher=str)
+    assert any(h.box.x <= hall[0] and h.box.x1 > hall[-1] for h in hidden)
