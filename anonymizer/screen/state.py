@@ -264,23 +264,27 @@ class ScreenState:
         unsure, never shown. Tiles already under a text box, or under a kept one whose
         pixels did not change, are not ink left unread."""
         tile = self.tile_px
-        mask = ink_tiles(luma[region.y : region.y1, region.x : region.x1], tile, self.threshold)
-        if not mask.any():
+        ink_mask = ink_tiles(luma[region.y : region.y1, region.x : region.x1], tile, self.threshold)
+        if not ink_mask.any():
             return []
-        covered = [tb.box.pad(2, 2) for tb in found] + [
-            tb.box for tb in self.texts if tb.box.intersects(region) and not self._pixels_changed(tb.box, luma)]
+        mask = ink_mask.copy()
+        covered = np.zeros((region.h, region.w), dtype=bool)
+        for b in [tb.box.pad(2, 2) for tb in found] + [
+                tb.box for tb in self.texts if tb.box.intersects(region) and not self._pixels_changed(tb.box, luma)]:
+            covered[max(0, b.y - region.y) : max(0, b.y1 - region.y), max(0, b.x - region.x) : max(0, b.x1 - region.x)] = True
         for ty, tx in zip(*np.nonzero(mask), strict=True):
-            cell = Box(region.x + int(tx) * tile, region.y + int(ty) * tile, tile, tile).clip(self.width, self.height)
-            ink = luma[cell.y : cell.y1, cell.x : cell.x1].astype(np.int16)
-            ys, xs = np.nonzero(np.abs(ink - int(np.median(ink))) >= self.threshold)
-            if ys.size == 0:
-                mask[ty, tx] = False
-                continue
-            glyphs = Box(cell.x + int(xs.min()), cell.y + int(ys.min()), int(xs.max() - xs.min()) + 1, int(ys.max() - ys.min()) + 1)
-            if any(glyphs.intersection(c) * 2 >= glyphs.area() for c in covered):
+            y0, x0 = int(ty) * tile, int(tx) * tile
+            cell = luma[region.y + y0 : region.y + min(y0 + tile, region.h), region.x + x0 : region.x + min(x0 + tile, region.w)]
+            ink = np.abs(cell.astype(np.int16) - int(np.median(cell))) >= self.threshold
+            ink &= ~covered[y0 : y0 + cell.shape[0], x0 : x0 + cell.shape[1]]
+            ys, xs = np.nonzero(ink)
+            # a glyph's worth of ink left unread; a caret or a rule's end is not one
+            if ys.size < 6 or xs.max() - xs.min() < 2 or ys.max() - ys.min() < 3:
                 mask[ty, tx] = False
         if not mask.any():
             return []
+        # the rest of that word: ink tiles next to an unread one
+        mask |= ink_mask & cv2.dilate(mask.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
         out = []
         for r in regions_from_tiles(mask, tile, region.w, region.h):
             b = Box(region.x + r.x, region.y + r.y, r.w, r.h).clip(self.width, self.height)
