@@ -259,11 +259,16 @@ class ScreenState:
             grown = extended
 
     def _unread_ink(self, region: Box, luma: np.ndarray, found: list[TextBox], t: float) -> list[TextBox]:
-        """Ink the detector found no text in (a row half scrolled into view, glyphs at a
+        """New ink the detector found no text in (a row half scrolled into view, glyphs at a
         crop's edge): an unreadable text box (``"?"``, confidence 0), so it is hidden as
-        unsure, never shown. Tiles already under a text box, or under a kept one whose
-        pixels did not change, are not ink left unread."""
+        unsure, never shown. Ink under a text box, or that did not change since the last
+        frame read (UI chrome OCR never reads), is not ink left unread."""
+        if self._luma is None:
+            return []  # the first frame: no change to compare with (its misses are as before)
         tile = self.tile_px
+        before = self._luma[region.y : region.y1, region.x : region.x1]
+        now = luma[region.y : region.y1, region.x : region.x1]
+        changed = cv2.absdiff(before, now) >= self.threshold
         ink_mask = ink_tiles(luma[region.y : region.y1, region.x : region.x1], tile, self.threshold)
         if not ink_mask.any():
             return []
@@ -277,6 +282,7 @@ class ScreenState:
             cell = luma[region.y + y0 : region.y + min(y0 + tile, region.h), region.x + x0 : region.x + min(x0 + tile, region.w)]
             ink = np.abs(cell.astype(np.int16) - int(np.median(cell))) >= self.threshold
             ink &= ~covered[y0 : y0 + cell.shape[0], x0 : x0 + cell.shape[1]]
+            ink &= changed[y0 : y0 + cell.shape[0], x0 : x0 + cell.shape[1]]  # new ink only
             ys, xs = np.nonzero(ink)
             # a glyph's worth of ink left unread; a caret or a rule's end is not one
             if ys.size < 6 or xs.max() - xs.min() < 2 or ys.max() - ys.min() < 3:

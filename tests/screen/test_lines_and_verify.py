@@ -166,9 +166,11 @@ class BlindOcr(CountingOcr):
 
 
 def test_ink_the_detector_did_not_read_is_kept_as_unreadable_text() -> None:
-    f = _frame({20: "Title", 100: "Hall"})
+    f0 = _frame({20: "Title"})
+    f = _frame({20: "Title", 100: "Hall"})  # a row appears that the detector cannot read
     st = ScreenState(ocr=BlindOcr(), width=400, height=200)
-    st.update(0.0, _luma(f), lambda: f)
+    st.update(0.0, _luma(f0), lambda: f0)
+    st.update(0.2, _luma(f), lambda: f)
     hall = np.flatnonzero((_luma(f)[80:140] < 128).any(axis=0))
     unread = [tb for tb in st.texts if tb.conf == 0.0]
     assert unread and all(tb.text == "?" for tb in unread)
