@@ -12,7 +12,8 @@ works on grey images):
   its pixels change (at most every ``min_interval_s``), with recognition results cached
   by crop content;
 * the first time each value's box appears, its padded region is OCR'd once anyway, so a
-  box in the wrong place is caught even when its interior is flat.
+  box in the wrong place is caught even when its interior is flat; a new value in a box
+  already read at the same place (a field being typed, a ticking clock) is not a new sight.
 
 The output audio is transcribed again around every bleeped span (elsewhere it is the
 input's, already transcribed and searched by the analysis pass). Any roster entry or any value of the recording's
@@ -68,6 +69,11 @@ def flat_interior(luma: np.ndarray, box: Box, threshold: int) -> bool:
     return int(crop.max()) - int(crop.min()) < threshold
 
 
+def _place(box: Box) -> tuple[int, int, int]:
+    """Where a box starts on screen, to within a few pixels, and its line height."""
+    return box.x // 8, box.y // 8, box.h // 4
+
+
 def span_windows(mono: np.ndarray, rate: int, plan: Plan, start_s: float, context_s: float = AUDIO_CONTEXT_S) -> np.ndarray:
     """The output audio around every bleeped span (``context_s`` either side), joined with
     short silences. Elsewhere the output's audio is the input's, already transcribed and
@@ -102,6 +108,7 @@ def verify_output(path: Path, plan: Plan, detector: Detector, ocr: OcrEngine, tr
     last: dict[tuple[int, int, int, int], tuple[float, np.ndarray]] = {}
     texts: dict[tuple[bytes, int, int], str] = {}  # crop content -> text read
     values_seen: set[str] = set()
+    places_seen: set[tuple[int, int, int]] = set()
     n_started = 0
     live: list[PlanBox] = []
     for fd in iter_frames(path):
@@ -123,8 +130,11 @@ def verify_output(path: Path, plan: Plan, detector: Detector, ocr: OcrEngine, tr
         # one region.
         for region in merge_boxes([bx.pad(max(4, bx.h // 2), 1).clip(width, height) for bx, _ in active]):
             inside = [(bx, b) for bx, b in active if bx.intersects(region)]
-            first_sight = any(b.value_hash not in values_seen for _, b in inside)
+            # A value is read once where it first appears; a new value in a box already read
+            # at the same place (a field being typed, a ticking clock) is not a new sight.
+            first_sight = any(b.value_hash not in values_seen and _place(bx) not in places_seen for bx, b in inside)
             values_seen.update(b.value_hash for _, b in inside)
+            places_seen.update(_place(bx) for bx, _ in inside)
             if not first_sight and all(flat_interior(luma, bx, threshold) for bx, _ in inside):
                 stats.crops_flat += 1
                 continue
