@@ -31,7 +31,7 @@ PII_LABELS: dict[str, str] = {
         card number|numero de carte|n de carte|cb|carte bancaire|account|compte|account number|numero de compte|
         n client|numero client|customer id|client id|id client|contrat|contract|numero de contrat|policy number|
         search|rechercher|recherche|nir|securite sociale|social security|ssn|passport|passeport|
-        cvv|cvv2|cvc|cvc2|cvn|csc|cryptogramme|cryptogramme visuel|code de securite|security code|card code|
+        cvv|cvv2|cvc|cvc2|cvn|csc|cwv|cvw|cww|ccv|cryptogramme|cryptogramme visuel|code de securite|security code|card code|
         expiry|expiry date|expiration|date d expiration|date de validite|valid thru|siren|siret|
         policy no|policy|contract no|n de contrat|no de contrat|reference client|customer ref""".split("|"),
         "customer",

@@ -48,6 +48,7 @@ CASES = [
       tb(192, 297, "FR06 4003 1049")], {"FR06 4003 1049"}, {"24/01/2026", "Réclamation"}),
     # a card's security code and an account manager, in the value column far right of the label
     ([tb(107, 330, "CVV"), tb(247, 330, "303")], {"303"}, set()),
+    ([tb(107, 330, "cWV"), tb(247, 330, "387")], {"387"}, set()),  # as EasyOCR reads it
     ([tb(10, 10, "Cryptogramme visuel"), tb(250, 10, "8I2")], {"8I2"}, set()),
     ([tb(107, 352, "Account manager"), tb(247, 352, "Robinson")], {"Robinson"}, set()),
     ([tb(10, 10, "Policy no."), tb(200, 10, "CN2026-87897")], {"CN2026-87897"}, set()),
