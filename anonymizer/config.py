@@ -68,6 +68,7 @@ class AudioConfig:
     language: str = "en"
     min_digits: int = 4  # a spoken run of this many digits is always redacted
     unsure_prob: float = 0.5  # a word speech-to-text is less sure of is redacted (0: off)
+    bridge_ms: int = 1000  # two bleeps closer than this become one
 
 
 @dataclass(frozen=True)
@@ -174,6 +175,7 @@ class Config:
         _check(20.0 <= a.tone_hz <= 8000.0, "audio.tone_hz must be in 20..8000")
         _check(1 <= a.min_digits <= 32, "audio.min_digits must be in 1..32")
         _check(0.0 <= a.unsure_prob <= 1.0, "audio.unsure_prob must be in 0..1")
+        _check(0 <= a.bridge_ms <= 10000, "audio.bridge_ms must be in 0..10000")
         _check(0.0 <= d.score_threshold <= 1.0, "detect.score_threshold must be in 0..1")
         for lang in d.languages:
             _check(lang in LANGUAGES, f"detect.languages: unknown language {lang!r}")

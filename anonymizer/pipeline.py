@@ -191,7 +191,8 @@ def _run(job: Job, models: Models | None, *, renderer: Callable[..., int] | None
     audio_spans_1 = detect_audio(words, detector, cfg, hasher, register=True)
     state_boxes = [(t0, screen_boxes(texts, detector, cfg, hasher)) for t0, texts in states]
     boxes = merge_tracks(state_boxes, frame_times, pad_s=cfg.video.pad_s, width=info.width, height=info.height)
-    audio_spans = merge_spans(audio_spans_1 + detect_audio(words, detector, cfg, hasher, register=False))
+    audio_spans = merge_spans(audio_spans_1 + detect_audio(words, detector, cfg, hasher, register=False),
+                              bridge_s=cfg.audio.bridge_ms / 1000)
     if track is not None:
         audio_spans = [s for s in audio_spans if s.end_s > 0]
     timings.add("detect", time.monotonic() - t)
@@ -492,11 +493,14 @@ def detect_audio(words: list[Word], detector: Detector, cfg: Config, hasher: Cal
     return out
 
 
-def merge_spans(spans: list[AudioSpan]) -> list[AudioSpan]:
+def merge_spans(spans: list[AudioSpan], *, bridge_s: float = 0.0) -> list[AudioSpan]:
+    """Overlapping spans as one; spans less than ``bridge_s`` apart too: a short island
+    between two bleeps is most likely the same value, a word of it misheard with confidence
+    (French card digits heard as "Méocat")."""
     spans = sorted(spans, key=lambda s: s.start_s)
     out: list[AudioSpan] = []
     for s in spans:
-        if out and s.start_s <= out[-1].end_s:
+        if out and s.start_s <= out[-1].end_s + bridge_s:
             last = out[-1]
             if s.end_s > last.end_s:
                 out[-1] = AudioSpan(last.start_s, s.end_s, last.type, last.category, last.value_hash)

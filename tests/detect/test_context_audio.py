@@ -73,3 +73,14 @@ def test_words_speech_to_text_is_unsure_of_are_bleeped(detector: Detector) -> No
     assert [s for s in spans if s.type == "UNSURE"]
     off = detect_audio(words, detector, load_config(None, {"audio": {"unsure_prob": 0.0}}), lambda v: v, register=False)
     assert not [s for s in off if s.type == "UNSURE"]
+
+
+def test_a_short_island_between_two_bleeps_is_bleeped() -> None:
+    from anonymizer.pipeline import merge_spans
+    from anonymizer.plan import AudioSpan
+
+    a, b, far = (AudioSpan(1.0, 4.0, "NUMBER", "customer", "x"), AudioSpan(4.7, 6.0, "UNSURE", "customer", "y"),
+                 AudioSpan(9.0, 9.5, "PERSON", "customer", "z"))
+    merged = merge_spans([b, far, a], bridge_s=1.0)
+    assert [(s.start_s, s.end_s) for s in merged] == [(1.0, 6.0), (9.0, 9.5)]
+    assert len(merge_spans([a, b], bridge_s=0.0)) == 2
