@@ -283,6 +283,9 @@ class ScreenState:
             ink = np.abs(cell.astype(np.int16) - int(np.median(cell))) >= self.threshold
             ink &= ~covered[y0 : y0 + cell.shape[0], x0 : x0 + cell.shape[1]]
             ink &= changed[y0 : y0 + cell.shape[0], x0 : x0 + cell.shape[1]]  # new ink only
+            # a border or a rule crossing the tile (a button's frame, a table's grid) is no glyph
+            ink[ink.mean(axis=1) >= 0.5, :] = False
+            ink[:, ink.mean(axis=0) >= 0.5] = False
             ys, xs = np.nonzero(ink)
             # a glyph's worth of ink left unread; a caret or a rule's end is not one
             if ys.size < 6 or xs.max() - xs.min() < 2 or ys.max() - ys.min() < 3:

@@ -184,3 +184,32 @@ def test_ink_the_detector_did_not_read_is_kept_as_unreadable_text() -> None:
     hidden = unsure_boxes(unsure_candidates(st.texts), conf=v.unsure_conf, min_digits=v.unsure_min_digits, pad_px=0,
                           hasher=str)
     assert any(h.box.x <= hall[0] and h.box.x1 > hall[-1] for h in hidden)
+
+
+class TextOnlyOcr(CountingOcr):
+    """Like EasyOCR, boxes the text and not the frame drawn around it."""
+
+    def read(self, rgb: np.ndarray) -> list[OcrText]:
+        rgb = rgb.copy()
+        dark = rgb.min(axis=2) < 128
+        rgb[dark.sum(axis=1) > 20] = 255  # long straight runs: rules and frames
+        rgb[:, dark.sum(axis=0) > 20] = 255
+        return super().read(rgb)
+
+
+def test_a_new_frame_around_read_text_is_not_unread_ink() -> None:
+    """A button drawn around text the detector did read: its border is no glyph."""
+    f0 = _frame({20: "Title"})
+    f = _frame({20: "Title", 100: "Save"})
+    ink = _luma(f) < 128
+    rows = np.flatnonzero(ink[80:140].any(axis=1)) + 80
+    cols = np.flatnonzero(ink[80:140].any(axis=0))
+    y0, y1, x0, x1 = int(rows[0]) - 12, int(rows[-1]) + 12, int(cols[0]) - 8, int(cols[-1]) + 8
+    f = f.copy()
+    f[y0, x0:x1] = f[y1, x0:x1] = 0
+    f[y0:y1 + 1, x0] = f[y0:y1 + 1, x1] = 0
+    st = ScreenState(ocr=TextOnlyOcr(), width=400, height=200)
+    st.update(0.0, _luma(f0), lambda: f0)
+    st.update(0.2, _luma(f), lambda: f)
+    assert [tb for tb in st.texts if tb.conf > 0 and tb.box.y > 80]  # the text was read
+    assert not [tb for tb in st.texts if tb.conf == 0.0]
