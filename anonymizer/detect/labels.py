@@ -185,6 +185,30 @@ def _piece_at(line: Line, pos: int) -> tuple[int, TextBox] | None:
     return None
 
 
+def _touching(lines: list[Line], j: int, off: int, h: int, by_line: dict[int, set[int]], category: str,
+              names: bool) -> list[FieldValue]:
+    """The other boxes on the row of ``lines[j]``'s box at ``off`` that overlap it or follow
+    it with less than a line height between them, each as a field value."""
+    piece = _piece_at(lines[j], off)
+    if piece is None:
+        return []
+    chain = piece[1].box
+    cy = chain.y + chain.h / 2
+    out = []
+    row = sorted(((b.x, k, o, tb) for k, other in enumerate(lines) for o, tb in other.pieces
+                  for b in [tb.box] if abs(b.y + b.h / 2 - cy) <= max(chain.h, b.h) / 2 and b.x1 > chain.x),
+                 key=lambda r: r[0])
+    for _x, k, o, tb in row:
+        b = tb.box
+        if (k, o) == (j, off) or o in by_line.get(k, set()) or is_ui_text(tb.text):
+            continue
+        if b.x > chain.x1 + h:
+            break
+        chain = chain.union(b)
+        out.append(FieldValue(k, Finding("FIELD", o, o + len(tb.text), 0.5, category), names))
+    return out
+
+
 def context_findings(lines: list[Line]) -> list[FieldValue]:
     """Every value right of / below a PII label (type ``FIELD``). Score 0.5:
     a roster or recognizer finding on the same span (exact type, category) wins.
@@ -226,6 +250,10 @@ def context_findings(lines: list[Line]) -> list[FieldValue]:
             if best is not None and best[2] not in by_line.get(best[1], set()):
                 j, off = best[1], best[2]
                 span = (j, *_value_from(lines[j], off, by_line.get(j, set())))
+                # OCR may split one value into boxes that land on different lines
+                # (overlapping reads of a garbled e-mail): the boxes touching it on its
+                # row are the same value.
+                out += _touching(lines, j, off, h, by_line, lab.category, lab.names)
         if span is not None:
             if span[2] > span[1]:
                 out.append(FieldValue(span[0], Finding("FIELD", span[1], span[2], 0.5, lab.category), lab.names))

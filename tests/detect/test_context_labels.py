@@ -146,3 +146,18 @@ def test_recent_history_dates_but_not_birth_dates_are_readable() -> None:
     year = time.gmtime().tm_year
     texts = [TextBox(Box(10, 10, 80, 14), f"{year}-03-02", 0.1, 0.0), TextBox(Box(10, 30, 80, 14), "02/03/1971", 0.1, 0.0)]
     assert [tb.text for tb in unsure_candidates(texts)] == ["02/03/1971"]
+
+
+def test_a_value_split_over_two_lines_is_flagged_whole() -> None:
+    """EasyOCR read "s.wright@btinternet.com" as overlapping boxes ("Ihto" over "wrig",
+    then "btinternet com") and the line builder put "Ihto" on the history table's line:
+    every box touching the value on its row is the field's value."""
+    from anonymizer.screen.layout import Line
+
+    ihto, upd = tb(232, 160, "Ihto", 66), tb(420, 157, "Email updated")
+    email, wrig, bt = tb(101, 160, "Email"), tb(232, 160, "wrig", 40), tb(272, 160, "btinternet com", 124)
+    lines = [Line("Ihto  Email updated", ((0, ihto), (6, upd))),
+             Line("Email  wrig btinternet com", ((0, email), (7, wrig), (12, bt)))]
+    found = {lines[fv.line].text[fv.finding.start : fv.finding.end] for fv in context_findings(lines)}
+    flagged = " ".join(found)
+    assert all(w in flagged for w in ("Ihto", "wrig", "btinternet com")) and "updated" not in flagged
