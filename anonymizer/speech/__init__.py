@@ -14,6 +14,11 @@ from anonymizer.errors import ConfigError, ModelError, ProcessingError
 from anonymizer.types import Word
 
 SPOKEN = ("en", "fr")
+# Whisper's own thresholds for "this decoding failed" (faster-whisper's defaults): greedy
+# decoding keeps the words reproducible, and a failed segment is marked unsure instead of
+# being re-sampled at random.
+LOOP_COMPRESSION = 2.4
+MIN_AVG_LOGPROB = -1.0
 
 
 class Transcriber(ABC):
@@ -69,8 +74,12 @@ class WhisperTranscriber(Transcriber):
             )
             out: list[Word] = []
             for seg in segments:
+                # A segment Whisper itself would retry (a repetition loop: its text
+                # compresses too well; or a very unlikely decoding) says nothing reliable
+                # about what was said: its words are given probability 0 (unsure).
+                lost = seg.compression_ratio > LOOP_COMPRESSION or seg.avg_logprob < MIN_AVG_LOGPROB
                 for w in seg.words or []:
-                    out.append(Word(w.word.strip(), float(w.start), float(w.end), float(w.probability)))
+                    out.append(Word(w.word.strip(), float(w.start), float(w.end), 0.0 if lost else float(w.probability)))
             return out
         except Exception as exc:
             raise ProcessingError(f"speech-to-text failed: {exc}") from exc

@@ -94,3 +94,20 @@ def test_language_setting(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"audio\.language"):
         load_config(policy)
     assert Config().audio.language == "en"
+
+
+def test_a_repetition_loop_is_unsure(base: WhisperTranscriber, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Greedy decoding can loop ("je m'en ai dit que" x 40, all at probability ~1): a
+    segment Whisper would itself retry gives words of probability 0, which are bleeped."""
+    from types import SimpleNamespace as NS
+
+    def fake(audio: np.ndarray, **kw: object) -> tuple[list[NS], None]:
+        w = [NS(word=" que", start=1.0, end=1.2, probability=0.98), NS(word=" je", start=1.2, end=1.3, probability=1.0)]
+        ok = NS(compression_ratio=1.3, avg_logprob=-0.3, words=w[:1])
+        loop = NS(compression_ratio=9.5, avg_logprob=-0.05, words=w[1:])
+        return [ok, loop], None
+
+    monkeypatch.setattr(base._model, "transcribe", fake)
+    monkeypatch.setattr(base, "language", "fr")
+    words = base.words(np.zeros(16000, dtype=np.float32))
+    assert [(w.text, w.probability) for w in words] == [("que", 0.98), ("je", 0.0)]
