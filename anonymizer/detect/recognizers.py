@@ -279,6 +279,32 @@ class IdPatternRecognizer(EntityRecognizer):
         return [make_result(self, self.pattern.name, s, e, score) for (s, e), score in spans.items()]
 
 
+class TitledNameRecognizer(EntityRecognizer):
+    """A capitalised name right after a title (``Mr. Hall``, ``Ms Hall``, ``Mr: Hall`` as OCR
+    reads it, ``Mme Martin``, ``M. Dupont``, ``Dr Nguyen``): a person whatever NER says.
+    Only the name is reported: the title stays readable."""
+
+    TITLE = re.compile(
+        r"(?<![\w])(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|M|Mme|Mlle|MM|Me|Monsieur|Madame|Mademoiselle|Docteur)"
+        r"(?:\s*[.:]\s*|\s+)(?P<name>[A-ZÀ-Ý][a-zà-ÿ'’\-]+(?:\s+[A-ZÀ-Ý][a-zà-ÿ'’\-]+)?)")
+
+    def __init__(self, supported_language: str = "en") -> None:
+        super().__init__(supported_entities=["PERSON"], name=f"TitledName_{supported_language}", supported_language=supported_language)
+
+    def load(self) -> None:
+        pass
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None) -> list[RecognizerResult]:
+        if "PERSON" not in entities:
+            return []
+        out = []
+        for m in self.TITLE.finditer(text):
+            if re.match(r"M\s+\S", m.group(0)):
+                continue  # a bare "M Dupont" is too often a menu letter: only "M. Dupont"
+            out.append(make_result(self, "PERSON", m.start("name"), m.end("name"), 0.85))
+        return out
+
+
 def _alnum_at(text: str, i: int) -> bool:
     return 0 <= i < len(text) and text[i].isalnum()
 
@@ -313,6 +339,7 @@ def simple_recognizers(language: str) -> list[EntityRecognizer]:
         AddressRecognizer(language),
         *(cls(language) for cls in CHECKED_RECOGNIZERS),
         EmployeeIdRecognizer(language),
+        TitledNameRecognizer(language),
         # Long digit runs are identifiers (accounts, contracts, cards without a valid Luhn):
         # redact them even when no specific recognizer is sure (fail closed).
         DigitRunRecognizer(language),

@@ -884,3 +884,17 @@ def test_ticket_numbers_are_not_employee_ids(detector: Detector) -> None:
     assert not [v for e, v in _found(detector, "Ticket  T-48623") if e == "EMPLOYEE_ID"]
     assert not [v for e, v in _found(detector, "Commande n° AB-123456") if e == "EMPLOYEE_ID"]
     assert ("EMPLOYEE_ID", "E10234") in _found(detector, "Matricule E10234")
+
+
+@pytest.mark.parametrize(("line", "name"), [
+    ("Harry Hughes: can you ask Emily to call Mr: Hall back?", "Hall"),  # ':' as OCR reads '.'
+    ("Call Ms Hall", "Hall"), ("rappeler M. Dupont demain", "Dupont"), ("Mme Lefèvre a appelé", "Lefèvre"),
+    ("Dr Nguyen Van called", "Nguyen Van"), ("RDV avec Mademoiselle Aubry", "Aubry"),
+])
+def test_a_name_after_a_title_is_a_person(detector: Detector, line: str, name: str) -> None:
+    assert ("PERSON", name) in _found(detector, line)
+
+
+@pytest.mark.parametrize("line", ["M Settings", "Mr. and Mrs. fields are optional", "Ms word export"])
+def test_a_title_without_a_name_is_nothing(detector: Detector, line: str) -> None:
+    assert not [v for e, v in _found(detector, line) if e == "PERSON"]
