@@ -277,4 +277,23 @@ def context_findings(lines: list[Line]) -> list[FieldValue]:
                 break
             out.append(FieldValue(j, Finding("FIELD", off, off + len(tb.text), 0.5, lab.category), lab.names))
             last_bottom = tb.box.y1
-    return out
+    return [fv for fv in (_without_ui_words(lines, fv) for fv in out) if fv is not None]
+
+
+def _without_ui_words(lines: list[Line], fv: FieldValue) -> FieldValue | None:
+    """``fv`` less the UI words at either end ("change Wilson" -> "Wilson": a history
+    action OCR joined with the name beside it); None when nothing else is left."""
+    text = lines[fv.line].text
+    words = list(re.finditer(r"\S+", text[fv.finding.start : fv.finding.end]))
+    while words and is_ui_text(words[0].group()):
+        words.pop(0)
+    while words and is_ui_text(words[-1].group()):
+        words.pop()
+    if not words:
+        return None
+    start, end = fv.finding.start + words[0].start(), fv.finding.start + words[-1].end()
+    if (start, end) == (fv.finding.start, fv.finding.end):
+        return fv
+    f = fv.finding
+    return FieldValue(fv.line, Finding(f.entity_type, start, end, f.score, f.category), fv.names)
+

@@ -52,6 +52,8 @@ CASES = [
     ([tb(10, 10, "Cryptogramme visuel"), tb(250, 10, "8I2")], {"8I2"}, set()),
     ([tb(107, 352, "Account manager"), tb(247, 352, "Robinson")], {"Robinson"}, set()),
     ([tb(10, 10, "Policy no."), tb(200, 10, "CN2026-87897")], {"CN2026-87897"}, set()),
+    # a history action OCR joined with the name beside it: the name only
+    ([tb(683, 540, "2025-11-27"), tb(790, 540, "Address change Wilson")], {"Wilson"}, {"change"}),
     # labels in a row: each one's value is below it, labels are never values
     ([tb(10, 10, "Nom"), tb(200, 10, "Prénom"), tb(10, 30, "Zorglub"), tb(200, 30, "Xavière")],
      {"Zorglub", "Xavière"}, {"Prénom", "Nom"}),
