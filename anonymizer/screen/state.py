@@ -277,6 +277,7 @@ class ScreenState:
         for b in [tb.box.pad(2, 2) for tb in found] + [
                 tb.box for tb in self.texts if tb.box.intersects(region) and not self._pixels_changed(tb.box, luma)]:
             covered[max(0, b.y - region.y) : max(0, b.y1 - region.y), max(0, b.x - region.x) : max(0, b.x1 - region.x)] = True
+        unread = np.zeros((region.h, region.w), dtype=bool)  # unread ink pixels
         for ty, tx in zip(*np.nonzero(mask), strict=True):
             y0, x0 = int(ty) * tile, int(tx) * tile
             cell = luma[region.y + y0 : region.y + min(y0 + tile, region.h), region.x + x0 : region.x + min(x0 + tile, region.w)]
@@ -286,6 +287,7 @@ class ScreenState:
             # a border or a rule crossing the tile (a button's frame, a table's grid) is no glyph
             ink[ink.mean(axis=1) >= 0.5, :] = False
             ink[:, ink.mean(axis=0) >= 0.5] = False
+            unread[y0 : y0 + cell.shape[0], x0 : x0 + cell.shape[1]] = ink
             ys, xs = np.nonzero(ink)
             # a glyph's worth of ink left unread; a caret or a rule's end is not one
             if ys.size < 6 or xs.max() - xs.min() < 2 or ys.max() - ys.min() < 3:
@@ -296,7 +298,12 @@ class ScreenState:
         mask |= ink_mask & cv2.dilate(mask.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
         out = []
         for r in regions_from_tiles(mask, tile, region.w, region.h):
-            b = Box(region.x + r.x, region.y + r.y, r.w, r.h).clip(self.width, self.height)
+            # the unread ink itself, not the whole tiles: labels beside it stay readable
+            ys, xs = np.nonzero(unread[r.y : r.y1, r.x : r.x1])
+            if ys.size == 0:
+                continue
+            b = Box(region.x + r.x + int(xs.min()), region.y + r.y + int(ys.min()),
+                    int(xs.max() - xs.min()) + 1, int(ys.max() - ys.min()) + 1).pad(4, 5).clip(self.width, self.height)
             out.append(TextBox(b, "?", 0.0, t))
         return out
 
