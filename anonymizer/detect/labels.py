@@ -77,7 +77,8 @@ UI_WORDS = frozenset(
     bloquee bloque replaced remplacee opposition updated mise jour envoi card carte email adresse address
     m mme mr mrs ms mlle monsieur madame bonjour hello hi merci thanks ok oui non yes no id n no. n°
     numero number total filter filtre filtrer sort trier export exporter print imprimer refresh
-    visa mastercard amex american express jcb diners club discover maestro unionpay mir cb""".split()
+    visa mastercard amex american express jcb diners club discover maestro unionpay mir cb
+    d l j s c qu e""".split()  # elisions and the "e" of "e-mail": "Changement d'adresse", "Mise à jour e-mail"
 )
 
 

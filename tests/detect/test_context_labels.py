@@ -86,6 +86,7 @@ def test_ui_text_is_not_a_value(texts: list[TextBox]) -> None:
 @pytest.mark.parametrize(("text", "ui"), [
     ("Outbound call", True), ("Appel sortant", True), ("Quote sent", True), ("Customer name...", True),
     ("Date de naissance", True), ("Handled by", True), ("Mme", True),
+    ("Changement d'adresse", True), ("Mise à jour e-mail", True), ("Jean d'Ormesson", False),
     ("Claire Dubois", False), ("Dupont", False), ("06 12", False), ("Poste 4127", False),
 ])
 def test_ui_text(text: str, ui: bool) -> None:
