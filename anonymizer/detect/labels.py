@@ -77,8 +77,7 @@ UI_WORDS = frozenset(
     bloquee bloque replaced remplacee opposition updated mise jour envoi card carte email adresse address
     m mme mr mrs ms mlle monsieur madame bonjour hello hi merci thanks ok oui non yes no id n no. n°
     numero number total filter filtre filtrer sort trier export exporter print imprimer refresh
-    visa mastercard amex american express jcb diners club discover maestro unionpay mir cb
-    d l j s c qu e""".split()  # elisions and the "e" of "e-mail": "Changement d'adresse", "Mise à jour e-mail"
+    visa mastercard amex american express jcb diners club discover maestro unionpay mir cb""".split()
 )
 
 
@@ -118,7 +117,10 @@ def _ui_word(word: str, fuzzy: bool) -> bool:
 def is_ui_text(text: str, *, fuzzy: bool = False) -> bool:
     """Only UI words (and punctuation/ellipses): a label, a button, a placeholder.
     ``fuzzy``: long words may be one OCR edit away from a UI word."""
-    words = re.findall(r"[^\W\d_]+", fold(text))
+    # French elisions and "e-mail" are parts of UI words ("Changement d'adresse", "Mise à
+    # jour e-mail"); a lone initial ("C. Zorglub") is not a UI word.
+    folded = re.sub(r"\b(?:d|l|j|qu|s|c|n)['’]", "", fold(text))
+    words = re.findall(r"[^\W\d_]+", re.sub(r"\be-mail", "email", folded))
     return bool(words) and all(_ui_word(w, fuzzy) for w in words) and not re.search(r"\d{2}", text)
 
 
