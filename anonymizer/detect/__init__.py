@@ -316,14 +316,16 @@ def ocr_canonical(word: str) -> str:
 def _national_phones(base: type) -> type:
     """Presidio's libphonenumber recognizer (national writings of other countries), minus
     what it finds in clocks, prices and dates: a match whose first screen field holds
-    fewer than 8 digits ("09.18.09", the "03" of "723.03  2026-01-28") is no phone number."""
+    fewer digits than a phone number ("09.18.09", the "03" of "723.03  2026-01-28") is no phone number."""
+
+    from anonymizer.detect.ids import PHONE_DIGITS
 
     class NationalPhoneRecognizer(base):  # type: ignore[misc, valid-type]
         def analyze(self, text: str, entities: list[str], nlp_artifacts: Any = None) -> list[Any]:
             out = []
             for r in super().analyze(text, entities, nlp_artifacts):
                 s, e = _field_parts(text, r.start, r.end, r.entity_type)[0]
-                if len(digits(text[s:e])) >= 8:
+                if len(digits(text[s:e])) >= PHONE_DIGITS[0]:
                     out.append(r)
             return out
 

@@ -37,6 +37,7 @@ from anonymizer.detect.checksums import (
 from anonymizer.textnorm import fold
 
 D = LENIENT_DIGIT
+PHONE_DIGITS = (8, 15)  # a phone number holds this many digits, country code included
 SEP = r"[ .\-]?"
 # not inside a longer number ("N° 552 100 554 0001" holds no SIREN)
 NOT_AFTER_DIGITS = r"(?<![0-9])(?<![0-9][ .\-])"
@@ -159,7 +160,7 @@ class PhoneRecognizer(CheckedRecognizer):
         number = re.sub(r"\D", "", ocr_to_digits(value))
         if value.startswith("00"):  # 00 = international prefix, not part of the number
             number = number[2:]
-        return self.ENTITY, 8 <= len(number) <= 15
+        return self.ENTITY, PHONE_DIGITS[0] <= len(number) <= PHONE_DIGITS[1]
 
     def _judge(self, text: str, m: re.Match[str]) -> tuple[str, int, int, float] | None:
         found = super()._judge(text, m)

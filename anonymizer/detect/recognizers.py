@@ -284,9 +284,10 @@ class TitledNameRecognizer(EntityRecognizer):
     reads it, ``Mme Martin``, ``M. Dupont``, ``Dr Nguyen``): a person whatever NER says.
     Only the name is reported: the title stays readable."""
 
+    # a bare "M Dupont" is too often a menu letter: "M" only with its dot ("M. Dupont")
     TITLE = re.compile(
-        r"(?<![\w])(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|M|Mme|Mlle|MM|Me|Monsieur|Madame|Mademoiselle|Docteur)"
-        r"(?:\s*[.:]\s*|\s+)(?P<name>[A-ZÀ-Ý][a-zà-ÿ'’\-]+(?:\s+[A-ZÀ-Ý][a-zà-ÿ'’\-]+)?)")
+        r"(?<![\w])(?:(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Mme|Mlle|MM|Me|Monsieur|Madame|Mademoiselle|Docteur)"
+        r"(?:\s*[.:]\s*|\s+)|M\s*[.:]\s*)(?P<name>[A-ZÀ-Ý][a-zà-ÿ'’\-]+(?:\s+[A-ZÀ-Ý][a-zà-ÿ'’\-]+)?)")
 
     def __init__(self, supported_language: str = "en") -> None:
         super().__init__(supported_entities=["PERSON"], name=f"TitledName_{supported_language}", supported_language=supported_language)
@@ -297,12 +298,7 @@ class TitledNameRecognizer(EntityRecognizer):
     def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None) -> list[RecognizerResult]:
         if "PERSON" not in entities:
             return []
-        out = []
-        for m in self.TITLE.finditer(text):
-            if re.match(r"M\s+\S", m.group(0)):
-                continue  # a bare "M Dupont" is too often a menu letter: only "M. Dupont"
-            out.append(make_result(self, "PERSON", m.start("name"), m.end("name"), 0.85))
-        return out
+        return [make_result(self, "PERSON", m.start("name"), m.end("name"), 0.85) for m in self.TITLE.finditer(text)]
 
 
 def _alnum_at(text: str, i: int) -> bool:

@@ -113,7 +113,7 @@ class ScreenState:
         for tb in replaced:
             if not self._pixels_changed(tb.box, luma) and not any(nt.box.intersects(tb.box) for nt in new_texts):
                 kept.append(tb)
-        new_texts = [self._inherit(self._snap_to_ink(nt, luma) if nt.conf > 0 else nt, replaced) for nt in new_texts]
+        new_texts = [self._inherit(nt, replaced) for nt in new_texts]
         before = sorted((tb.box.as_list(), tb.text) for tb in self.texts)
         self.texts = kept + new_texts
         if self._luma is None:
