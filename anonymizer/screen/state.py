@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from anonymizer.detect.labels import is_ui_text
 from anonymizer.ocr import OcrEngine
 from anonymizer.screen.changes import changed_tiles, content_boxes, ink_tiles, merge_boxes, regions_from_tiles
 from anonymizer.types import Box, TextBox
@@ -348,9 +349,13 @@ class ScreenState:
     @staticmethod
     def _inherit(new: TextBox, old: list[TextBox]) -> TextBox:
         """A re-read text that overlaps an older one on the same line, starting at the
-        same place and not shorter, is the same field being edited: keep its ``since_s``."""
+        same place, is the same field being edited: keep its ``since_s``. Not a label's or
+        a placeholder's: what replaces "Customer name..." starts when it appears, and a
+        misread of a header ("Handled by" as "LX,") does not reach back over its reads."""
         best = None
         for ob in old:
+            if is_ui_text(ob.text, fuzzy=True):
+                continue
             same_line = abs((ob.box.y + ob.box.h / 2) - (new.box.y + new.box.h / 2)) < max(ob.box.h, new.box.h) / 2
             same_start = abs(ob.box.x - new.box.x) <= max(ob.box.h, new.box.h) * 2
             if same_line and same_start and new.box.intersects(ob.box):

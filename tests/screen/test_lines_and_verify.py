@@ -11,7 +11,7 @@ import kernels
 from anonymizer.ocr import OcrEngine, OcrText
 from anonymizer.screen.changes import content_boxes
 from anonymizer.screen.state import ScreenState
-from anonymizer.types import Box
+from anonymizer.types import Box, TextBox
 from anonymizer.verify import flat_interior
 from tests.anonymizer.test_screen import FONT, _luma
 from tests.anonymizer.test_screen import _frame as text_frame
@@ -213,3 +213,15 @@ def test_a_new_frame_around_read_text_is_not_unread_ink() -> None:
     st.update(0.2, _luma(f), lambda: f)
     assert [tb for tb in st.texts if tb.conf > 0 and tb.box.y > 80]  # the text was read
     assert not [tb for tb in st.texts if tb.conf == 0.0]
+
+
+def test_typed_text_does_not_inherit_a_placeholders_first_sight() -> None:
+    """Look-back reaches the first keystroke of a field, not the time its placeholder or a
+    header (now misread) was first shown: those were read, and were labels."""
+    placeholder = TextBox(Box(60, 60, 100, 12), "Customer name...", 0.99, 0.0)
+    typed = TextBox(Box(60, 60, 30, 12), "Geo", 0.9, 4.2)
+    earlier = TextBox(Box(60, 60, 20, 12), "Ge", 0.9, 4.0)
+    assert ScreenState._inherit(typed, [placeholder]).since_s == 4.2
+    assert ScreenState._inherit(typed, [placeholder, earlier]).since_s == 4.0
+    header = TextBox(Box(720, 116, 70, 13), "Handled by", 0.97, 0.0)
+    assert ScreenState._inherit(TextBox(Box(718, 116, 75, 21), "LX,", 0.29, 5.4), [header]).since_s == 5.4
