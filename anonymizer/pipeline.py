@@ -26,7 +26,7 @@ import kernels
 from anonymizer import __version__, audit
 from anonymizer.config import CATEGORIES, Config
 from anonymizer.detect import Detector
-from anonymizer.detect.labels import context_findings, is_ui_text
+from anonymizer.detect.labels import REFERENCE_LABEL, context_findings, is_ui_text, reference_values
 from anonymizer.detect.roster import load_roster
 from anonymizer.errors import ConfigError, CorruptInputError, InputError, PolicyRefusal, ProcessingError, VerificationError
 from anonymizer.fsutil import atomic_path, publish, sha256_file, write_atomic
@@ -43,7 +43,7 @@ from anonymizer.sidecar import Sidecar, load_sidecar
 from anonymizer.speech import Transcriber, WhisperTranscriber
 from anonymizer.speech.carriers import carrier_spans
 from anonymizer.speech.normalize import normalize, render
-from anonymizer.textnorm import digits
+from anonymizer.textnorm import digits, fold
 from anonymizer.types import Box, Finding, TextBox, Word
 from anonymizer.verify import Problem, verify_output
 
@@ -340,13 +340,31 @@ def analyse_screen(path: Path, info: MediaInfo, ocr: OcrEngine, cfg: Config, tim
     return states, times, state.stats
 
 
+def _line_findings(texts: list[TextBox], detector: Detector) -> tuple[list[Line], list[tuple[int, Finding]]]:
+    """The screen's lines and the detector's findings on each, less the generic shapes
+    (an employee-id-like code, a number shorter than a card's) in the value of a
+    reference label: "Ticket  T-48623" names a ticket, even on a line where OCR split the
+    label off."""
+    lines = build_lines(texts)
+    refs = reference_values(texts)
+    found = []
+    for k, line in enumerate(lines):
+        for f in detector.find(line.text):
+            generic = f.entity_type == "EMPLOYEE_ID" or (f.entity_type == "NUMBER" and len(digits(line.text[f.start : f.end])) < 12)
+            if generic and f.category == "customer":
+                pieces = [tb for off, tb in line.pieces if off < f.end and f.start < off + len(tb.text)]
+                if pieces and all(tb in refs for tb in pieces):
+                    continue
+            found.append((k, f))
+    return lines, found
+
+
 def screen_findings(texts: list[TextBox], detector: Detector, cfg: Config) -> list[tuple[Line, Finding]]:
     """Every finding on one screen state, per line: recognizers, roster and registry, and
     the values of labelled fields (``FIELD``: right of or below a label such as "Nom",
     "Handled by"), minus what the ``[redact]`` policy keeps. A field value is dropped only
     when kept findings cover all of it ("Agent: Claire Dubois" with agent = "keep")."""
-    lines = build_lines(texts)
-    found = [(k, f) for k, line in enumerate(lines) for f in detector.find(line.text)]
+    lines, found = _line_findings(texts, detector)
     if "FIELD" in cfg.detect.entities:
         found += [(fv.line, fv.finding) for fv in context_findings(lines)]
     keep = cfg.redact
@@ -371,11 +389,10 @@ def screen_findings(texts: list[TextBox], detector: Detector, cfg: Config) -> li
 
 def register_screen(texts: list[TextBox], detector: Detector) -> None:
     """Add one screen state's values to the recording's registry (searched everywhere)."""
-    lines = build_lines(texts)
-    for line in lines:
-        for f in detector.find(line.text):
-            if registers(f.entity_type, detector):
-                detector.add_known(f.entity_type, line.text[f.start : f.end], f.category)
+    lines, found = _line_findings(texts, detector)
+    for k, f in found:
+        if registers(f.entity_type, detector):
+            detector.add_known(f.entity_type, lines[k].text[f.start : f.end], f.category)
     # A field's value is searched too, but never as proof of a leak (a misread label could
     # make anything a "value"); names as names (fuzzy, by sound only if strong elsewhere).
     for fv in context_findings(lines):
@@ -386,29 +403,59 @@ def register_screen(texts: list[TextBox], detector: Detector) -> None:
             detector.add_known("PERSON" if fv.names else "FIELD", value, fv.finding.category, strong=False)
 
 
-_CLOCK_OR_RECENT_DATE = re.compile(r"^(?:\d{1,2}:\d{2}(?::\d{2})?|(?:\d{4}[-/.]\d{2}[-/.]\d{2}|\d{2}[-/.]\d{2}[-/.]\d{4}))$")
+_CLOCK = re.compile(r"^(\d{1,2})([:.])(\d{2})(?:\2(\d{2}))?$")
+_DATE = re.compile(r"^(?:\d{4}[-/.]\d{2}[-/.]\d{2}|\d{2}[-/.]\d{2}[-/.]\d{4})$")
+_MONEY = re.compile(r"^(?:[£$€]\s?)?\d{1,3}(?:[ \u202f.,]?\d{3})*[.,]\d{2}(?:\s?(?:[£$€]|EUR|GBP|USD))?$", re.IGNORECASE)
 _LEADING_UI = re.compile(r"^(?:[^\W\d_]+\.?:?\s+)+")
 
 
+def _plainly_not_pii(text: str, year: int) -> bool:
+    """A clock (a dotted one only with its seconds: "12.34.56" is how OCR often reads
+    "12:34:56", "06.12" may be a phone being typed), a date of this or last year (history
+    rows; birth dates are older), an amount with its currency sign."""
+    clock = _CLOCK.match(text)
+    if clock:
+        h, sep, m, sec = clock.groups()
+        return int(h) < 24 and int(m) < 60 and ((sec is None and sep == ":") or (sec is not None and int(sec) < 60))
+    if _DATE.match(text):
+        return any(str(y) in text for y in (year, year - 1))
+    return bool(_MONEY.match(text)) and bool(re.search(r"[£$€]|EUR|GBP|USD", text, re.IGNORECASE))
+
+
 def unsure_candidates(texts: list[TextBox]) -> list[TextBox]:
-    """The OCR boxes that may hide an unreadable value: not a UI label, not a clock or a
-    date of this or last year (history rows; birth dates are older); a box that starts
-    with UI words ("Ext. 4127") is cut to the rest, the cut moved a third of the text
-    height into the label so the value's first glyph stays inside."""
+    """The parts of OCR boxes that may hide an unreadable value. A box is split at its
+    wide gaps ("Connecté en tant que jdupont   Poste 5872") and each part judged alone:
+    UI labels, clocks, recent dates and amounts stay readable (``_plainly_not_pii``), and
+    so do the values of reference labels (an order, a ticket: ``reference_values``). A part
+    that starts with UI words ("Ext. 4127") is cut to the rest. A cut is moved a character
+    and a third of the text height into what stays readable, so the value keeps its glyphs."""
     year = time.gmtime().tm_year
+    refs = reference_values(texts)
     out = []
     for tb in texts:
-        text = tb.text.strip()
-        if is_ui_text(text, fuzzy=True):
+        if tb in refs:
             continue
-        if _CLOCK_OR_RECENT_DATE.match(text) and (":" in text or any(str(y) in text for y in (year, year - 1))):
-            continue
-        m = _LEADING_UI.match(tb.text)
-        if m and m.end() < len(tb.text) and is_ui_text(m.group()):
-            b = tb.box
-            x0 = max(b.x, b.x + b.w * m.end() // max(1, len(tb.text)) - b.h // 3)
-            tb = TextBox(Box(x0, b.y, b.x1 - x0, b.h), tb.text[m.end() :], tb.conf, tb.since_s)
-        out.append(tb)
+        b, n = tb.box, max(1, len(tb.text))
+        for part in re.finditer(r"\S+(?: \S+)*", tb.text):
+            start, text = part.start(), part.group()
+            if is_ui_text(text, fuzzy=True) or _plainly_not_pii(text, year):
+                continue
+            lead = _LEADING_UI.match(text)
+            if lead and is_ui_text(lead.group()):
+                if REFERENCE_LABEL.search(fold(lead.group())):
+                    continue  # "Ticket T-48623" in one box
+                start, text = start + lead.end(), text[lead.end() :]
+                if _plainly_not_pii(text, year):
+                    continue
+            end = start + len(text)
+            if (start, end) == (0, len(tb.text)):
+                out.append(tb)
+                continue
+            margin = b.w // n + b.h // 3
+            x0 = b.x + b.w * start // n - (margin if start > 0 else 0)
+            x1 = b.x + -(-(b.w * end) // n) + (margin if end < len(tb.text) else 0)
+            x0, x1 = max(b.x, x0), min(b.x1, x1)
+            out.append(TextBox(Box(x0, b.y, max(1, x1 - x0), b.h), text, tb.conf, tb.since_s))
     return out
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from anonymizer.config import DetectConfig
-from anonymizer.detect.labels import UI_WORDS, within_one_edit
+from anonymizer.detect.labels import UI_WORDS, is_ui_text, within_one_edit
 from anonymizer.detect.phonetic import is_common, phonetic_keys, primary_key
 from anonymizer.detect.roster import Employee
 from anonymizer.errors import ModelError
@@ -149,8 +149,8 @@ class Detector:
             return
         if len(fold(value)) < 3 and entity_type != "EMPLOYEE_ID":
             return
-        if entity_type == "PERSON" and fold(value) in LABEL_WORDS and not roster:
-            return
+        if entity_type in ("PERSON", "FIELD") and not roster and is_ui_text(value, fuzzy=True):
+            return  # a misread label ("Demiere commande") is not a name to search everywhere
         key = ("w", fold(value))
         if key not in self._known:
             pat = _word_pattern(value, spelled=entity_type in ("EMPLOYEE_ID", "LOGIN"))
@@ -219,7 +219,9 @@ class Detector:
                 target = digits(kv.value)
                 pos = text_digits.find(target) if digit_map else -1
                 while pos >= 0:
-                    out.append(Finding(kv.entity_type, digit_map[pos], digit_map[pos + len(target) - 1] + 1, 1.0, kv.category))
+                    start, end = digit_map[pos], digit_map[pos + len(target) - 1] + 1
+                    if _digits_match(text, start, end, short=len(target) <= SHORT_NUMBER_DIGITS):
+                        out.append(Finding(kv.entity_type, start, end, 1.0, kv.category))
                     pos = text_digits.find(target, pos + 1)
         if not strong_only:  # fuzzy matching serves recall, not proof
             out.extend(self._fuzzy_names(text, folded))
@@ -302,6 +304,26 @@ class Detector:
         return out
 
 
+# A known number this short (an extension, a postcode) is matched only as a whole number
+# ("poste 41 27", "41-27", "4 1 2 7" said aloud), never inside a date or a longer number
+# ("2026-04-12" holds no "0412", "14127" no "4127").
+SHORT_NUMBER_DIGITS = 6
+
+
+def _digits_match(text: str, start: int, end: int, *, short: bool) -> bool:
+    """Whether the digits of a known number found at ``text[start:end]`` are that number:
+    no letters between them ("8081 Visa 2026" holds no "8120"); a short one is whole."""
+    span = text[start:end]
+    if re.search(r"[^\W\d_]", span):
+        return False
+    if not short:
+        return True
+    joined = re.compile(r"\d|[.\-/:]\d")  # a digit, or one glued on by a date/number separator
+    return (not re.search(r"[^\d .\-]| {2}|[.\-]{2}", span)
+            and not joined.match(text[max(0, start - 2) : start][::-1])
+            and not joined.match(text[end : end + 2]))
+
+
 _OCR_CONFUSIONS = (("rn", "m"), ("vv", "w"), ("cl", "d"), ("0", "o"), ("1", "l"), ("|", "l"), ("i", "l"), ("5", "s"), ("8", "b"))
 
 
@@ -346,13 +368,15 @@ def _field_parts(text: str, start: int, end: int, entity_type: str) -> list[tupl
 
 
 def _trim_labels(text: str, start: int, end: int, *, name: bool = False) -> tuple[int, int] | None:
-    """Drop UI label words at either end of a NER span (and, for a ``name``, numbers such
-    as a history date); None if nothing but labels remain."""
+    """Drop UI label words at either end of a NER span (and, for a ``name``, words of more
+    digits than letters, such as a history date); None if nothing but labels remain."""
     tokens = [(m.start() + start, m.end() + start) for m in re.finditer(r"[^\s:,;()]+", text[start:end])]
 
     def label(tok: tuple[int, int]) -> bool:
         word = text[tok[0] : tok[1]]
-        return fold(word).strip(".") in LABEL_WORDS or (name and not re.search(r"[^\W\d_]", word))
+        # a name's word is mostly letters ("T74420" is a ticket, "2026" a date)
+        return (fold(word).strip(".") in LABEL_WORDS or is_ui_text(word, fuzzy=True)
+                or (name and sum(c.isdigit() for c in word) >= sum(c.isalpha() for c in word)))
 
     while tokens and label(tokens[0]):
         tokens.pop(0)

@@ -77,8 +77,38 @@ UI_WORDS = frozenset(
     bloquee bloque replaced remplacee opposition updated mise jour envoi card carte email adresse address
     m mme mr mrs ms mlle monsieur madame bonjour hello hi merci thanks ok oui non yes no id n no. n°
     numero number total filter filtre filtrer sort trier export exporter print imprimer refresh
+    last derniere dernier order commande montant amount price prix at
     visa mastercard amex american express jcb diners club discover maestro unionpay mir cb""".split()
 )
+
+
+# Labels of values that are not about a person: an order, a ticket, an invoice, an amount.
+# The value right of one is that reference whatever its shape ("Ticket  T-48623" is no
+# employee id, a barely read "N° 199195" no garbled identifier); checksummed recognizers
+# (a card typed there) still apply.
+REFERENCE_LABEL = re.compile(
+    r"(?<![a-z])(?:ticket|incident|case|cas|commande|order|dossier|facture|invoice|ref|reference|colis|parcel|"
+    r"suivi|tracking|demande|request|score|total|montant|amount|prix|price)\W*(?:n[o°]\.?\s*)?\W*$"
+)
+
+
+def reference_values(texts: list[TextBox]) -> set[TextBox]:
+    """The boxes right of a reference label on their row (nearest box to their left)."""
+    out = set()
+    for tb in texts:
+        b = tb.box
+        cy = b.y + b.h / 2
+        left: tuple[int, TextBox] | None = None
+        for other in texts:
+            o = other.box
+            gap = b.x - o.x1
+            if other is tb or abs(o.y + o.h / 2 - cy) > max(b.h, o.h) / 2 or not -b.h // 2 <= gap <= 20 * max(b.h, o.h):
+                continue
+            if left is None or gap < left[0]:
+                left = (gap, other)
+        if left is not None and REFERENCE_LABEL.search(fold(left[1].text)):
+            out.add(tb)
+    return out
 
 
 def within_one_edit(a: str, b: str) -> bool:
@@ -103,25 +133,51 @@ def within_one_edit(a: str, b: str) -> bool:
     return edits + (len(b) - j) <= 1
 
 
-_LONG_UI_WORDS = tuple(w for w in UI_WORDS if len(w) >= 7)
+def _ocr_folded(word: str) -> str:
+    """Letters OCR confuses on screen text folded onto one ("Demiere" ~ "Derniere")."""
+    for a, b in (("rn", "m"), ("vv", "w"), ("cl", "d"), ("1", "l"), ("i", "l"), ("0", "o")):
+        word = word.replace(a, b)
+    return word
+
+
+_LONG_UI_WORDS = tuple(_ocr_folded(w) for w in UI_WORDS if len(w) >= 7)
 
 
 def _ui_word(word: str, fuzzy: bool) -> bool:
     if word in UI_WORDS:
         return True
-    # A misread long UI word ("Handied", "Telephane"), same first letter; short ones are too
-    # close to names ("Dave" ~ "date", "Carl" ~ "card", "Camille" ~ "famille").
-    return fuzzy and len(word) >= 7 and any(u[0] == word[0] and within_one_edit(word, u) for u in _LONG_UI_WORDS)
+    # A misread long UI word ("Handied", "Telephane", "Demiere"), same first letter; short
+    # ones are too close to names ("Dave" ~ "date", "Carl" ~ "card", "Camille" ~ "famille").
+    if not fuzzy or len(word) < 7:
+        return False
+    w = _ocr_folded(word)
+    return any(u[0] == w[0] and within_one_edit(w, u) for u in _LONG_UI_WORDS)
 
 
 def is_ui_text(text: str, *, fuzzy: bool = False) -> bool:
     """Only UI words (and punctuation/ellipses): a label, a button, a placeholder.
-    ``fuzzy``: long words may be one OCR edit away from a UI word."""
+    ``fuzzy``: long words may be one OCR edit away from a UI word, and a word OCR split
+    in two ("blo quee") is read joined."""
     # French elisions and "e-mail" are parts of UI words ("Changement d'adresse", "Mise à
     # jour e-mail"); a lone initial ("C. Zorglub") is not a UI word.
     folded = re.sub(r"\b(?:d|l|j|qu|s|c|n)['’]", "", fold(text))
     words = re.findall(r"[^\W\d_]+", re.sub(r"\be-mail", "email", folded))
-    return bool(words) and all(_ui_word(w, fuzzy) for w in words) and not re.search(r"\d{2}", text)
+    if not words or re.search(r"\d{2}", text):
+        return False
+    if all(_ui_word(w, fuzzy) for w in words):
+        return True
+    # one word split by OCR: join each non-UI word with its neighbour
+    if fuzzy:
+        i = 0
+        while i < len(words):
+            if _ui_word(words[i], True):
+                i += 1
+            elif i + 1 < len(words) and len(words[i] + words[i + 1]) >= 6 and _ui_word(words[i] + words[i + 1], True):
+                i += 2
+            else:
+                return False
+        return True
+    return False
 
 
 _LABEL_RE = re.compile(
@@ -236,7 +292,7 @@ def context_findings(lines: list[Line]) -> list[FieldValue]:
             pos += 1
         field_end = line.text.find("  ", pos)
         rest = line.text[pos : field_end if field_end >= 0 else len(line.text)].strip()
-        if rest and is_ui_text(rest) and not rest.endswith("..."):
+        if rest and is_ui_text(rest, fuzzy=True) and not rest.endswith("..."):
             continue  # "Address change", "Email updated": a UI phrase starting with a label word
         if pos < len(line.text) and line.text[pos] != " " and pos not in by_line[lab.line]:
             span = (lab.line, *_value_from(line, pos, by_line[lab.line]))

@@ -15,6 +15,7 @@ from presidio_analyzer.nlp_engine import NlpArtifacts
 
 from anonymizer.detect.checksums import OCR_DIGITS, ocr_to_digits, real_digit_share
 from anonymizer.detect.ids import CHECKED_RECOGNIZERS, CheckedRecognizer, D, label_regex, make_result
+from anonymizer.detect.labels import REFERENCE_LABEL
 from anonymizer.textnorm import fold
 
 if TYPE_CHECKING:
@@ -199,7 +200,7 @@ class AddressRecognizer(_NotAfterRecognizer):
         )
 
     # "Commande 12345 Livrée" is an order number followed by a word, not a postcode + city
-    NOT_AFTER = re.compile(r"(?<![a-z])(?:commande|order|ticket|dossier|facture|invoice|ref|reference|colis|parcel|score|total|montant|amount)\W*$")
+    NOT_AFTER = REFERENCE_LABEL
 
     def validate_result(self, pattern_text: str) -> bool | None:
         # the digit-like parts (house number, postcode) must be at least half real digits
@@ -214,8 +215,7 @@ class EmployeeIdRecognizer(_NotAfterRecognizer):
     """An id shaped like an employee's (``E10234``, ``AB-12345``) even off the roster; not
     a ticket, order or case number so labelled (``Ticket  T-48623``)."""
 
-    NOT_AFTER = re.compile(r"(?<![a-z])(?:ticket|incident|case|cas|commande|order|dossier|facture|invoice|ref|reference|"
-                           r"colis|parcel|suivi|tracking|demande|request)\W*(?:n[o°]\.?\s*)?\W*$")
+    NOT_AFTER = REFERENCE_LABEL
 
     def __init__(self, supported_language: str = "en") -> None:
         super().__init__(

@@ -76,6 +76,28 @@ def test_registry_finds_values_seen_elsewhere(detector: Detector) -> None:
     assert ("NUMBER", "4498-76") not in found
 
 
+@pytest.mark.parametrize(("line", "found"), [
+    ("poste 41 27", True), ("ext 41-27.", True), ("4127", True),
+    ("Card  4309 2462 7072 8081 Visa  2026-08-15", False),  # "81 Visa 2026" holds no "8120"
+    ("2026-04-12", False), ("14127", False), ("06 12 41 27 88", True),
+])
+def test_short_known_numbers_match_whole(detector: Detector, line: str, found: bool) -> None:
+    """An extension (a short registry number) is found as a whole number, never made of
+    digits from a card, a word and a date."""
+    for known in ("4127", "8120", "0412"):
+        detector.add_known("EXTENSION", known, "colleague")
+    assert any(f.entity_type == "EXTENSION" for f in detector.find(line)) is found, detector.find(line)
+
+
+def test_misread_labels_and_codes_are_not_names(detector: Detector) -> None:
+    """NER on OCR lines calls "Demiere" (Dernière) or "T74420" a name: neither joins the
+    registry as one, so neither is hidden wherever it appears."""
+    detector.add_known("PERSON", "Demiere commande")
+    detector.add_known("FIELD", "blo quee")
+    for f in detector.find("Demiere commande  N' 199195  Carte bloquee  Ticket T74420"):
+        assert f.entity_type != "PERSON" and f.entity_type != "FIELD", f
+
+
 def test_ocr_canonical() -> None:
     assert ocr_canonical("Tumer") == ocr_canonical("Turner")
     assert ocr_canonical("5MlTH") == ocr_canonical("smith")

@@ -108,7 +108,12 @@ def test_unsure_ocr_hides_values_but_not_known_labels(detector: Detector) -> Non
     assert hidden_rows == {77, 107, 137}
 
 
-@pytest.mark.parametrize(("text", "ui"), [("Handied by", True), ("Telephane", True), ("Camille", False), ("Dave", False)])
+@pytest.mark.parametrize(("text", "ui"), [
+    ("Handied by", True), ("Telephane", True), ("Camille", False), ("Dave", False),
+    ("Demiere commande", True),  # "rn" read as "m"
+    ("Carte blo quee", True), ("Carte blo", False),  # a word split in two is read joined
+    ("Montant", True), ("Last order", True), ("Marc Lefevre", False),
+])
 def test_fuzzy_ui_text(text: str, ui: bool) -> None:
     assert is_ui_text(text, fuzzy=True) is ui
 
@@ -133,7 +138,11 @@ def test_findings_stop_at_field_gaps(detector: Detector, line: str, readable: st
 @pytest.mark.parametrize(
     ("text", "left"),
     [("Ext. 4127", "4127"), ("Mme Dubwa", "Dubwa"), ("10:28:44", None), ("Handled by", None),
-     ("1985-04-03", "1985-04-03"), ("06 12 34", "06 12 34"), ("Dubwa Smith", "Dubwa Smith")],
+     ("1985-04-03", "1985-04-03"), ("06 12 34", "06 12 34"), ("Dubwa Smith", "Dubwa Smith"),
+     ("12.24.57", None),  # the clock as OCR often reads it
+     ("06.12", "06.12"), ("26.12.34", "26.12.34"),  # no seconds, or no time: maybe a phone
+     ("£156.58", None), ("313,08 €", None), ("156.58", "156.58"),  # amounts need their currency
+     ("Ticket T-87248", None)],
 )
 def test_unsure_candidates_keep_labels_clocks_and_recent_dates_readable(text: str, left: str | None) -> None:
     box = TextBox(Box(100, 10, 90, 14), text, 0.1, 0.0)
@@ -164,3 +173,32 @@ def test_a_value_split_over_two_lines_is_flagged_whole() -> None:
     found = {lines[fv.line].text[fv.finding.start : fv.finding.end] for fv in context_findings(lines)}
     flagged = " ".join(found)
     assert all(w in flagged for w in ("Ihto", "wrig", "btinternet com")) and "updated" not in flagged
+
+
+def test_unsure_boxes_are_split_at_wide_gaps() -> None:
+    """One barely read box over a status bar: each field is judged alone, the labels
+    between the values stay readable and the values' glyphs stay inside the hidden parts."""
+    text = "Connecte en tant que mlambert   Poste 3930  12.43.06"
+    box = TextBox(Box(100, 10, 8 * len(text), 14), text, 0.6, 0.0)
+    got = unsure_candidates([box])
+    assert [t.text for t in got] == ["mlambert", "3930"]
+    poste = text.index("Poste")
+    for part in got:
+        start = text.index(part.text)
+        assert part.box.x <= 100 + 8 * start and 100 + 8 * (start + len(part.text)) <= part.box.x1
+    assert not any(p.box.x <= 100 + 8 * poste + 4 < p.box.x1 for p in got)  # "Poste" is not covered
+
+
+def test_reference_values_are_not_identifiers(detector: Detector) -> None:
+    """A ticket, order or amount beside its label is that reference, however garbled or
+    shaped like an employee id; a card number typed there is still a card."""
+    texts = [tb(10, 10, "Ticket"), TextBox(Box(120, 10, 56, H), "T-87248", 0.39, 0.0),
+             tb(10, 40, "Dernière commande"), TextBox(Box(160, 40, 60, H), "N' 199195", 0.4, 0.0),
+             tb(10, 70, "Montant"), TextBox(Box(120, 70, 60, H), "E156.58", 0.6, 0.0),
+             tb(10, 100, "Ticket"), tb(120, 100, "4111 1111 1111 1111")]
+    boxes = screen_boxes(texts, detector, Config(), hasher=lambda v: v)
+    assert {(b.box.y + b.box.h // 2, b.type) for b in boxes} == {(107, "CREDIT_CARD")}
+    # the same values without a reference label are hidden
+    bare = [t for t in texts if t.box.y < 100 and t.box.x > 100]
+    hidden = {b.box.y + b.box.h // 2 for b in screen_boxes(bare, detector, Config(), hasher=lambda v: v)}
+    assert hidden == {17, 47, 77}
