@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 DEMO   ?= out/demo
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install system-deps demo test lint bench bench-speed bench-kernels clean
+.PHONY: install system-deps demo test lint bench bench-speed bench-recogniser bench-kernels clean
 
 $(BIN)/anonymizer-installed: setup.cfg pyproject.toml
 	$(MAKE) system-deps
@@ -40,6 +40,9 @@ bench: install
 
 bench-speed: install
 	$(BIN)/python -m benchmarks.bench_speed
+
+bench-recogniser: install
+	$(BIN)/python -m benchmarks.bench_recogniser
 
 bench-kernels: install
 	$(BIN)/python -m benchmarks.bench_kernels

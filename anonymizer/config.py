@@ -19,6 +19,7 @@ from typing import Any
 from anonymizer.errors import ConfigError
 
 STYLES = ("fill", "blur", "pixelate")
+TEXT_DETECTORS = ("ink", "craft")
 AUDIO_MODES = ("tone", "silence")
 LANGUAGES = ("en", "fr")
 ENTITY_TYPES = (
@@ -53,6 +54,7 @@ class VideoConfig:
     tile_px: int = 16  # change-map tile size
     change_threshold: int = 24  # luma difference that counts as a changed pixel
     ocr_pad_px: int = 24  # a changed region is grown by this before OCR
+    text_detector: str = "ink"  # how text lines are found: "ink" (fast, screen text) or "craft" (EasyOCR's detector)
     unsure_min_digits: int = 3  # low-confidence OCR text with this many digits is redacted
     unsure_conf: float = 0.35
     crf: int = 20
@@ -163,6 +165,7 @@ class Config:
     def validate(self) -> Config:
         v, a, d = self.video, self.audio, self.detect
         _check(v.style in STYLES, f"video.style must be one of {STYLES}, not {v.style!r}")
+        _check(v.text_detector in TEXT_DETECTORS, f"video.text_detector must be one of {TEXT_DETECTORS}, not {v.text_detector!r}")
         _check(a.mode in AUDIO_MODES, f"audio.mode must be one of {AUDIO_MODES}, not {a.mode!r}")
         _check(a.language in (*LANGUAGES, "auto"), f"audio.language must be one of {(*LANGUAGES, 'auto')}")
         _check(0 <= v.pad_px <= 64, "video.pad_px must be in 0..64")

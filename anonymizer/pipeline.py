@@ -232,7 +232,7 @@ def _run(job: Job, models: Models | None, *, renderer: Callable[..., int] | None
                 t = time.monotonic()
                 problems, vstats = verify_output(tmp, plan, detector, models.ocr, models.transcriber if track is not None else None,
                                                  width=info.width, height=info.height, threshold=cfg.video.change_threshold,
-                                                 min_interval_s=cfg.policy.verify_min_interval_s)
+                                                 min_interval_s=cfg.policy.verify_min_interval_s, text_detector=cfg.video.text_detector)
                 timings.add("verify", time.monotonic() - t)
                 verification.update(problems=[asdict(p) for p in problems], frames=vstats.frames,
                                     crops_read=vstats.crops_read, crops_cached=vstats.crops_cached, crops_flat=vstats.crops_flat,
@@ -311,7 +311,8 @@ def analyse_screen(path: Path, info: MediaInfo, ocr: OcrEngine, cfg: Config, tim
     """Decode once; OCR only changed regions. Returns the text states (start time, texts),
     every frame's time, and OCR statistics."""
     v = cfg.video
-    state = ScreenState(ocr=ocr, width=info.width, height=info.height, tile_px=v.tile_px, threshold=v.change_threshold, pad_px=v.ocr_pad_px)
+    state = ScreenState(ocr=ocr, width=info.width, height=info.height, tile_px=v.tile_px, threshold=v.change_threshold,
+                        pad_px=v.ocr_pad_px, text_detector=v.text_detector)
     states: list[tuple[float, list[TextBox]]] = []
     times: list[float] = []
     t_dec = time.monotonic()

@@ -32,6 +32,7 @@ from anonymizer.media import iter_frames, read_audio, resample_mono
 from anonymizer.ocr import OcrEngine
 from anonymizer.plan import Plan, PlanBox
 from anonymizer.screen.changes import merge_boxes
+from anonymizer.screen.inklines import text_boxes
 from anonymizer.speech import Transcriber
 from anonymizer.speech.normalize import normalize, render
 from anonymizer.types import Box
@@ -100,7 +101,11 @@ def span_windows(mono: np.ndarray, rate: int, plan: Plan, start_s: float, contex
 
 def verify_output(path: Path, plan: Plan, detector: Detector, ocr: OcrEngine, transcriber: Transcriber | None,
                   *, width: int, height: int, threshold: int = 24, min_interval_s: float = 0.5,
-                  max_problems: int = 20) -> tuple[list[Problem], VerifyStats]:
+                  max_problems: int = 20, text_detector: str = "ink") -> tuple[list[Problem], VerifyStats]:
+    """Re-read ``path`` (the rendered output) where ``plan`` redacted it and hear its bleeped
+    audio again: every known value found is a problem. A region of several lines is split
+    into lines by ``text_detector`` ("ink": ``inklines`` at half the change threshold, so
+    faint text left by a blur is still read; "craft": EasyOCR's detector)."""
     stats = VerifyStats()
     problems: list[Problem] = []
     boxes = sorted(plan.boxes, key=lambda b: b.start_s)
@@ -155,7 +160,13 @@ def verify_output(path: Path, plan: Plan, detector: Detector, ocr: OcrEngine, tr
                     rgb = fd.rgb()
                 crop = np.ascontiguousarray(rgb[region.y : region.y1, region.x : region.x1])
                 one_line = region.h <= 2 * min(bx.h for bx, _ in inside)
-                text = ocr.read_line(crop) if one_line else " ".join(tb.text for tb in ocr.read(crop))
+                if one_line:
+                    text = ocr.read_line(crop)
+                elif text_detector == "ink":
+                    grey = np.ascontiguousarray(luma[region.y : region.y1, region.x : region.x1])
+                    text = " ".join(tb.text for tb in ocr.read_boxes(grey, text_boxes(grey, max(8, threshold // 2))))
+                else:
+                    text = " ".join(tb.text for tb in ocr.read(crop))
                 if len(texts) >= 4096:
                     texts.clear()  # bounded: memory stays flat
                 texts[digest] = text

@@ -81,6 +81,8 @@ def one(d: Path, gpu: bool, do_score: bool) -> dict[str, Any]:
         "stages_s": {k: round(sum(timings.get(x, 0.0) for x in keys), 2) for k, keys in STAGES.items()},
         "ocr_s": round(timings.get("ocr_detector", 0.0) + timings.get("ocr_recogniser", 0.0), 2),
         "detector_pixel_fraction": report["screen"]["ocr_pixel_fraction"],
+        "ink_pixel_fraction": report["screen"].get("ink_pixel_fraction"),
+        "boxes_read": report["screen"].get("boxes_read"),
         "verification": {k: v for k, v in report["verification"].items() if k != "problems"},
     }
     if do_score:

@@ -23,6 +23,7 @@ import numpy as np
 from anonymizer.detect.labels import is_ui_text
 from anonymizer.ocr import OcrEngine
 from anonymizer.screen.changes import changed_tiles, content_boxes, ink_tiles, merge_boxes, regions_from_tiles
+from anonymizer.screen.inklines import text_boxes
 from anonymizer.types import Box, TextBox
 
 
@@ -30,8 +31,11 @@ from anonymizer.types import Box, TextBox
 class ScreenStats:
     frames: int = 0
     frames_changed: int = 0
-    ocr_calls: int = 0  # text-detector calls
-    ocr_pixels: int = 0  # pixels sent to the text detector
+    ocr_calls: int = 0  # neural text-detector (CRAFT) calls
+    ocr_pixels: int = 0  # pixels sent to the neural text detector
+    ink_reads: int = 0  # regions whose text lines were found from their ink (``inklines``)
+    ink_pixels: int = 0  # pixels of those regions
+    boxes_read: int = 0  # text boxes sent to the recogniser from ink-found lines
     line_reads: int = 0  # regions read by the recogniser alone (known lines)
     change_s: float = 0.0  # seconds in the change map and scroll matching
     detector_s: float = 0.0  # seconds in detector reads (detection + recognition of what it found)
@@ -48,6 +52,7 @@ class ScreenState:
     tile_px: int = 16
     threshold: int = 24
     pad_px: int = 24
+    text_detector: str = "ink"  # "ink": lines found from their ink (inklines); "craft": EasyOCR's detector
     texts: list[TextBox] = field(default_factory=list)
     stats: ScreenStats = field(default_factory=ScreenStats)
     _luma: np.ndarray | None = None
@@ -91,11 +96,21 @@ class ScreenState:
                     new_texts.append(TextBox(item.box, item.text, item.conf, t))
                 self.stats.recogniser_s += time.perf_counter() - t_read
                 continue
+            read.append(region)
+            found: list[TextBox] = []
+            if self.text_detector == "ink":
+                runs = [Box(b.x + region.x, b.y + region.y, b.w, b.h)
+                        for b in text_boxes(luma[region.y : region.y1, region.x : region.x1], self.threshold)]
+                self.stats.ink_reads += 1
+                self.stats.ink_pixels += region.area()
+                self.stats.boxes_read += len(runs)
+                found = [TextBox(item.box, item.text, item.conf, t) for item in self.ocr.read_boxes(luma, runs)]
+                new_texts += found + self._unread_ink(region, luma, found, t)
+                self.stats.detector_s += time.perf_counter() - t_read
+                continue
             if rgb is None:
                 rgb = rgb_fn()  # type: ignore[operator]
-            read.append(region)
             # Blank background inside the region holds no text: only its content goes to the detector.
-            found: list[TextBox] = []
             for sub in content_boxes(luma[region.y : region.y1, region.x : region.x1], self.tile_px, self.threshold):
                 x0, y0 = region.x + sub.x, region.y + sub.y
                 crop = np.ascontiguousarray(rgb[y0 : y0 + sub.h, x0 : x0 + sub.w])

@@ -48,13 +48,20 @@ def load_models(config: Config, *, asr_model: Path | None = None, gpu: bool = Fa
     return Models(ocr=FastOcr(), transcriber=DeafTranscriber() if need_audio else None)
 
 
-class _Crash(FastOcr):
+class _Misbehaving(FastOcr):
+    """Misbehaves on the first read, however the screen's text lines were found."""
+
+    def read_boxes(self, grey: np.ndarray, boxes: list[Box]) -> list[OcrText]:
+        return self.read(np.repeat(grey[:, :, None], 3, axis=2))
+
+
+class _Crash(_Misbehaving):
     def read(self, rgb: np.ndarray) -> list[OcrText]:
         ctypes.string_at(0)  # a segfault, as a decoder's on a hostile file
         return []
 
 
-class _Hog(FastOcr):
+class _Hog(_Misbehaving):
     def read(self, rgb: np.ndarray) -> list[OcrText]:
         hoard: list[Any] = []
         while True:  # touch every page: resident memory grows until the cap stops it
@@ -62,7 +69,7 @@ class _Hog(FastOcr):
             time.sleep(0.01)
 
 
-class _Hang(FastOcr):
+class _Hang(_Misbehaving):
     def read(self, rgb: np.ndarray) -> list[OcrText]:
         time.sleep(3600)
         return []

@@ -6,6 +6,7 @@ itself is exercised for real by the end-to-end tests)."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 import kernels
 from anonymizer.ocr import OcrEngine, OcrText
@@ -48,7 +49,7 @@ def _frame(lines: dict[int, str]) -> np.ndarray:
 
 def test_typing_on_a_known_line_uses_the_recogniser_only() -> None:
     ocr = CountingOcr()
-    st = ScreenState(ocr=ocr, width=400, height=200)
+    st = ScreenState(ocr=ocr, width=400, height=200, text_detector="craft")
     base = {20: "Title", 100: "Phone 06"}
     f0 = _frame(base)
     st.update(0.0, _luma(f0), lambda: f0)
@@ -68,7 +69,7 @@ def test_typing_on_a_known_line_uses_the_recogniser_only() -> None:
 
 def test_text_off_the_known_lines_goes_to_the_detector() -> None:
     ocr = CountingOcr()
-    st = ScreenState(ocr=ocr, width=400, height=200)
+    st = ScreenState(ocr=ocr, width=400, height=200, text_detector="craft")
     f0 = _frame({20: "Title"})
     f1 = _frame({20: "Title", 140: "Popup: call Marc"})
     st.update(0.0, _luma(f0), lambda: f0)
@@ -104,7 +105,7 @@ def test_content_boxes_skip_background_and_rules_but_keep_every_glyph() -> None:
 
 def test_a_line_that_moved_off_its_known_rows_goes_to_the_detector() -> None:
     ocr = CountingOcr()
-    st = ScreenState(ocr=ocr, width=400, height=200)
+    st = ScreenState(ocr=ocr, width=400, height=200, text_detector="craft")
     f0 = _frame({20: "Title", 100: "Phone 06 12"})
     f1 = _frame({20: "Title", 104: "Phone 06 12"})  # shifted by 4 px: the old rows cut its glyphs
     st.update(0.0, _luma(f0), lambda: f0)
@@ -143,7 +144,7 @@ def test_a_box_cut_short_is_widened_to_its_glyphs_not_to_the_next_word() -> None
     ink_cols = np.flatnonzero((luma[90:130] < 128).any(axis=0))
     words = np.split(ink_cols, np.flatnonzero(np.diff(ink_cols) > 3) + 1)
     assert len(words) == 2
-    st = ScreenState(ocr=ShortBoxOcr(cut=7), width=400, height=200)
+    st = ScreenState(ocr=ShortBoxOcr(cut=7), width=400, height=200, text_detector="craft")
     st.update(0.0, luma, lambda: f)
     boxes = sorted((tb.box for tb in st.texts), key=lambda b: b.x)
     assert len(boxes) == 2
@@ -151,7 +152,7 @@ def test_a_box_cut_short_is_widened_to_its_glyphs_not_to_the_next_word() -> None
         assert box.x <= word[0] and box.x1 >= word[-1] + 1  # every glyph of the word inside
         assert box.x1 < word[-1] + 1 + 3  # and not beyond the word space
     # exact boxes stay as they are
-    st2 = ScreenState(ocr=ShortBoxOcr(cut=0), width=400, height=200)
+    st2 = ScreenState(ocr=ShortBoxOcr(cut=0), width=400, height=200, text_detector="craft")
     st2.update(0.0, luma, lambda: f)
     assert sorted((tb.box for tb in st2.texts), key=lambda b: b.x) == boxes
 
@@ -164,11 +165,16 @@ class BlindOcr(CountingOcr):
         found = super().read(rgb)
         return found if self.detector_calls == 1 else []
 
+    def read_line(self, rgb: np.ndarray) -> str:  # the recogniser, on lines found from ink
+        text = super().read_line(rgb)
+        return text if self.line_calls == 1 else ""
 
-def test_ink_the_detector_did_not_read_is_kept_as_unreadable_text() -> None:
+
+@pytest.mark.parametrize("detector", ["ink", "craft"])
+def test_ink_the_detector_did_not_read_is_kept_as_unreadable_text(detector: str) -> None:
     f0 = _frame({20: "Title"})
     f = _frame({20: "Title", 100: "Hall"})  # a row appears that the detector cannot read
-    st = ScreenState(ocr=BlindOcr(), width=400, height=200)
+    st = ScreenState(ocr=BlindOcr(), width=400, height=200, text_detector=detector)
     st.update(0.0, _luma(f0), lambda: f0)
     st.update(0.2, _luma(f), lambda: f)
     hall = np.flatnonzero((_luma(f)[80:140] < 128).any(axis=0))
@@ -197,7 +203,8 @@ class TextOnlyOcr(CountingOcr):
         return super().read(rgb)
 
 
-def test_a_new_frame_around_read_text_is_not_unread_ink() -> None:
+@pytest.mark.parametrize("detector", ["ink", "craft"])
+def test_a_new_frame_around_read_text_is_not_unread_ink(detector: str) -> None:
     """A button drawn around text the detector did read: its border is no glyph."""
     f0 = _frame({20: "Title"})
     f = _frame({20: "Title", 100: "Save"})
@@ -208,7 +215,7 @@ def test_a_new_frame_around_read_text_is_not_unread_ink() -> None:
     f = f.copy()
     f[y0, x0:x1] = f[y1, x0:x1] = 0
     f[y0:y1 + 1, x0] = f[y0:y1 + 1, x1] = 0
-    st = ScreenState(ocr=TextOnlyOcr(), width=400, height=200)
+    st = ScreenState(ocr=TextOnlyOcr(), width=400, height=200, text_detector=detector)
     st.update(0.0, _luma(f0), lambda: f0)
     st.update(0.2, _luma(f), lambda: f)
     assert [tb for tb in st.texts if tb.conf > 0 and tb.box.y > 80]  # the text was read
