@@ -40,7 +40,7 @@ from anonymizer.screen.layout import Line, build_lines, finding_boxes
 from anonymizer.screen.state import ScreenState
 from anonymizer.screen.tracks import StateBox, merge_tracks, unsure_boxes
 from anonymizer.sidecar import Sidecar, load_sidecar
-from anonymizer.speech import Transcriber, WhisperTranscriber
+from anonymizer.speech import Transcriber, WhisperTranscriber, unheard_speech
 from anonymizer.speech.carriers import carrier_spans
 from anonymizer.speech.normalize import normalize, render
 from anonymizer.textnorm import digits, fold
@@ -173,6 +173,7 @@ def _run(job: Job, models: Models | None, *, renderer: Callable[..., int] | None
     states, frame_times, screen_stats = analyse_screen(job.input, info, models.ocr, cfg, timings)
     track: AudioTrack | None = None
     words: list[Word] = []
+    unheard: list[AudioSpan] = []
     if audio_src is not None:
         t = time.monotonic()
         track = read_audio(audio_src)
@@ -180,7 +181,13 @@ def _run(job: Job, models: Models | None, *, renderer: Callable[..., int] | None
         if models.transcriber is None:
             raise ProcessingError("audio present but no speech model loaded")
         t = time.monotonic()
-        words = models.transcriber.words(resample_mono(track, 16000))
+        mono = resample_mono(track, 16000)
+        words = models.transcriber.words(mono)
+        if not cfg.redact.keeps("customer", "UNSURE"):
+            # speech no transcribed word covers is unsure: bleeped, never played
+            pad = cfg.audio.pad_ms / 1000.0
+            unheard = [AudioSpan(round(max(0.0, a - pad), 4), round(b + pad, 4), "UNSURE", "customer", hasher("unheard speech"))
+                       for a, b in unheard_speech(mono, words)]
         timings.add("asr", time.monotonic() - t)
 
     t = time.monotonic()
@@ -191,7 +198,7 @@ def _run(job: Job, models: Models | None, *, renderer: Callable[..., int] | None
     audio_spans_1 = detect_audio(words, detector, cfg, hasher, register=True)
     state_boxes = [(t0, screen_boxes(texts, detector, cfg, hasher)) for t0, texts in states]
     boxes = merge_tracks(state_boxes, frame_times, pad_s=cfg.video.pad_s, width=info.width, height=info.height)
-    audio_spans = merge_spans(audio_spans_1 + detect_audio(words, detector, cfg, hasher, register=False),
+    audio_spans = merge_spans(audio_spans_1 + detect_audio(words, detector, cfg, hasher, register=False) + unheard,
                               bridge_s=cfg.audio.bridge_ms / 1000)
     if track is not None:
         audio_spans = [s for s in audio_spans if s.end_s > 0]

@@ -91,3 +91,37 @@ class WhisperTranscriber(Transcriber):
         _lang, _p, probs = self._model.detect_language(audio, language_detection_segments=3)
         scores = dict(probs)
         return max(SPOKEN, key=lambda lang: scores.get(lang, 0.0))
+
+
+# Speech the transcript does not cover (Whisper can stop early or skip a stretch: a CVV and
+# an address went unheard in a benchmark call) is found with the voice-activity model that
+# ships with faster-whisper (Silero, ONNX, offline).
+WORD_REACH_S = 0.3  # a word's time, widened by this, covers the speech around it
+MIN_UNHEARD_S = 0.3  # shorter stretches of uncovered speech are breaths and word edges
+
+
+def unheard_speech(audio: np.ndarray, words: list[Word], rate: int = 16000) -> list[tuple[float, float]]:
+    """(start_s, end_s) of the stretches of ``audio`` (mono float32 at ``rate``) where the
+    voice-activity model hears speech and no transcribed word lies."""
+    if audio.size < rate // 10:
+        return []
+    try:
+        from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+        speech = get_speech_timestamps(audio, VadOptions(min_silence_duration_ms=300, speech_pad_ms=100), sampling_rate=rate)
+    except Exception as exc:
+        raise ProcessingError(f"voice activity detection failed: {exc}") from exc
+    covered = sorted((w.start_s - WORD_REACH_S, w.end_s + WORD_REACH_S) for w in words)
+    out = []
+    for seg in speech:
+        start, end = seg["start"] / rate, seg["end"] / rate
+        pos = start
+        for c0, c1 in covered:
+            if c1 <= pos or c0 >= end:
+                continue
+            if c0 - pos >= MIN_UNHEARD_S:
+                out.append((round(pos, 3), round(c0, 3)))
+            pos = max(pos, c1)
+        if end - pos >= MIN_UNHEARD_S:
+            out.append((round(pos, 3), round(end, 3)))
+    return out

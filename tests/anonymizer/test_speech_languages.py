@@ -111,3 +111,23 @@ def test_a_repetition_loop_is_unsure(base: WhisperTranscriber, monkeypatch: pyte
     monkeypatch.setattr(base, "language", "fr")
     words = base.words(np.zeros(16000, dtype=np.float32))
     assert [(w.text, w.probability) for w in words] == [("que", 0.98), ("je", 0.0)]
+
+
+def test_speech_the_transcript_does_not_cover_is_found(tmp_path: Path) -> None:
+    """Whisper once stopped transcribing a call half way (a CVV and an address went unheard):
+    the voice-activity model hears the speech no word covers, silence excepted."""
+    from anonymizer.speech import unheard_speech
+    from anonymizer.types import Word
+
+    speech = _speech(tmp_path, "my card number is four nine seven one, and the code is three zero three", "en")
+    rate = 16000
+    audio = np.concatenate([np.zeros(rate, np.float32), speech, np.zeros(rate, np.float32)])
+    total = audio.size / rate
+    half = 1.0 + speech.size / rate / 2
+    words = [Word("my card number", 1.0, half, 0.9)]  # a transcript that stopped half way
+    gaps = unheard_speech(audio, words)
+    assert gaps and gaps[0][0] <= half + 0.35 and gaps[-1][1] >= total - 1.3  # the rest of the speech
+    assert all(a >= 0.5 and b <= total - 0.5 for a, b in gaps)  # not the silence around it
+    full = [Word("all", 1.0, total - 1.0, 0.9)]
+    assert unheard_speech(audio, full) == []
+    assert unheard_speech(np.zeros(3 * rate, np.float32), []) == []
