@@ -225,6 +225,23 @@ class Detector:
                     pos = text_digits.find(target, pos + 1)
         if not strong_only:  # fuzzy matching serves recall, not proof
             out.extend(self._fuzzy_names(text, folded))
+            out.extend(self._fuzzy_ids(folded))
+        return out
+
+    def _fuzzy_ids(self, folded: str) -> list[Finding]:
+        """A roster id or login (5+ characters) with one character misread by OCR
+        ("E6+862" for "E64862"): same length, one substitution."""
+        ids = {fold(kv.value): kv for kv in self._known.values()
+               if kv.entity_type in ("EMPLOYEE_ID", "LOGIN") and kv.strong and len(kv.value) >= 5}
+        if not ids:
+            return []
+        out = []
+        for m in re.finditer(r"[^\s.,;:()]{5,}", folded):
+            word = m.group()
+            for value, kv in ids.items():
+                if len(word) == len(value) and sum(a != b for a, b in zip(word, value, strict=True)) <= 1:
+                    out.append(Finding(kv.entity_type, m.start(), m.end(), 0.9, kv.category))
+                    break
         return out
 
     def _fuzzy_names(self, text: str, folded: str) -> list[Finding]:

@@ -210,7 +210,10 @@ def _labels(lines: list[Line]) -> list[_Label]:
         folded = fold(line.text)
         if len(folded) != len(line.text):
             continue
-        starts = {off for off, _tb in line.pieces} | {m.end() for m in re.finditer(r"  ", line.text)}
+        # a label starts an OCR box, follows a wide gap, or follows a separator inside a
+        # box that joined several fields ("Chevalier · lchevalier · Matricule E64862")
+        starts = ({off for off, _tb in line.pieces} | {m.end() for m in re.finditer(r"  ", line.text)}
+                  | {m.end() for m in re.finditer(r"(?<=\S) [·•|.,;\-–] ", line.text)})
         for m in _LABEL_RE.finditer(folded):
             if m.start() in starts:
                 label = " ".join(m.group(1).split())

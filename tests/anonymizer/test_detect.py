@@ -98,6 +98,15 @@ def test_misread_labels_and_codes_are_not_names(detector: Detector) -> None:
         assert f.entity_type != "PERSON" and f.entity_type != "FIELD", f
 
 
+def test_roster_ids_with_one_misread_character_are_found(detector: Detector) -> None:
+    """OCR read the colleague's id "E10234" as "E1O2+4" (two) or "E10Z34" (one): one
+    substitution is the same id (recall); it never proves a leak (verification)."""
+    assert ("EMPLOYEE_ID", "E10Z34") in _found(detector, "Matricule E10Z34")
+    assert any(v == "cdubols" for _t, v in _found(detector, "login cdubols"))
+    assert not any(t == "EMPLOYEE_ID" for t, _ in _found(detector, "Matricule E1O2+4"))
+    assert detector.find_known("Matricule E10Z34") == []
+
+
 def test_ocr_canonical() -> None:
     assert ocr_canonical("Tumer") == ocr_canonical("Turner")
     assert ocr_canonical("5MlTH") == ocr_canonical("smith")

@@ -36,6 +36,9 @@ CASES = [
     ([tb(10, 10, "traité par jdoe42")], {"jdoe42"}, set()),
     ([tb(10, 10, "Search"), tb(80, 10, "Dup"), tb(200, 10, "OK")], {"Dup"}, {"OK"}),
     ([tb(10, 10, "Search Dup OK")], {"Dup"}, {"OK"}),
+    # one OCR box over fields joined by separators: each label still starts a field
+    ([tb(10, 10, "Gestionnaire"), tb(120, 10, "Xqzw . xqzw1 . Poste 2335 . Matricule E6+862", 332)],
+     {"Xqzw . xqzw1 .", "2335 .", "E6+862"}, set()),
     # a form field under its label
     ([tb(10, 10, "Date of birth"), tb(10, 30, "1O/O3/19")], {"1O/O3/19"}, set()),
     # a table column: every cell under "Handled by", not the other columns
