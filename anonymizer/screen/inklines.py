@@ -1,12 +1,13 @@
 """A text-line detector for screen text: ink found by morphology, grouped into word runs.
 
 Application text is drawn crisp on flat panels: a glyph stroke is a thin structure whose
-luma differs from the panel around it. A grey closing (for dark text) and opening (for
-light text) with a window wider than any stroke rebuild the panel without its text; what
-differs from that background by the change threshold is ink. Ink pixels closer than a
-fraction of the line height are one run (the letters of a word, the words of a field);
-a gap wider than that (the space between a label and its value, table cells) separates
-runs. Each run is one box for the recogniser.
+luma differs from the panel around it. The median of a window wider than a text line
+rebuilds the panel without its text (and keeps the panel's edges); what differs from it by
+the change threshold, where the luma also changes from left to right (glyphs are made of
+vertical strokes; bands and rule bodies are not), is ink. Thin lines longer than a glyph
+are rules and are dropped. Ink closer than about a glyph's height is one run (the letters
+of a word, the words of a field); a wider gap (a label and its value, table cells)
+separates runs. Each run is one box for the recogniser.
 
 This replaces the neural detector (CRAFT) on screen content; EasyOCR's recogniser still
 reads every box. ``make bench-recogniser`` (whole 1280x720 frames, 2 cores): finding the
@@ -26,7 +27,7 @@ from anonymizer.types import Box
 # Window of the background estimate: text covers well under half of it for UI fonts up
 # to ~20 px (a line's ink is a band about half its height).
 BACKGROUND_WINDOW = 21
-MIN_H, MAX_H = 5, 64  # text line heights read (px)
+MIN_H = 5  # a run shorter and narrower than this is a speck, not text (px)
 DEFAULT_GLYPH_H = 8.0  # when a region holds too few glyphs to measure
 MAX_GLYPH_H = 24  # pieces of ink taller than this are not glyphs of UI text
 
