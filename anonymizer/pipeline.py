@@ -348,6 +348,15 @@ def analyse_screen(path: Path, info: MediaInfo, ocr: OcrEngine, cfg: Config, tim
     return states, times, state.stats
 
 
+_CLOCK_IN_LINE = re.compile(r"(?<![\w:.])\d{1,2}[:.]\d{2}(?:[:.]\d{2})?(?![\w:.])")
+
+
+def _zeroed_clock(m: re.Match[str], year: int) -> str:
+    """A clock's digits as zeros (same length): a status bar whose clock ticks is the same
+    text to the detector from one second to the next (its findings are cached by text)."""
+    return re.sub(r"\d", "0", m.group()) if _plainly_not_pii(m.group(), year) else m.group()
+
+
 def _line_findings(texts: list[TextBox], detector: Detector) -> tuple[list[Line], list[tuple[int, Finding]]]:
     """The screen's lines and the detector's findings on each, less the generic shapes
     (an employee-id-like code, a number shorter than a card's) in the value of a
@@ -355,9 +364,10 @@ def _line_findings(texts: list[TextBox], detector: Detector) -> tuple[list[Line]
     label off."""
     lines = build_lines(texts)
     refs = reference_values(texts)
+    year = time.gmtime().tm_year
     found = []
     for k, line in enumerate(lines):
-        for f in detector.find(line.text):
+        for f in detector.find(_CLOCK_IN_LINE.sub(lambda m: _zeroed_clock(m, year), line.text)):
             generic = f.entity_type == "EMPLOYEE_ID" or (f.entity_type == "NUMBER" and len(digits(line.text[f.start : f.end])) < 12)
             if generic and f.category == "customer":
                 pieces = [tb for off, tb in line.pieces if off < f.end and f.start < off + len(tb.text)]

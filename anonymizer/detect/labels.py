@@ -94,10 +94,13 @@ REFERENCE_LABEL = re.compile(
 
 def reference_values(texts: list[TextBox]) -> set[TextBox]:
     """The boxes right of a reference label on their row (nearest box to their left)."""
-    out = set()
+    labels = [tb.box for tb in texts if REFERENCE_LABEL.search(fold(tb.text))]
+    out: set[TextBox] = set()
     for tb in texts:
         b = tb.box
         cy = b.y + b.h / 2
+        if not any(lb.x1 <= b.x + b.h and abs(lb.y + lb.h / 2 - cy) <= max(b.h, lb.h) / 2 for lb in labels):
+            continue  # no reference label on its row, to its left
         left: tuple[int, TextBox] | None = None
         for other in texts:
             o = other.box
