@@ -23,3 +23,15 @@ def digits(text: str) -> str:
 
 def alnum(text: str) -> str:
     return re.sub(r"[^0-9a-z]", "", fold(text))
+
+
+_OCR_CONFUSIONS = (("rn", "m"), ("vv", "w"), ("cl", "d"), ("0", "o"), ("1", "l"), ("|", "l"), ("i", "l"), ("5", "s"), ("8", "b"))
+
+
+def ocr_canonical(word: str) -> str:
+    """Folded, with the characters OCR confuses on one representative ("Tumer" ~ "Turner",
+    "Demiere" ~ "Derniere")."""
+    w = fold(word)
+    for a, b in _OCR_CONFUSIONS:
+        w = w.replace(a, b)
+    return w

@@ -156,17 +156,15 @@ def verify_output(path: Path, plan: Plan, detector: Detector, ocr: OcrEngine, tr
             digest = (hashlib.blake2b(np.ascontiguousarray(gray >> 3).tobytes(), digest_size=16).digest(), region.w, region.h)
             text = texts.get(digest)
             if text is None:
-                if rgb is None:
-                    rgb = fd.rgb()
-                crop = np.ascontiguousarray(rgb[region.y : region.y1, region.x : region.x1])
                 one_line = region.h <= 2 * min(bx.h for bx, _ in inside)
-                if one_line:
-                    text = ocr.read_line(crop)
-                elif text_detector == "ink":
+                if text_detector == "ink" and not one_line:
                     grey = np.ascontiguousarray(luma[region.y : region.y1, region.x : region.x1])
                     text = " ".join(tb.text for tb in ocr.read_boxes(grey, text_boxes(grey, max(8, threshold // 2))))
                 else:
-                    text = " ".join(tb.text for tb in ocr.read(crop))
+                    if rgb is None:
+                        rgb = fd.rgb()
+                    crop = np.ascontiguousarray(rgb[region.y : region.y1, region.x : region.x1])
+                    text = ocr.read_line(crop) if one_line else " ".join(tb.text for tb in ocr.read(crop))
                 if len(texts) >= 4096:
                     texts.clear()  # bounded: memory stays flat
                 texts[digest] = text

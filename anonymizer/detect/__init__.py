@@ -21,7 +21,7 @@ from anonymizer.detect.labels import UI_WORDS, is_ui_text, within_one_edit
 from anonymizer.detect.phonetic import is_common, phonetic_keys, primary_key
 from anonymizer.detect.roster import Employee
 from anonymizer.errors import ModelError
-from anonymizer.textnorm import digits, fold
+from anonymizer.textnorm import digits, fold, ocr_canonical
 from anonymizer.types import Finding
 
 # Words of the business application's UI (labels, menus, buttons, history actions, titles):
@@ -325,6 +325,7 @@ class Detector:
 # ("poste 41 27", "41-27", "4 1 2 7" said aloud), never inside a date or a longer number
 # ("2026-04-12" holds no "0412", "14127" no "4127").
 SHORT_NUMBER_DIGITS = 6
+_GLUED_DIGIT = re.compile(r"\d|[.\-/:]\d")  # a digit, or one glued on by a date/number separator
 
 
 def _digits_match(text: str, start: int, end: int, *, short: bool) -> bool:
@@ -335,21 +336,9 @@ def _digits_match(text: str, start: int, end: int, *, short: bool) -> bool:
         return False
     if not short:
         return True
-    joined = re.compile(r"\d|[.\-/:]\d")  # a digit, or one glued on by a date/number separator
     return (not re.search(r"[^\d .\-]| {2}|[.\-]{2}", span)
-            and not joined.match(text[max(0, start - 2) : start][::-1])
-            and not joined.match(text[end : end + 2]))
-
-
-_OCR_CONFUSIONS = (("rn", "m"), ("vv", "w"), ("cl", "d"), ("0", "o"), ("1", "l"), ("|", "l"), ("i", "l"), ("5", "s"), ("8", "b"))
-
-
-def ocr_canonical(word: str) -> str:
-    """Fold characters OCR confuses onto one representative."""
-    w = fold(word)
-    for a, b in _OCR_CONFUSIONS:
-        w = w.replace(a, b)
-    return w
+            and not _GLUED_DIGIT.match(text[max(0, start - 2) : start][::-1])
+            and not _GLUED_DIGIT.match(text[end : end + 2]))
 
 
 def _national_phones(base: type) -> type:
@@ -392,8 +381,7 @@ def _trim_labels(text: str, start: int, end: int, *, name: bool = False) -> tupl
     def label(tok: tuple[int, int]) -> bool:
         word = text[tok[0] : tok[1]]
         # a name's word is mostly letters ("T74420" is a ticket, "2026" a date)
-        return (fold(word).strip(".") in LABEL_WORDS or is_ui_text(word, fuzzy=True)
-                or (name and sum(c.isdigit() for c in word) >= sum(c.isalpha() for c in word)))
+        return is_ui_text(word, fuzzy=True) or (name and sum(c.isdigit() for c in word) >= sum(c.isalpha() for c in word))
 
     while tokens and label(tokens[0]):
         tokens.pop(0)

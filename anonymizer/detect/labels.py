@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 
 from anonymizer.screen.layout import Line
-from anonymizer.textnorm import fold
+from anonymizer.textnorm import fold, ocr_canonical
 from anonymizer.types import Finding, TextBox
 
 # Labels whose value identifies a person, FR + EN (folded: lower case, no accents).
@@ -136,14 +136,7 @@ def within_one_edit(a: str, b: str) -> bool:
     return edits + (len(b) - j) <= 1
 
 
-def _ocr_folded(word: str) -> str:
-    """Letters OCR confuses on screen text folded onto one ("Demiere" ~ "Derniere")."""
-    for a, b in (("rn", "m"), ("vv", "w"), ("cl", "d"), ("1", "l"), ("i", "l"), ("0", "o")):
-        word = word.replace(a, b)
-    return word
-
-
-_LONG_UI_WORDS = tuple(_ocr_folded(w) for w in UI_WORDS if len(w) >= 7)
+_LONG_UI_WORDS = tuple(ocr_canonical(w) for w in UI_WORDS if len(w) >= 7)
 
 
 def _ui_word(word: str, fuzzy: bool) -> bool:
@@ -153,7 +146,7 @@ def _ui_word(word: str, fuzzy: bool) -> bool:
     # ones are too close to names ("Dave" ~ "date", "Carl" ~ "card", "Camille" ~ "famille").
     if not fuzzy or len(word) < 7:
         return False
-    w = _ocr_folded(word)
+    w = ocr_canonical(word)
     return any(u[0] == w[0] and within_one_edit(w, u) for u in _LONG_UI_WORDS)
 
 
@@ -225,8 +218,8 @@ def _labels(lines: list[Line]) -> list[_Label]:
 
 
 def _value_from(line: Line, pos: int, label_starts: set[int]) -> tuple[int, int]:
-    """The field value starting at ``pos``: up to the next wide gap or label. Empty when
-    it is only UI words ("Nom du client..."); a trailing button is left out ("Dup OK")."""
+    """The field value starting at ``pos``: up to the next wide gap or label (UI words at
+    its ends, "Nom du client...", a trailing button, are cut by ``_without_ui_words``)."""
     text = line.text
     gap = text.find("  ", pos)
     end = len(text) if gap < 0 else gap
@@ -235,12 +228,7 @@ def _value_from(line: Line, pos: int, label_starts: set[int]) -> tuple[int, int]
             end = s
     while end > pos and text[end - 1] in " :":
         end -= 1
-    if end <= pos or is_ui_text(text[pos:end]):
-        return pos, pos
-    words = list(re.finditer(r"\S+", text[pos:end]))
-    while len(words) > 1 and is_ui_text(words[-1].group()):
-        words.pop()
-    return pos, pos + words[-1].end()
+    return pos, end
 
 
 def _piece_at(line: Line, pos: int) -> tuple[int, TextBox] | None:

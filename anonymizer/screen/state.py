@@ -97,29 +97,12 @@ class ScreenState:
                 self.stats.recogniser_s += time.perf_counter() - t_read
                 continue
             read.append(region)
-            found: list[TextBox] = []
             if self.text_detector == "ink":
-                runs = [Box(b.x + region.x, b.y + region.y, b.w, b.h)
-                        for b in text_boxes(luma[region.y : region.y1, region.x : region.x1], self.threshold)]
-                self.stats.ink_reads += 1
-                self.stats.ink_pixels += region.area()
-                self.stats.boxes_read += len(runs)
-                found = [TextBox(item.box, item.text, item.conf, t) for item in self.ocr.read_boxes(luma, runs)]
-                new_texts += found + self._unread_ink(region, luma, found, t)
-                self.stats.detector_s += time.perf_counter() - t_read
-                continue
-            if rgb is None:
-                rgb = rgb_fn()  # type: ignore[operator]
-            # Blank background inside the region holds no text: only its content goes to the detector.
-            for sub in content_boxes(luma[region.y : region.y1, region.x : region.x1], self.tile_px, self.threshold):
-                x0, y0 = region.x + sub.x, region.y + sub.y
-                crop = np.ascontiguousarray(rgb[y0 : y0 + sub.h, x0 : x0 + sub.w])
-                self.stats.ocr_calls += 1
-                self.stats.ocr_pixels += sub.area()
-                for item in self.ocr.read(crop):
-                    b = item.box
-                    found.append(TextBox(Box(b.x + x0, b.y + y0, b.w, b.h), item.text, item.conf, t))
-            found = [self._snap_to_ink(tb, luma) for tb in found]
+                found = self._read_ink_runs(region, luma, t)
+            else:
+                if rgb is None:
+                    rgb = rgb_fn()  # type: ignore[operator]
+                found = self._read_with_detector(region, luma, rgb, t)
             new_texts += found + self._unread_ink(region, luma, found, t)
             self.stats.detector_s += time.perf_counter() - t_read
         kept = [tb for tb in self.texts if not any(_inside(tb.box, r) for r in read)]
@@ -141,6 +124,29 @@ class ScreenState:
         if self.texts:
             self.ocr.set_text_height(float(np.median([tb.box.h for tb in self.texts])))
         return before != after or self._moved
+
+    def _read_ink_runs(self, region: Box, luma: np.ndarray, t: float) -> list[TextBox]:
+        """The region's text runs found from their ink (``inklines``), each read by the recogniser."""
+        runs = [Box(b.x + region.x, b.y + region.y, b.w, b.h)
+                for b in text_boxes(luma[region.y : region.y1, region.x : region.x1], self.threshold)]
+        self.stats.ink_reads += 1
+        self.stats.ink_pixels += region.area()
+        self.stats.boxes_read += len(runs)
+        return [TextBox(item.box, item.text, item.conf, t) for item in self.ocr.read_boxes(luma, runs)]
+
+    def _read_with_detector(self, region: Box, luma: np.ndarray, rgb: np.ndarray, t: float) -> list[TextBox]:
+        """The region read by the OCR engine's own text detector; blank background inside
+        it holds no text: only its content goes to the detector."""
+        found = []
+        for sub in content_boxes(luma[region.y : region.y1, region.x : region.x1], self.tile_px, self.threshold):
+            x0, y0 = region.x + sub.x, region.y + sub.y
+            crop = np.ascontiguousarray(rgb[y0 : y0 + sub.h, x0 : x0 + sub.w])
+            self.stats.ocr_calls += 1
+            self.stats.ocr_pixels += sub.area()
+            for item in self.ocr.read(crop):
+                b = item.box
+                found.append(TextBox(Box(b.x + x0, b.y + y0, b.w, b.h), item.text, item.conf, t))
+        return [self._snap_to_ink(tb, luma) for tb in found]
 
     def _known_lines(self, region: Box, luma: np.ndarray) -> tuple[list[Box], list[Box]] | None:
         """If every pixel that changed in ``region`` lies on the rows of a text line already
