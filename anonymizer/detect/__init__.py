@@ -115,6 +115,11 @@ class Detector:
     keep_categories: tuple[str, ...] = ()  # [redact] categories kept readable: not leaks
     _cache: dict[str, list[Finding]] = field(default_factory=dict)
     _known: dict[tuple[str, str], KnownValue] = field(default_factory=dict)
+    # Registry matches per (text, strong_only), valid while the registry is unchanged: a
+    # screen shows the same lines frame after frame, and every state is searched again once
+    # the registry is complete (the calm 10-min call: most of its detection time).
+    _matches: dict[tuple[str, bool], list[Finding]] = field(default_factory=dict)
+    _fuzzy: tuple[dict[str, KnownValue], dict[str, KnownValue]] | None = None
 
     def __post_init__(self) -> None:
         self._engine = _analyzer(tuple(self.config.languages))
@@ -145,7 +150,7 @@ class Detector:
         if entity_type in _DIGIT_TYPES and len(digits(value)) >= 4:
             key = ("#", digits(value))
             if key not in self._known:
-                self._known[key] = KnownValue(entity_type, category, value, None, True)
+                self._remember(key, KnownValue(entity_type, category, value, None, True))
             return
         if len(fold(value)) < 3 and entity_type != "EMPLOYEE_ID":
             return
@@ -155,7 +160,12 @@ class Detector:
         if key not in self._known:
             pat = _word_pattern(value, spelled=entity_type in ("EMPLOYEE_ID", "LOGIN"))
             if pat is not None:
-                self._known[key] = KnownValue(entity_type, category, value, pat, strong)
+                self._remember(key, KnownValue(entity_type, category, value, pat, strong))
+
+    def _remember(self, key: tuple[str, str], kv: KnownValue) -> None:
+        self._known[key] = kv
+        self._matches.clear()  # found with the registry as it was
+        self._fuzzy = None
 
     def known_values(self) -> list[KnownValue]:
         return list(self._known.values())
@@ -201,6 +211,15 @@ class Detector:
         return out
 
     def _registry_matches(self, text: str, *, strong_only: bool = False) -> list[Finding]:
+        key = (text, strong_only)
+        hit = self._matches.get(key)
+        if hit is None:
+            if len(self._matches) >= MATCH_CACHE_ENTRIES:
+                self._matches.clear()  # bounded: memory stays flat
+            hit = self._matches[key] = self._search_registry(text, strong_only)
+        return hit
+
+    def _search_registry(self, text: str, strong_only: bool) -> list[Finding]:
         folded = fold(text)
         if len(folded) != len(text):  # rare ligatures: fall back to positions in folded text
             folded = folded[: len(text)].ljust(len(text))
@@ -228,11 +247,25 @@ class Detector:
             out.extend(self._fuzzy_ids(folded))
         return out
 
+    def _fuzzy_tables(self) -> tuple[dict[str, KnownValue], dict[str, KnownValue]]:
+        """The registry's name tokens (5+ letters, OCR look-alikes folded) and its roster ids
+        and logins (5+ characters), built once per registry state."""
+        if self._fuzzy is None:
+            tokens: dict[str, KnownValue] = {}
+            for kv in self._known.values():
+                if kv.entity_type == "PERSON":
+                    for tok in re.findall(r"[a-z]{5,}", fold(kv.value)):
+                        if tok not in LABEL_WORDS:
+                            tokens.setdefault(ocr_canonical(tok), kv)
+            ids = {fold(kv.value): kv for kv in self._known.values()
+                   if kv.entity_type in ("EMPLOYEE_ID", "LOGIN") and kv.strong and len(kv.value) >= 5}
+            self._fuzzy = (tokens, ids)
+        return self._fuzzy
+
     def _fuzzy_ids(self, folded: str) -> list[Finding]:
         """A roster id or login (5+ characters) with one character misread by OCR
         ("E6+862" for "E64862"): same length, one substitution."""
-        ids = {fold(kv.value): kv for kv in self._known.values()
-               if kv.entity_type in ("EMPLOYEE_ID", "LOGIN") and kv.strong and len(kv.value) >= 5}
+        ids = self._fuzzy_tables()[1]
         if not ids:
             return []
         out = []
@@ -247,12 +280,7 @@ class Detector:
     def _fuzzy_names(self, text: str, folded: str) -> list[Finding]:
         """Name tokens garbled by OCR or accents ('Tumer' for 'Turner', 'Lefevre' for
         'Lefèvre'): canonicalise common OCR confusions, then allow one edit (5+ letters)."""
-        tokens: dict[str, KnownValue] = {}
-        for kv in self._known.values():
-            if kv.entity_type == "PERSON":
-                for tok in re.findall(r"[a-z]{5,}", fold(kv.value)):
-                    if tok not in LABEL_WORDS:
-                        tokens.setdefault(ocr_canonical(tok), kv)
+        tokens = self._fuzzy_tables()[0]
         if not tokens:
             return []
         out = []
@@ -320,6 +348,8 @@ class Detector:
             out.append(Finding("PERSON", first.start(), last.end(), 0.85, kv.category))
         return out
 
+
+MATCH_CACHE_ENTRIES = 20_000
 
 # A known number this short (an extension, a postcode) is matched only as a whole number
 # ("poste 41 27", "41-27", "4 1 2 7" said aloud), never inside a date or a longer number

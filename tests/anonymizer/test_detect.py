@@ -67,11 +67,14 @@ def test_roster_category(detector: Detector) -> None:
 
 def test_registry_finds_values_seen_elsewhere(detector: Detector) -> None:
     line = "voir zorglub ref 98-76"
-    assert _found(detector, line) == set()
+    misread = "code E7Z9Q1 ok"  # found by the fuzzy id tables once E7Z8Q1 is known
+    assert _found(detector, line) == set() and _found(detector, misread) == set()
     detector.add_known("PERSON", "Amélie Zorglub")
     detector.add_known("NUMBER", "44 98-76")
+    detector.add_known("EMPLOYEE_ID", "E7Z8Q1", "colleague")
     found = _found(detector, line)
     assert ("PERSON", "zorglub") in found
+    assert ("EMPLOYEE_ID", "E7Z9Q1") in _found(detector, misread)  # searched again with the new registry
     assert ("NUMBER", "98-76") not in found  # only the whole known digit string counts
     assert ("NUMBER", "4498-76") not in found
 
