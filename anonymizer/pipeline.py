@@ -14,6 +14,7 @@ import json
 import logging
 import re
 import secrets
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -31,7 +32,7 @@ from anonymizer.detect.roster import load_roster
 from anonymizer.errors import ConfigError, CorruptInputError, InputError, PolicyRefusal, ProcessingError, VerificationError
 from anonymizer.fsutil import atomic_path, publish, sha256_file, write_atomic
 from anonymizer.media import AudioTrack, MediaInfo, iter_frames, probe, read_audio, resample_mono, write_recording
-from anonymizer.ocr import EasyOcrEngine, OcrEngine, cpu_threads
+from anonymizer.ocr import EasyOcrEngine, OcrEngine, available_cpus, cpu_threads
 from anonymizer.plan import AudioSpan, Plan, value_hasher
 from anonymizer.policy import check_gates
 from anonymizer.policy.gates import RuleRefusal
@@ -98,11 +99,33 @@ class Timings:
         self.stages[stage] = self.stages.get(stage, 0.0) + seconds
 
 
+def asr_threads(threads: int, cpus: int, *, shared_openmp: bool) -> int:
+    """Intra-op threads for Whisper in a process whose OCR uses ``threads`` of ``cpus``.
+
+    CTranslate2 (Whisper) ships its own libgomp, but when torch (EasyOCR, and spaCy through
+    thinc) is loaded first, both run in torch's OpenMP runtime. libgomp stops spin-waiting
+    between parallel regions once it manages more threads than the process has CPUs; the
+    recogniser's many small ops then sleep and wake their threads each time. On 2 cores,
+    EasyOCR read the same 60 text lines in 1.5 s before Whisper had run and 7.3 s after, for
+    the rest of the process (verification, every later file of a batch). So with a shared
+    runtime Whisper's team is sized to keep the two within the CPUs; tiny and base gain
+    nothing from a second thread on 2 cores (60 s of speech: 1.66 s with 1, 1.72 s with 2).
+    ``benchmarks/bench_recogniser.py`` measures it side by side."""
+    if not shared_openmp:
+        return threads
+    return max(1, min(threads, cpus - threads + 1))
+
+
 def load_models(config: Config, *, asr_model: Path | None = None, gpu: bool = False, need_audio: bool = True) -> Models:
     threads = cpu_threads()
-    ocr = EasyOcrEngine(gpu=gpu, threads=threads)
-    transcriber = (WhisperTranscriber(asr_model, language=config.audio.language, device="cuda" if gpu else "cpu", threads=threads)
+    # Whisper first: CTranslate2 then binds to its own OpenMP runtime (see asr_threads), and
+    # it sets the OpenMP thread count of the thread that loads it, which EasyOcrEngine then
+    # sets back to ``threads`` for torch.
+    shared = "torch" in sys.modules and "ctranslate2" not in sys.modules
+    transcriber = (WhisperTranscriber(asr_model, language=config.audio.language, device="cuda" if gpu else "cpu",
+                                      threads=asr_threads(threads, available_cpus(), shared_openmp=shared))
                    if need_audio else None)
+    ocr = EasyOcrEngine(gpu=gpu, threads=threads, detector=config.video.text_detector == "craft")
     return Models(ocr=ocr, transcriber=transcriber)
 
 

@@ -121,6 +121,7 @@ def use_cuda(device: str) -> bool:
     if device == "cpu":
         return False
     try:
+        import ctranslate2  # noqa: F401  (before torch: Whisper keeps its own OpenMP runtime, see pipeline.asr_threads)
         import torch
 
         available = bool(torch.cuda.is_available())

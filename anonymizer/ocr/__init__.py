@@ -64,15 +64,23 @@ def cpu_threads() -> int:
     env = os.environ.get("ANONYMIZER_THREADS", "")
     if env.isdigit() and int(env) > 0:
         return int(env)
+    return available_cpus()
+
+
+def available_cpus() -> int:
+    """CPUs this process may run on."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 class EasyOcrEngine(OcrEngine):
-    def __init__(self, *, gpu: bool = False, model_dir: Path | None = None, mag_ratio: float = 1.0, threads: int | None = None) -> None:
+    def __init__(self, *, gpu: bool = False, model_dir: Path | None = None, mag_ratio: float = 1.0, threads: int | None = None,
+                 detector: bool = True) -> None:
         """``threads``: torch CPU threads; default ``cpu_threads()`` (all this process may
         use, or ``ANONYMIZER_THREADS``). Measured on the 8 s 640x360 test call on an idle
         2-core machine: 2 threads 10.5 s of detector time, 1 thread 16.0 s; a batch with
-        several workers divides the cores between them instead."""
+        several workers divides the cores between them instead. ``detector``: load CRAFT now;
+        else ``read`` loads it on first use (the ``ink`` text detector needs the recogniser
+        alone)."""
         import torch
 
         import models
@@ -97,10 +105,12 @@ class EasyOcrEngine(OcrEngine):
                     user_network_directory=str(directory),
                     download_enabled=False,
                     verbose=False,
+                    detector=detector,
                 )
         except Exception as exc:  # EasyOCR raises bare Exceptions/FileNotFoundError on bad weights
             raise ModelError(f"EasyOCR could not load its models from {directory}: {exc}") from exc
         self.mag_ratio = mag_ratio
+        self.has_detector = detector
         self._lines: dict[bytes, tuple[str, float]] = {}  # line crop content -> (text, conf)
 
     def set_text_height(self, px: float) -> None:
@@ -157,6 +167,12 @@ class EasyOcrEngine(OcrEngine):
         h, w = rgb.shape[:2]
         if h < 4 or w < 4:
             return []
+        if not self.has_detector:  # loaded on first use
+            try:
+                self._reader.setDetector("craft")
+            except Exception as exc:
+                raise ModelError(f"EasyOCR could not load its text detector: {exc}") from exc
+            self.has_detector = True
         raw = self._call(
             rgb,
             "readtext",

@@ -46,6 +46,7 @@ class WhisperTranscriber(Transcriber):
         self.language = language  # en | fr | auto (the likelier of SPOKEN per recording)
         self.detected: str | None = None
         self.model_dir = directory
+        self.threads = threads  # CPU intra-op threads (0: CTranslate2 chooses)
         try:
             from faster_whisper import WhisperModel
 
