@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+import kernels
 from anonymizer.detect import Detector
 from anonymizer.media import iter_frames, read_audio, resample_mono
 from anonymizer.ocr import OcrEngine
@@ -63,16 +64,60 @@ def flat_interior(luma: np.ndarray, box: Box, threshold: int) -> bool:
     """True when ``box`` (less ``EDGE_PX`` on each side) spans fewer than ``threshold``
     luma levels: no glyph can be read there. Boxes too thin to have an interior are not
     flat (they get OCR'd)."""
-    inner = box.pad(-EDGE_PX, -EDGE_PX)
-    if inner.w < 2 or inner.h < 2:
-        return False
-    crop = luma[inner.y : inner.y1, inner.x : inner.x1]
-    return int(crop.max()) - int(crop.min()) < threshold
+    return bool(_flat(luma, *interiors([box]), threshold)[0])
+
+
+def interiors(boxes: list[Box]) -> tuple[np.ndarray, np.ndarray]:
+    """Each box less ``EDGE_PX`` on each side, as an (N, 4) array, and whether each has an
+    interior at all (2 px or more each way)."""
+    inner = [b.pad(-EDGE_PX, -EDGE_PX) for b in boxes]
+    has = np.array([i.w >= 2 and i.h >= 2 for i in inner], dtype=bool)
+    return np.array([[i.x, i.y, max(1, i.w), max(1, i.h)] for i in inner], dtype=np.int32).reshape(-1, 4), has
+
+
+def _flat(luma: np.ndarray, inner: np.ndarray, has: np.ndarray, threshold: int) -> np.ndarray:
+    spread = kernels.luma_ranges(np.ascontiguousarray(luma), inner)  # one Numba call for a frame's boxes
+    return has & (spread >= 0) & (spread < threshold)
 
 
 def _place(box: Box) -> tuple[int, int, int]:
     """Where a box starts on screen, to within a few pixels, and its line height."""
     return box.x // 8, box.y // 8, box.h // 4
+
+
+@dataclass
+class _Group:
+    """Overlapping boxes (a scrolled list, a field and its registry match), read as one
+    region of the output."""
+
+    region: Box
+    members: np.ndarray  # indexes of its boxes in the frame's box arrays
+    near: list[Box]  # its boxes, padded, in region coordinates
+    one_line: bool
+    first_sight: bool  # a value (or a place) not seen before: read even when flat
+
+
+def _groups(live: list[PlanBox], width: int, height: int, values_seen: set[str],
+            places_seen: set[tuple[int, int, int]]) -> tuple[list[_Group], np.ndarray, np.ndarray]:
+    """The regions read for the boxes ``live`` now, each box's interior (less ``EDGE_PX``)
+    as an (N, 4) array, and whether each has one (a box too thin to hold an interior is
+    never proven flat)."""
+    active = [(bx, b) for bx, b in ((Box(b.x, b.y, b.w, b.h).clip(width, height), b) for b in live) if bx.area() > 0]
+    inner, has_interior = interiors([bx for bx, _ in active])
+    padded = [bx.pad(max(4, bx.h // 2), 1).clip(width, height) for bx, _ in active]
+    groups = []
+    for region in merge_boxes(padded):
+        members = [i for i, (bx, _) in enumerate(active) if bx.intersects(region)]
+        inside = [active[i] for i in members]
+        # A value is read once where it first appears; a new value in a box already read
+        # at the same place (a field being typed, a ticking clock) is not a new sight.
+        first_sight = any(b.value_hash not in values_seen and _place(bx) not in places_seen for bx, b in inside)
+        values_seen.update(b.value_hash for _, b in inside)
+        places_seen.update(_place(bx) for bx, _ in inside)
+        near = [Box(padded[i].x - region.x, padded[i].y - region.y, padded[i].w, padded[i].h) for i in members]
+        one_line = region.h <= 2 * min(bx.h for bx, _ in inside)
+        groups.append(_Group(region, np.array(members, dtype=np.intp), near, one_line, first_sight))
+    return groups, inner, has_interior
 
 
 def span_windows(mono: np.ndarray, rate: int, plan: Plan, start_s: float, context_s: float = AUDIO_CONTEXT_S) -> np.ndarray:
@@ -116,6 +161,10 @@ def verify_output(path: Path, plan: Plan, detector: Detector, ocr: OcrEngine, tr
     places_seen: set[tuple[int, int, int]] = set()
     n_started = 0
     live: list[PlanBox] = []
+    live_ids: tuple[int, ...] | None = None
+    groups: list[_Group] = []
+    inner = np.empty((0, 4), np.int32)
+    has_interior = np.empty(0, bool)
     for fd in iter_frames(path):
         stats.frames += 1
         t = fd.t
@@ -124,25 +173,21 @@ def verify_output(path: Path, plan: Plan, detector: Detector, ocr: OcrEngine, tr
             live.append(boxes[n_started])
             n_started += 1
         live = [b for b in live if t <= b.end_s + 1e-6]
-        active = [(Box(b.x, b.y, b.w, b.h).clip(width, height), b) for b in live]
-        active = [(bx, b) for bx, b in active if bx.area() > 0]
-        if not active:
+        if tuple(map(id, live)) != live_ids:  # the regions change only when a box starts or ends
+            live_ids = tuple(map(id, live))
+            groups, inner, has_interior = _groups(live, width, height, values_seen, places_seen)
+        if not groups:
             continue
         luma = fd.luma()
+        flat = _flat(luma, inner, has_interior, threshold)
         rgb: np.ndarray | None = None
         seen_now: dict[tuple[int, int, int, int], tuple[float, np.ndarray]] = {}
-        # Overlapping boxes (a scrolled list, a field and its registry match) are read as
-        # one region.
-        for region in merge_boxes([bx.pad(max(4, bx.h // 2), 1).clip(width, height) for bx, _ in active]):
-            inside = [(bx, b) for bx, b in active if bx.intersects(region)]
-            # A value is read once where it first appears; a new value in a box already read
-            # at the same place (a field being typed, a ticking clock) is not a new sight.
-            first_sight = any(b.value_hash not in values_seen and _place(bx) not in places_seen for bx, b in inside)
-            values_seen.update(b.value_hash for _, b in inside)
-            places_seen.update(_place(bx) for bx, _ in inside)
-            if not first_sight and all(flat_interior(luma, bx, threshold) for bx, _ in inside):
+        for g in groups:
+            first_sight, g.first_sight = g.first_sight, False
+            if not first_sight and flat[g.members].all():
                 stats.crops_flat += 1
                 continue
+            region = g.region
             gray = luma[region.y : region.y1, region.x : region.x1].astype(np.int16)
             key = (region.x, region.y, region.w, region.h)
             prev = last.get(key)
@@ -156,15 +201,17 @@ def verify_output(path: Path, plan: Plan, detector: Detector, ocr: OcrEngine, tr
             digest = (hashlib.blake2b(np.ascontiguousarray(gray >> 3).tobytes(), digest_size=16).digest(), region.w, region.h)
             text = texts.get(digest)
             if text is None:
-                one_line = region.h <= 2 * min(bx.h for bx, _ in inside)
-                if text_detector == "ink" and not one_line:
+                if text_detector == "ink" and not g.one_line:
                     grey = np.ascontiguousarray(luma[region.y : region.y1, region.x : region.x1])
-                    text = " ".join(tb.text for tb in ocr.read_boxes(grey, text_boxes(grey, max(8, threshold // 2))))
+                    # only the text where values were: a line away from every box is the
+                    # input's, already read by the analysis pass
+                    runs = [r for r in text_boxes(grey, max(8, threshold // 2)) if any(r.intersects(n) for n in g.near)]
+                    text = " ".join(tb.text for tb in ocr.read_boxes(grey, runs))
                 else:
                     if rgb is None:
                         rgb = fd.rgb()
                     crop = np.ascontiguousarray(rgb[region.y : region.y1, region.x : region.x1])
-                    text = ocr.read_line(crop) if one_line else " ".join(tb.text for tb in ocr.read(crop))
+                    text = ocr.read_line(crop) if g.one_line else " ".join(tb.text for tb in ocr.read(crop))
                 if len(texts) >= 4096:
                     texts.clear()  # bounded: memory stays flat
                 texts[digest] = text

@@ -5,6 +5,7 @@ Public API (the pipeline calls exactly these)::
     STYLES = ("fill", "blur", "pixelate")
     redact(frame, boxes, style="fill", *, seed=0, strength=0) -> None
     mask_outside(frame, rects, value=0) -> None
+    luma_ranges(plane, boxes) -> (N,) int32
     warmup() -> None
 
 ``boxes``/``rects`` are ``(N, 4)`` ``(x, y, w, h)`` integer arrays (converted
@@ -56,6 +57,11 @@ Styles
 ``mask_outside(frame, rects, value)`` sets every pixel that is not inside any
 rect to ``value``; with no rects the whole frame becomes ``value``.
 
+``luma_ranges(plane, boxes)`` reads a ``(H, W) uint8`` plane (it writes nothing): per
+box, the spread ``max - min`` of the pixels inside the clipped box, ``-1`` for a box
+that is empty once clipped. The verification gate asks it of every box of every output
+frame (a box spanning fewer levels than the change threshold holds no readable glyph).
+
 Performance: all boxes of a frame are processed in one ``njit`` call, with
 scratch memory allocated once per call; ``fill`` samples a fixed 32 ring pixels
 per box and writes each row as one vectorised byte add.  The kernels are
@@ -73,9 +79,9 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _numba as _nb
-from ._validate import STYLES, check_boxes, check_frame, check_int, check_style, seed64
+from ._validate import STYLES, check_boxes, check_frame, check_int, check_plane, check_style, seed64
 
-__all__ = ["MAX_RADIUS", "RING_SAMPLES", "STYLES", "mask_outside", "redact", "warmup"]
+__all__ = ["MAX_RADIUS", "RING_SAMPLES", "STYLES", "luma_ranges", "mask_outside", "redact", "warmup"]
 
 MAX_RADIUS: int = _nb.MAX_RADIUS
 RING_SAMPLES: int = _nb.RING_SAMPLES
@@ -118,6 +124,16 @@ def mask_outside(frame: np.ndarray, rects: npt.ArrayLike, value: int = 0) -> Non
     _nb.mask_outside_serial(frame, r, v)
 
 
+def luma_ranges(plane: np.ndarray, boxes: npt.ArrayLike) -> np.ndarray:
+    """Per box, ``max - min`` of ``plane`` inside it (``-1``: empty once clipped)."""
+    check_plane(plane)
+    b = check_boxes(boxes)
+    if b.shape[0] == 0:
+        return np.empty(0, np.int32)
+    out: np.ndarray = _nb.luma_ranges_serial(plane, b)
+    return out
+
+
 def warmup() -> None:
     """Compile (or load from the on-disk cache) every kernel on a tiny frame."""
     frame = np.zeros((8, 8, 3), np.uint8)
@@ -125,3 +141,4 @@ def warmup() -> None:
     for style in STYLES:
         redact(frame, boxes, style)
     mask_outside(frame, boxes)
+    luma_ranges(frame[:, :, 0].copy(), boxes)

@@ -686,3 +686,28 @@ def mask_outside_serial(frame, rects, value):
         _mask_row(flat, yy, wid, band_of_row, istart, iv, v)
 
 
+
+
+@njit(cache=True, nogil=True)
+def luma_ranges_serial(plane, boxes):
+    """Per box: max - min of ``plane`` (H, W) inside the clipped box; -1 for an empty one."""
+    cb = _clip_boxes(boxes, plane.shape[0], plane.shape[1])
+    n = boxes.shape[0]
+    out = np.empty(n, np.int32)
+    for i in range(n):
+        x0, y0, x1, y1 = cb[i, 0], cb[i, 1], cb[i, 2], cb[i, 3]
+        if x1 <= x0 or y1 <= y0:
+            out[i] = -1
+            continue
+        lo = 255
+        hi = 0
+        for yy in range(y0, y1):
+            row = plane[yy]
+            for xx in range(x0, x1):
+                v = row[xx]
+                if v < lo:
+                    lo = v
+                if v > hi:
+                    hi = v
+        out[i] = np.int32(hi) - np.int32(lo)
+    return out

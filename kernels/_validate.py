@@ -28,6 +28,17 @@ def check_frame(frame: object) -> np.ndarray:
     return frame
 
 
+def check_plane(plane: object) -> np.ndarray:
+    """Return `plane` if it is a C-contiguous (H, W) uint8 array (read only is fine)."""
+    if not isinstance(plane, np.ndarray):
+        raise TypeError(f"plane must be a numpy.ndarray, got {type(plane).__name__}")
+    if plane.dtype != np.uint8 or plane.ndim != 2:
+        raise ValueError(f"plane must be an (H, W) uint8 array, got shape {plane.shape} dtype {plane.dtype}")
+    if not plane.flags.c_contiguous:
+        raise ValueError("plane must be C-contiguous (use np.ascontiguousarray)")
+    return plane
+
+
 def check_boxes(boxes: npt.ArrayLike, what: str = "box") -> np.ndarray:
     """Return boxes as a C-contiguous (N, 4) int32 array (x, y, w, h).
 

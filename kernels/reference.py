@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from ._validate import STYLES, check_boxes, check_frame, check_int, check_style, seed64
+from ._validate import STYLES, check_boxes, check_frame, check_int, check_plane, check_style, seed64
 
 __all__ = ["STYLES", "mask_outside_ref", "redact_ref"]
 
@@ -180,3 +180,17 @@ def mask_outside_ref(frame: np.ndarray, rects: npt.ArrayLike, value: int = 0) ->
     for x0, y0, x1, y1 in _clip(r, hgt, wid):
         keep[y0:y1, x0:x1] = True
     frame[~keep] = v
+
+
+def luma_ranges_ref(plane: np.ndarray, boxes: npt.ArrayLike) -> np.ndarray:
+    """Numpy twin of :func:`kernels.luma_ranges`."""
+    check_plane(plane)
+    b = check_boxes(boxes)
+    hgt, wid = plane.shape
+    out = np.full(b.shape[0], -1, np.int32)
+    for i, (x, y, w, h) in enumerate(b.tolist()):
+        x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + w, wid), min(y + h, hgt)
+        if x1 > x0 and y1 > y0:
+            crop = plane[y0:y1, x0:x1]
+            out[i] = int(crop.max()) - int(crop.min())
+    return out

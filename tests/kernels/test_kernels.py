@@ -8,7 +8,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 import kernels
 from kernels import _numba, reference
-from kernels.reference import mask_outside_ref, redact_ref
+from kernels.reference import luma_ranges_ref, mask_outside_ref, redact_ref
 
 FONTS = (
     "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf",
@@ -297,3 +297,17 @@ def test_warmup_and_empty_inputs() -> None:
     for style in kernels.STYLES:
         kernels.redact(frame, np.zeros((0, 4), np.int32), style)
     assert (frame == 7).all()
+
+
+def test_luma_ranges_match_reference() -> None:
+    """The verification gate's flatness measure: the spread of levels inside each box."""
+    rng = np.random.default_rng(11)
+    for case in range(150):
+        frame, boxes = _random_case(rng)
+        plane = np.ascontiguousarray(frame[:, :, 1])
+        np.testing.assert_array_equal(kernels.luma_ranges(plane, boxes), luma_ranges_ref(plane, boxes), err_msg=f"case {case}")
+    plane = np.full((20, 30), 200, np.uint8)
+    plane[5, 7] = 20  # one glyph pixel
+    assert kernels.luma_ranges(plane, [[0, 0, 30, 20], [8, 0, 10, 10], [40, 0, 5, 5]]).tolist() == [180, 0, -1]
+    with pytest.raises(ValueError, match="plane must be"):
+        kernels.luma_ranges(np.zeros((4, 4, 3), np.uint8), [[0, 0, 1, 1]])
