@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 DEMO   ?= out/demo
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install system-deps demo test lint bench bench-speed bench-recogniser bench-kernels clean
+.PHONY: install system-deps demo test lint bench bench-speed bench-recogniser bench-render bench-kernels clean
 
 $(BIN)/anonymizer-installed: setup.cfg pyproject.toml
 	$(MAKE) system-deps
@@ -43,6 +43,9 @@ bench-speed: install
 
 bench-recogniser: install
 	$(BIN)/python -m benchmarks.bench_recogniser
+
+bench-render: install
+	$(BIN)/python -m benchmarks.bench_render
 
 bench-kernels: install
 	$(BIN)/python -m benchmarks.bench_kernels

@@ -35,6 +35,30 @@ class PlanBox:
         return self.start_s - 1e-6 <= t <= self.end_s + 1e-6
 
 
+class LiveBoxes:
+    """The boxes active at each of a series of increasing times: a sweep over the boxes
+    sorted by start (asking every box at every frame was O(boxes x frames): 3,276 boxes
+    over 6,000 frames of the calm benchmark call)."""
+
+    def __init__(self, boxes: list[PlanBox]) -> None:
+        self._boxes = sorted(boxes, key=lambda b: b.start_s)
+        self._next = 0
+        self._live: list[PlanBox] = []
+        self._t = float("-inf")
+
+    def at(self, t: float) -> list[PlanBox]:
+        """Boxes with ``start_s <= t <= end_s`` (1 us tolerance), in start order; ``t`` must
+        not decrease from one call to the next."""
+        if t < self._t:
+            raise ValueError(f"LiveBoxes.at: time went back from {self._t} to {t}")
+        self._t = t
+        while self._next < len(self._boxes) and self._boxes[self._next].start_s - 1e-6 <= t:
+            self._live.append(self._boxes[self._next])
+            self._next += 1
+        self._live = [b for b in self._live if t <= b.end_s + 1e-6]
+        return self._live
+
+
 @dataclass(frozen=True)
 class AudioSpan:
     start_s: float

@@ -31,7 +31,7 @@ import kernels
 from anonymizer.detect import Detector
 from anonymizer.media import iter_frames, read_audio, resample_mono
 from anonymizer.ocr import OcrEngine
-from anonymizer.plan import Plan, PlanBox
+from anonymizer.plan import LiveBoxes, Plan, PlanBox
 from anonymizer.screen.changes import merge_boxes
 from anonymizer.screen.inklines import text_boxes
 from anonymizer.speech import Transcriber
@@ -153,14 +153,11 @@ def verify_output(path: Path, plan: Plan, detector: Detector, ocr: OcrEngine, tr
     faint text left by a blur is still read; "craft": EasyOCR's detector)."""
     stats = VerifyStats()
     problems: list[Problem] = []
-    boxes = sorted(plan.boxes, key=lambda b: b.start_s)
-    starts = [b.start_s for b in boxes]
+    sweep = LiveBoxes(plan.boxes)
     last: dict[tuple[int, int, int, int], tuple[float, np.ndarray]] = {}
     texts: dict[tuple[bytes, int, int], str] = {}  # crop content -> text read
     values_seen: set[str] = set()
     places_seen: set[tuple[int, int, int]] = set()
-    n_started = 0
-    live: list[PlanBox] = []
     live_ids: tuple[int, ...] | None = None
     groups: list[_Group] = []
     inner = np.empty((0, 4), np.int32)
@@ -168,11 +165,7 @@ def verify_output(path: Path, plan: Plan, detector: Detector, ocr: OcrEngine, tr
     for fd in iter_frames(path):
         stats.frames += 1
         t = fd.t
-        # boxes are sorted by start: add the ones that started, drop the ones that ended
-        while n_started < len(boxes) and starts[n_started] - 1e-6 <= t:
-            live.append(boxes[n_started])
-            n_started += 1
-        live = [b for b in live if t <= b.end_s + 1e-6]
+        live = sweep.at(t)
         if tuple(map(id, live)) != live_ids:  # the regions change only when a box starts or ends
             live_ids = tuple(map(id, live))
             groups, inner, has_interior = _groups(live, width, height, values_seen, places_seen)

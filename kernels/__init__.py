@@ -6,6 +6,7 @@ Public API (the pipeline calls exactly these)::
     redact(frame, boxes, style="fill", *, seed=0, strength=0) -> None
     mask_outside(frame, rects, value=0) -> None
     luma_ranges(plane, boxes) -> (N,) int32
+    redact_yuv420(planes, width, height, boxes, style="fill", *, seed=0, strength=0) -> None
     warmup() -> None
 
 ``boxes``/``rects`` are ``(N, 4)`` ``(x, y, w, h)`` integer arrays (converted
@@ -57,6 +58,15 @@ Styles
 ``mask_outside(frame, rects, value)`` sets every pixel that is not inside any
 rect to ``value``; with no rects the whole frame becomes ``value``.
 
+``redact_yuv420(planes, width, height, boxes, ...)`` redacts a decoded ``yuv420p``
+frame in place, given its ``(Y, U, V)`` planes (rows may be padded past ``width``):
+only the pixels around the boxes are converted to RGB (BT.601, limited range, in
+8-bit fixed point), ``redact`` runs on them with the boxes at their frame
+coordinates (same texture phases as on an RGB frame), and what comes back is the luma
+of the pixels inside the boxes and the chroma of the 2x2 blocks they touch. Nothing
+else of the frame is written; a whole-frame RGB round trip (~6 ms per 1280x720 frame)
+is never made.
+
 ``luma_ranges(plane, boxes)`` reads a ``(H, W) uint8`` plane (it writes nothing): per
 box, the spread ``max - min`` of the pixels inside the clipped box, ``-1`` for a box
 that is empty once clipped. The verification gate asks it of every box of every output
@@ -81,7 +91,7 @@ import numpy.typing as npt
 from . import _numba as _nb
 from ._validate import STYLES, check_boxes, check_frame, check_int, check_plane, check_style, seed64
 
-__all__ = ["MAX_RADIUS", "RING_SAMPLES", "STYLES", "luma_ranges", "mask_outside", "redact", "warmup"]
+__all__ = ["MAX_RADIUS", "RING_SAMPLES", "STYLES", "luma_ranges", "mask_outside", "redact", "redact_yuv420", "warmup"]
 
 MAX_RADIUS: int = _nb.MAX_RADIUS
 RING_SAMPLES: int = _nb.RING_SAMPLES
@@ -124,6 +134,37 @@ def mask_outside(frame: np.ndarray, rects: npt.ArrayLike, value: int = 0) -> Non
     _nb.mask_outside_serial(frame, r, v)
 
 
+def redact_yuv420(
+    planes: tuple[np.ndarray, np.ndarray, np.ndarray] | list[np.ndarray],
+    width: int,
+    height: int,
+    boxes: npt.ArrayLike,
+    style: str = "fill",
+    *,
+    seed: int = 0,
+    strength: int = 0,
+) -> None:
+    """Redact `boxes` of a yuv420p frame in place (see module docstring)."""
+    if width <= 0 or height <= 0 or width % 2 or height % 2:
+        raise ValueError(f"yuv420p frames here have even sizes, got {width}x{height}")
+    y, u, v = planes
+    for name, plane, (h, w) in (("Y", y, (height, width)), ("U", u, (height // 2, width // 2)), ("V", v, (height // 2, width // 2))):
+        if not isinstance(plane, np.ndarray) or plane.dtype != np.uint8 or plane.ndim != 2:
+            raise ValueError(f"{name} plane must be a 2-D uint8 array")
+        if plane.shape[0] < h or plane.shape[1] < w:
+            raise ValueError(f"{name} plane {plane.shape} is smaller than {h}x{w}")
+        if not plane.flags.writeable:
+            raise ValueError(f"{name} plane must be writeable (kernels work in place)")
+    b = check_boxes(boxes)
+    check_style(style)
+    if b.shape[0] == 0:
+        return
+    rgb = np.zeros((height, width, 3), np.uint8)
+    _nb.yuv420_to_rgb_around(y, u, v, rgb, b, 2)  # the ring (1 px) and whole chroma blocks
+    redact(rgb, b, style, seed=seed, strength=strength)
+    _nb.rgb_to_yuv420_in(rgb, y, u, v, b)
+
+
 def luma_ranges(plane: np.ndarray, boxes: npt.ArrayLike) -> np.ndarray:
     """Per box, ``max - min`` of ``plane`` inside it (``-1``: empty once clipped)."""
     check_plane(plane)
@@ -142,3 +183,6 @@ def warmup() -> None:
         redact(frame, boxes, style)
     mask_outside(frame, boxes)
     luma_ranges(frame[:, :, 0].copy(), boxes)
+    planes = (np.zeros((8, 8), np.uint8), np.zeros((4, 4), np.uint8), np.zeros((4, 4), np.uint8))
+    for style in STYLES:
+        redact_yuv420(planes, 8, 8, boxes, style)

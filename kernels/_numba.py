@@ -711,3 +711,83 @@ def luma_ranges_serial(plane, boxes):
                     hi = v
         out[i] = np.int32(hi) - np.int32(lo)
     return out
+
+
+# ---------------------------------------------------------------- yuv420p frames
+# BT.601 limited range in 8-bit fixed point (as libswscale's default): the pipeline's
+# decoded frames are redacted without converting whole frames to RGB and back.
+@njit(cache=True)
+def _clip8(v):
+    return 0 if v < 0 else (255 if v > 255 else v)
+
+
+@njit(cache=True)
+def _nonempty_rects(boxes, hgt, wid, margin):
+    """(K, 4) clipped (x0, y0, x1, y1) of the boxes not empty once clipped; with a
+    ``margin``, grown by it and widened to whole 2x2 chroma blocks."""
+    cb = _clip_boxes(boxes, hgt, wid)
+    out = np.empty_like(cb)
+    k = 0
+    for i in range(cb.shape[0]):
+        if _empty(cb, i):
+            continue
+        if margin > 0:
+            out[k, 0] = max(0, cb[i, 0] - margin) & ~1
+            out[k, 1] = max(0, cb[i, 1] - margin) & ~1
+            out[k, 2] = min(wid, (cb[i, 2] + margin + 1) & ~1)
+            out[k, 3] = min(hgt, (cb[i, 3] + margin + 1) & ~1)
+        else:
+            out[k] = cb[i]
+        k += 1
+    return out[:k]
+
+
+@njit(cache=True, nogil=True)
+def yuv420_to_rgb_around(y, u, v, rgb, boxes, margin):
+    """Convert to ``rgb`` (H, W, 3) the pixels of each box padded by ``margin`` and
+    widened to whole 2x2 chroma blocks (chroma repeated over its block)."""
+    rects = _nonempty_rects(boxes, rgb.shape[0], rgb.shape[1], margin)
+    for i in range(rects.shape[0]):
+        x0, y0, x1, y1 = rects[i, 0], rects[i, 1], rects[i, 2], rects[i, 3]
+        for yy in range(y0, y1):
+            yrow = y[yy]
+            urow = u[yy >> 1]
+            vrow = v[yy >> 1]
+            out = rgb[yy]
+            for xx in range(x0, x1):
+                c = 298 * (np.int32(yrow[xx]) - 16) + 128
+                d = np.int32(urow[xx >> 1]) - 128
+                e = np.int32(vrow[xx >> 1]) - 128
+                out[xx, 0] = _clip8((c + 409 * e) >> 8)
+                out[xx, 1] = _clip8((c - 100 * d - 208 * e) >> 8)
+                out[xx, 2] = _clip8((c + 516 * d) >> 8)
+
+
+@njit(cache=True, nogil=True)
+def rgb_to_yuv420_in(rgb, y, u, v, boxes):
+    """Write back from ``rgb`` the luma of every pixel inside a box, and the chroma of
+    every 2x2 block a box touches (from the block's mean colour)."""
+    rects = _nonempty_rects(boxes, rgb.shape[0], rgb.shape[1], 0)
+    for i in range(rects.shape[0]):
+        x0, y0, x1, y1 = rects[i, 0], rects[i, 1], rects[i, 2], rects[i, 3]
+        for yy in range(y0, y1):
+            src = rgb[yy]
+            dst = y[yy]
+            for xx in range(x0, x1):
+                r = np.int32(src[xx, 0])
+                g = np.int32(src[xx, 1])
+                b = np.int32(src[xx, 2])
+                dst[xx] = ((66 * r + 129 * g + 25 * b + 128) >> 8) + 16
+        for by in range(y0 >> 1, (y1 + 1) >> 1):
+            for bx in range(x0 >> 1, (x1 + 1) >> 1):
+                r = np.int32(0)
+                g = np.int32(0)
+                b = np.int32(0)
+                for dy in range(2):
+                    row = rgb[2 * by + dy]
+                    for dx in range(2):
+                        r += row[2 * bx + dx, 0]
+                        g += row[2 * bx + dx, 1]
+                        b += row[2 * bx + dx, 2]
+                u[by, bx] = ((-38 * r - 74 * g + 112 * b + 512) >> 10) + 128
+                v[by, bx] = ((112 * r - 94 * g - 18 * b + 512) >> 10) + 128

@@ -311,3 +311,68 @@ def test_luma_ranges_match_reference() -> None:
     assert kernels.luma_ranges(plane, [[0, 0, 30, 20], [8, 0, 10, 10], [40, 0, 5, 5]]).tolist() == [180, 0, -1]
     with pytest.raises(ValueError, match="plane must be"):
         kernels.luma_ranges(np.zeros((4, 4, 3), np.uint8), [[0, 0, 1, 1]])
+
+
+def _yuv420(rgb: np.ndarray) -> list[np.ndarray]:
+    """``rgb`` as libswscale converts it (what a decoder hands the renderer), plane copies."""
+    import av
+
+    f = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p")
+    return [np.frombuffer(p, np.uint8).reshape(p.height, p.line_size).copy() for p in f.planes]
+
+
+@pytest.mark.parametrize("font", FONTS)
+@pytest.mark.parametrize("dark_on_light", [True, False])
+def test_yuv420_fill_independent_of_glyphs_and_touches_only_the_boxes(font: str, dark_on_light: bool) -> None:
+    """The renderer's path for decoded frames: the planes that come out do not depend on
+    the hidden digits; luma outside the boxes and chroma of blocks no box touches are the
+    input's, bit for bit."""
+    a = _yuv420(_text_frame("0612345678", font, 16, dark_on_light=dark_on_light))
+    b = _yuv420(_text_frame("0798765432", font, 16, dark_on_light=dark_on_light))
+    box = np.array([[9, 7, 149, 25], [120, 2, 30, 9]], np.int32)  # odd edges: chroma blocks half in a box
+    assert not np.array_equal(a[0], b[0])
+    for style in kernels.STYLES:
+        pa, pb = [p.copy() for p in a], [p.copy() for p in a]
+        kernels.redact_yuv420(pa, 180, 40, box, style, seed=7)
+        inside = np.zeros((40, 180), bool)
+        chroma = np.zeros((20, 90), bool)
+        for x, y, w, h in box.tolist():
+            inside[y : y + h, x : x + w] = True
+            chroma[y // 2 : (y + h + 1) // 2, x // 2 : (x + w + 1) // 2] = True
+        np.testing.assert_array_equal(pa[0][:, :180][~inside], a[0][:, :180][~inside])
+        for k in (1, 2):
+            np.testing.assert_array_equal(pa[k][:20, :90][~chroma], a[k][:20, :90][~chroma])
+        assert not np.array_equal(pa[0][:, :180][inside], a[0][:, :180][inside]), style
+        if style == "fill":  # irreversible: the other digits give the very same planes
+            kernels.redact_yuv420(pb := [p.copy() for p in b], 180, 40, box, style, seed=7)
+            for k, (h, w) in enumerate([(40, 180), (20, 90), (20, 90)]):
+                np.testing.assert_array_equal(pa[k][:h, :w], pb[k][:h, :w])
+
+
+def test_yuv420_matches_the_rgb_path() -> None:
+    """Redacting the planes gives what redacting the RGB frame and converting it gives,
+    to within the rounding of the two conversions."""
+    import av
+
+    rgb = _text_frame("Jean Dupont 0612345678", FONTS[1], 14, dark_on_light=True).copy()
+    rgb[:, 90:] = (40, 90, 160)  # a coloured panel under part of the text
+    box = np.array([[6, 6, 170, 26]], np.int32)
+    for style in kernels.STYLES:
+        planes = _yuv420(rgb)
+        kernels.redact_yuv420(planes, 180, 40, box, style, seed=3)
+        ref = rgb.copy()
+        kernels.redact(ref, box, style, seed=3)
+        want = _yuv420(ref)
+        assert np.abs(planes[0][:40, :180].astype(int) - want[0][:40, :180]).max() <= 3, style
+        assert np.abs(planes[1][:20, :90].astype(int) - want[1][:20, :90]).max() <= 6, style
+    del av
+
+
+def test_yuv420_rejects_bad_frames() -> None:
+    y, u, v = np.zeros((10, 12), np.uint8), np.zeros((5, 6), np.uint8), np.zeros((5, 6), np.uint8)
+    with pytest.raises(ValueError, match="even sizes"):
+        kernels.redact_yuv420((y, u, v), 11, 10, [[0, 0, 2, 2]])
+    with pytest.raises(ValueError, match="U plane"):
+        kernels.redact_yuv420((y, u[:4], v), 12, 10, [[0, 0, 2, 2]])
+    with pytest.raises(ValueError, match="box 0"):
+        kernels.redact_yuv420((y, u, v), 12, 10, [[0, 0, 0, 2]])
