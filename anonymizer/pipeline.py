@@ -27,6 +27,7 @@ import kernels
 from anonymizer import __version__, audit
 from anonymizer.config import CATEGORIES, Config
 from anonymizer.detect import Detector
+from anonymizer.detect import preload as preload_detection
 from anonymizer.detect.labels import REFERENCE_LABEL, context_findings, is_ui_text, reference_values
 from anonymizer.detect.roster import load_roster
 from anonymizer.errors import ConfigError, CorruptInputError, InputError, PolicyRefusal, ProcessingError, VerificationError
@@ -186,14 +187,17 @@ def _run(job: Job, models: Models | None, *, renderer: Callable[..., int] | None
     t = time.monotonic()
     if models is None:
         models = load_models(cfg, asr_model=job.asr_model, gpu=job.gpu, need_audio=audio_src is not None)
-    detector = Detector(cfg.detect, roster=roster, agent_id=sidecar.agent_employee_id,
-                        keep_categories=tuple(c for c in CATEGORIES if cfg.redact.keeps(c)))
+    preload_detection(cfg.detect)  # spaCy (~5 s) loads while the screen is read
     timings.add("load_models", time.monotonic() - t)
     key = _hash_key(cfg)
     hasher = value_hasher(key)
 
     # -- analyse ---------------------------------------------------------------------
     states, frame_times, screen_stats = analyse_screen(job.input, info, models.ocr, cfg, timings)
+    t = time.monotonic()
+    detector = Detector(cfg.detect, roster=roster, agent_id=sidecar.agent_employee_id,
+                        keep_categories=tuple(c for c in CATEGORIES if cfg.redact.keeps(c)))
+    timings.add("load_models", time.monotonic() - t)  # what is left of the wait
     track: AudioTrack | None = None
     words: list[Word] = []
     unheard: list[AudioSpan] = []

@@ -36,6 +36,32 @@ _ANALYZER_LOCK = threading.Lock()
 _ANALYZERS: dict[tuple[str, ...], object] = {}
 
 
+def preload(config: DetectConfig) -> None:
+    """Start loading the Presidio/spaCy engine for ``config``'s languages in a background
+    thread, so it loads while the screen is read; ``Detector`` then finds it loaded, or
+    waits for it. A failure here is left for ``Detector`` to raise (it loads again)."""
+    import importlib.util
+
+    import models
+
+    languages = tuple(config.languages)
+    for lang in languages:  # a missing model is said now, not after the screen was read
+        package = models.SPACY_PACKAGES.get(lang)
+        if package is None or importlib.util.find_spec(package) is None:
+            raise ModelError(f"NER model unavailable: no spaCy model package installed for language {lang!r}")
+    with _ANALYZER_LOCK:
+        if languages in _ANALYZERS:
+            return
+
+    def load() -> None:
+        try:
+            _analyzer(languages)
+        except Exception:  # noqa: BLE001 (Detector() raises it, naming the model)
+            _log.debug("background load of the detection models failed", exc_info=True)
+
+    threading.Thread(target=load, name="detect-preload", daemon=True).start()
+
+
 def _analyzer(languages: tuple[str, ...]) -> object:
     """One Presidio AnalyzerEngine per language set per process (loading spaCy costs ~5 s)."""
     with _ANALYZER_LOCK:

@@ -57,3 +57,16 @@ def test_craft_detector_loads_on_first_use() -> None:
     assert not engine.has_detector
     found = " ".join(t.text for t in engine.read(_frame({30: "Invoice 482913"}, w=320, h=90)))
     assert engine.has_detector and "482913" in found
+
+
+def test_detection_preload_says_a_missing_model_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """spaCy loads in the background while the screen is read, but a model that is not
+    installed is an error before any frame is decoded."""
+    import models
+    from anonymizer.config import DetectConfig
+    from anonymizer.detect import preload
+    from anonymizer.errors import ModelError
+
+    monkeypatch.setitem(models.SPACY_PACKAGES, "fr", "no_such_spacy_model_pkg")
+    with pytest.raises(ModelError, match="'fr'"):
+        preload(DetectConfig(languages=("en", "fr")))
