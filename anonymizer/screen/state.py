@@ -216,6 +216,14 @@ class ScreenState:
         assert self._luma is not None
         if region.h < 3 * self.tile_px or region.w < 2 * self.tile_px:
             return False
+        # Only the rows that changed scroll: a tile-aligned region also holds still rows
+        # above and below the list (its header, a frame), which must not be shifted (they
+        # were read again, with the row half-hidden under the header, at every step).
+        rows = np.flatnonzero((np.abs(luma[region.y : region.y1, region.x : region.x1].astype(np.int16)
+                                      - self._luma[region.y : region.y1, region.x : region.x1]) >= self.threshold).any(axis=1))
+        if rows.size == 0 or rows[-1] + 1 - rows[0] < 3 * self.tile_px:
+            return False
+        region = Box(region.x, region.y + int(rows[0]), region.w, int(rows[-1] + 1 - rows[0]))
         prev = self._luma[region.y : region.y1, region.x : region.x1]
         cur = luma[region.y : region.y1, region.x : region.x1]
         p16, c16 = prev[:, ::2].astype(np.int16), cur[:, ::2].astype(np.int16)

@@ -111,6 +111,31 @@ def test_scroll_moves_known_boxes_and_reads_only_new_rows(detector: str) -> None
     assert h < 80  # only the newly exposed strip was read again
 
 
+@pytest.mark.parametrize("detector", ["ink", "craft"])
+def test_scroll_under_a_still_header_does_not_read_the_header_again(detector: str) -> None:
+    """A list scrolled under its header: the header (in the same changed tiles) stays
+    where it is and is not read again; the row half-hidden under it keeps its text."""
+    ocr = InkOcr({})
+    st = ScreenState(ocr=ocr, width=320, height=160, text_detector=detector)
+
+    def screen(offset: int) -> np.ndarray:
+        f = _frame({y - offset: f"row {y}" for y in range(36, 200, 20)})
+        f[:34] = 255  # the list is drawn under its header...
+        f[:34] = _frame({12: "Handled by"})[:34]  # ...which does not move
+        return np.ascontiguousarray(f)
+
+    f0 = screen(0)
+    st.update(0.0, _luma(f0), lambda: f0)
+    n0 = len(ocr.calls)
+    for step, offset in enumerate((6, 12), start=1):
+        f = screen(offset)
+        st.update(0.1 * step, _luma(f), lambda f=f: f)  # type: ignore[misc]
+    assert st.stats.scrolls == 2
+    header = [tb for tb in st.texts if tb.box.y < 30]
+    assert len(header) == 1 and header[0].since_s == 0.0  # never read again
+    assert all(h < 60 for h, _w in ocr.calls[n0:])  # only the exposed strips were read
+
+
 def test_lines_and_value_boxes_keep_labels_readable() -> None:
     label = TextBox(Box(10, 20, 50, 14), "Phone", 0.9, 0.0)
     value = TextBox(Box(100, 20, 140, 14), "06 12 34 56 78", 0.9, 0.0)
