@@ -13,6 +13,8 @@ $(BIN)/anonymizer-installed: setup.cfg pyproject.toml
 	$(MAKE) system-deps
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q -e '.[dev]'
+	# compile the Numba kernels into their on-disk cache now (~18 s), not in the first run
+	$(BIN)/python -c "import kernels; kernels.warmup()"
 	touch $@
 
 install: $(BIN)/anonymizer-installed
