@@ -166,8 +166,9 @@ def verify_output(path: Path, plan: Plan, detector: Detector, ocr: OcrEngine, tr
         stats.frames += 1
         t = fd.t
         live = sweep.at(t)
-        if tuple(map(id, live)) != live_ids:  # the regions change only when a box starts or ends
-            live_ids = tuple(map(id, live))
+        ids = tuple(map(id, live))
+        if ids != live_ids:  # the regions change only when a box starts or ends
+            live_ids = ids
             groups, inner, has_interior = _groups(live, width, height, values_seen, places_seen)
         if not groups:
             continue

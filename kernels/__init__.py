@@ -148,13 +148,9 @@ def redact_yuv420(
     if width <= 0 or height <= 0 or width % 2 or height % 2:
         raise ValueError(f"yuv420p frames here have even sizes, got {width}x{height}")
     y, u, v = planes
-    for name, plane, (h, w) in (("Y", y, (height, width)), ("U", u, (height // 2, width // 2)), ("V", v, (height // 2, width // 2))):
-        if not isinstance(plane, np.ndarray) or plane.dtype != np.uint8 or plane.ndim != 2:
-            raise ValueError(f"{name} plane must be a 2-D uint8 array")
-        if plane.shape[0] < h or plane.shape[1] < w:
-            raise ValueError(f"{name} plane {plane.shape} is smaller than {h}x{w}")
-        if not plane.flags.writeable:
-            raise ValueError(f"{name} plane must be writeable (kernels work in place)")
+    check_plane(y, "Y plane", min_shape=(height, width), writeable=True)
+    check_plane(u, "U plane", min_shape=(height // 2, width // 2), writeable=True)
+    check_plane(v, "V plane", min_shape=(height // 2, width // 2), writeable=True)
     b = check_boxes(boxes)
     check_style(style)
     if b.shape[0] == 0:

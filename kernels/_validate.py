@@ -28,14 +28,20 @@ def check_frame(frame: object) -> np.ndarray:
     return frame
 
 
-def check_plane(plane: object) -> np.ndarray:
-    """Return `plane` if it is a C-contiguous (H, W) uint8 array (read only is fine)."""
+def check_plane(plane: object, name: str = "plane", *, min_shape: tuple[int, int] = (0, 0),
+                writeable: bool = False) -> np.ndarray:
+    """Return `plane` if it is a C-contiguous (H, W) uint8 array of at least `min_shape`
+    (rows may be padded past the width), writeable when `writeable` is asked."""
     if not isinstance(plane, np.ndarray):
-        raise TypeError(f"plane must be a numpy.ndarray, got {type(plane).__name__}")
+        raise TypeError(f"{name} must be a numpy.ndarray, got {type(plane).__name__}")
     if plane.dtype != np.uint8 or plane.ndim != 2:
-        raise ValueError(f"plane must be an (H, W) uint8 array, got shape {plane.shape} dtype {plane.dtype}")
+        raise ValueError(f"{name} must be an (H, W) uint8 array, got shape {plane.shape} dtype {plane.dtype}")
     if not plane.flags.c_contiguous:
-        raise ValueError("plane must be C-contiguous (use np.ascontiguousarray)")
+        raise ValueError(f"{name} must be C-contiguous (use np.ascontiguousarray)")
+    if plane.shape[0] < min_shape[0] or plane.shape[1] < min_shape[1]:
+        raise ValueError(f"{name} {plane.shape} is smaller than {min_shape[0]}x{min_shape[1]}")
+    if writeable and not plane.flags.writeable:
+        raise ValueError(f"{name} must be writeable (kernels work in place)")
     return plane
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import importlib.metadata
+import importlib.util
 import json
 import os
 import shutil
@@ -190,16 +191,25 @@ def whisper_is_multilingual(directory: Path) -> bool:
     return int(vocab) >= 51865
 
 
-def spacy_model_dir(lang: str) -> Path:
-    """The data folder of the installed spaCy package for ``lang``: passing a path (not a
-    name) to spaCy/Presidio means neither ever tries ``spacy download``."""
+def spacy_package(lang: str) -> str:
+    """The installed spaCy model package for ``lang`` (found, not imported: importing one
+    imports spaCy, seconds)."""
     package = SPACY_PACKAGES.get(lang)
     if package is None:
         raise ModelNotFound(f"no spaCy model configured for language {lang!r}")
+    if importlib.util.find_spec(package) is None:
+        raise ModelNotFound(f"spaCy model package {package} for language {lang!r} is not installed")
+    return package
+
+
+def spacy_model_dir(lang: str) -> Path:
+    """The data folder of the installed spaCy package for ``lang``: passing a path (not a
+    name) to spaCy/Presidio means neither ever tries ``spacy download``."""
+    package = spacy_package(lang)
     try:
         mod = importlib.import_module(package)
     except ImportError as exc:
-        raise ModelNotFound(f"spaCy model package {package} is not installed") from exc
+        raise ModelNotFound(f"spaCy model package {package} for language {lang!r} could not be imported: {exc}") from exc
     root = Path(mod.__file__ or "").parent
     for child in sorted(root.iterdir()):
         if child.is_dir() and (child / "config.cfg").is_file():

@@ -40,15 +40,14 @@ def preload(config: DetectConfig) -> None:
     """Start loading the Presidio/spaCy engine for ``config``'s languages in a background
     thread, so it loads while the screen is read; ``Detector`` then finds it loaded, or
     waits for it. A failure here is left for ``Detector`` to raise (it loads again)."""
-    import importlib.util
-
     import models
 
     languages = tuple(config.languages)
     for lang in languages:  # a missing model is said now, not after the screen was read
-        package = models.SPACY_PACKAGES.get(lang)
-        if package is None or importlib.util.find_spec(package) is None:
-            raise ModelError(f"NER model unavailable: no spaCy model package installed for language {lang!r}")
+        try:
+            models.spacy_package(lang)
+        except models.ModelNotFound as exc:
+            raise ModelError(f"NER model unavailable: {exc}") from exc
     with _ANALYZER_LOCK:
         if languages in _ANALYZERS:
             return
