@@ -59,12 +59,14 @@ class Box:
 @dataclass(frozen=True)
 class TextBox:
     """One OCR'd text region. ``since_s`` is when this text field instance first appeared
-    (kept across re-reads while the field is being typed), used for look-back redaction."""
+    where it is (kept across re-reads while the field is being typed), used for look-back
+    redaction; ``edited``: it was kept from an earlier read of the field (typing)."""
 
     box: Box
     text: str
     conf: float
     since_s: float
+    edited: bool = False
 
 
 @dataclass(frozen=True)

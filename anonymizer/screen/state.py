@@ -57,6 +57,7 @@ class ScreenState:
     stats: ScreenStats = field(default_factory=ScreenStats)
     _luma: np.ndarray | None = None
     _moved: bool = False
+    _scrolled: list[Box] = field(default_factory=list)  # this frame's scrolled bands (a list's visible rows)
 
     def update(self, t: float, luma: np.ndarray, rgb_fn: object) -> bool:
         """Bring the text state up to the frame at time ``t``. ``luma``: (H, W) uint8;
@@ -64,6 +65,7 @@ class ScreenState:
         region must be read. Returns True when the text state changed."""
         self.stats.frames += 1
         self._moved = False
+        self._scrolled = []
         self.stats.frame_pixels += self.width * self.height
         t_change = time.perf_counter()
         if self._luma is None:
@@ -71,16 +73,20 @@ class ScreenState:
         else:
             mask = changed_tiles(self._luma, luma, self.tile_px, self.threshold)
             regions = regions_from_tiles(mask, self.tile_px, self.width, self.height)
-            if any(self._follow_scroll(r, luma) for r in regions):
+            if any(self._follow_scroll(r, luma, t) for r in regions):
                 # Known content moved: only what the shift does not explain is read.
                 mask = changed_tiles(self._luma, luma, self.tile_px, self.threshold)
                 regions = regions_from_tiles(mask, self.tile_px, self.width, self.height)
                 self.stats.scrolls += 1
+                # Text left unread in the list (a row cut by its edge) is looked at again at
+                # every step, so it is read once in view even if no new pixel of it shows.
+                regions += [tb.box for tb in self.texts
+                            if tb.conf == 0.0 and any(tb.box.intersects(b) for b in self._scrolled)]
         if not regions:
             self.stats.change_s += time.perf_counter() - t_change
             return self._moved
         self.stats.frames_changed += 1
-        regions = self._grow(regions)
+        regions = self._grow(regions, luma)
         self.stats.change_s += time.perf_counter() - t_change
         rgb: np.ndarray | None = None
         new_texts: list[TextBox] = []
@@ -131,8 +137,30 @@ class ScreenState:
                 for b in text_boxes(luma[region.y : region.y1, region.x : region.x1], self.threshold)]
         self.stats.ink_reads += 1
         self.stats.ink_pixels += region.area()
+        # A row cut by the edge of a list being scrolled (half scrolled into view) cannot be
+        # read whole: it is unread text, hidden, until it is in view (read then).
+        cut = [r for r in runs if self._cut_by_scroll(r, luma)]
+        runs = [r for r in runs if r not in cut]
         self.stats.boxes_read += len(runs)
-        return [TextBox(item.box, item.text, item.conf, t) for item in self.ocr.read_boxes(luma, runs)]
+        return [TextBox(item.box, item.text, item.conf, t) for item in self.ocr.read_boxes(luma, runs)] + [
+            TextBox(r, "?", 0.0, t) for r in cut]
+
+    def _cut_by_scroll(self, run: Box, luma: np.ndarray) -> bool:
+        """The run's ink reaches the first or last row of a band scrolled this frame, and it
+        is shorter than the list's read rows: its glyphs go on past the list's edge."""
+        for band in self._scrolled:
+            if not run.intersects(band):
+                continue
+            rows = [tb.box.h for tb in self.texts if tb.conf > 0.0 and _inside(tb.box, band)]
+            if rows and run.h >= float(np.median(rows)):
+                continue
+            x0, x1 = max(run.x, band.x), min(run.x1, band.x1)
+            for y in (band.y, band.y1 - 1):
+                if run.y <= y < run.y1:
+                    row = luma[y, x0:x1].astype(np.int16)
+                    if row.size and int(row.max()) - int(row.min()) >= self.threshold:
+                        return True
+        return False
 
     def _read_with_detector(self, region: Box, luma: np.ndarray, rgb: np.ndarray, t: float) -> list[TextBox]:
         """The region read by the OCR engine's own text detector; blank background inside
@@ -206,13 +234,17 @@ class ScreenState:
                 boxes.append(Box(x0, y0, x1 - x0, y1 - y0))
         return read, boxes
 
-    def _follow_scroll(self, region: Box, luma: np.ndarray) -> bool:
+    def _follow_scroll(self, region: Box, luma: np.ndarray, t: float) -> bool:
         """If ``region`` shows the state's content shifted vertically (a scrolled list),
         shift the state and its text boxes to match and return True.
 
         The shift is the dy for which almost no pixel differs; compression noise is
         tolerated through the change threshold. Boxes leaving the region are clipped, not
-        dropped: a half-visible line stays hidden."""
+        dropped: a half-visible line stays hidden. A moved text is at its new place since
+        ``t``: its look-back must not cover the new place over frames where the text was
+        elsewhere (every row of a scrolled list was hidden at each of its positions back to
+        when the list appeared: 3,042 boxes at once on the busy benchmark call). Only a
+        field being typed keeps its first keystroke: where it was typed is not tracked."""
         assert self._luma is not None
         if region.h < 3 * self.tile_px or region.w < 2 * self.tile_px:
             return False
@@ -245,16 +277,23 @@ class ScreenState:
         shifted = prev.copy()
         if dy > 0:
             shifted[: h - dy] = prev[dy:]
+            exposed = slice(h - dy, h)
         else:
             shifted[-dy:] = prev[: h + dy]
+            exposed = slice(0, -dy)
+        # The rows scrolled into view are compared with blank rows of the list's own
+        # background (each row's median), not with the stale rows they replace: only their
+        # ink is a change (a row already read, next to them, is not read again).
+        shifted[exposed] = np.median(cur[exposed], axis=1, keepdims=True).astype(np.uint8)
         self._luma[region.y : region.y1, region.x : region.x1] = shifted
+        self._scrolled.append(region)
         moved = []
         for tb in self.texts:
             if _inside(tb.box, region):
                 nb = Box(tb.box.x, tb.box.y - dy, tb.box.w, tb.box.h)
                 clipped = Box(nb.x, max(nb.y, region.y), nb.w, min(nb.y1, region.y1) - max(nb.y, region.y))
                 if clipped.h > 0:
-                    moved.append(TextBox(clipped, tb.text, tb.conf, tb.since_s))
+                    moved.append(TextBox(clipped, tb.text, tb.conf, tb.since_s if tb.edited else t, tb.edited))
             else:
                 moved.append(tb)
         self.texts = moved
@@ -271,11 +310,14 @@ class ScreenState:
         c = luma[b.y : b.y1, b.x : b.x1].astype(np.int16)
         return bool((np.abs(a - c) >= self.threshold).any())
 
-    def _grow(self, regions: list[Box]) -> list[Box]:
+    def _grow(self, regions: list[Box], luma: np.ndarray) -> list[Box]:
         """Pad changed regions and extend them over every text box they touch, so a text
-        line is always read whole (a partly read line would mis-place offsets)."""
+        line is always read whole (a partly read line would mis-place offsets). The padding
+        stops at a known line above or below the changed rows whose pixels did not change:
+        it is read already (the padding reached the last full row of a scrolled list, read
+        again at every step)."""
         pad = self.pad_px
-        grown = [r.pad(pad, pad // 2).clip(self.width, self.height) for r in regions]
+        grown = [self._trim(r, r.pad(pad, pad // 2).clip(self.width, self.height), luma) for r in regions]
         while True:
             grown = merge_boxes(grown)
             extended = []
@@ -287,6 +329,30 @@ class ScreenState:
             if extended == grown:
                 return grown
             grown = extended
+
+    def _trim(self, changed: Box, padded: Box, luma: np.ndarray) -> Box:
+        """``padded`` (``changed`` grown by the padding) with its top and bottom moved in past
+        the unchanged known lines that lie wholly above or below the rows that changed in
+        ``changed``, at least 2 rows away from them (a line cut by the change, or ending just
+        where it starts, is read again whole)."""
+        if self._luma is None or not self.texts:
+            return padded
+        c = changed.clip(self.width, self.height)
+        rows = np.flatnonzero((cv2.absdiff(self._luma[c.y : c.y1, c.x : c.x1], luma[c.y : c.y1, c.x : c.x1])
+                               >= self.threshold).any(axis=1))
+        if rows.size == 0:
+            return changed  # unread text looked at again (see update): as it is
+        first, last = c.y + int(rows[0]), c.y + int(rows[-1])
+        top, bottom = padded.y, padded.y1
+        for tb in self.texts:
+            b = tb.box
+            if not b.intersects(padded):
+                continue
+            if b.y1 <= first - 2 and b.y1 > top and not self._pixels_changed(b, luma):
+                top = b.y1
+            elif b.y >= last + 3 and b.y < bottom and not self._pixels_changed(b, luma):
+                bottom = b.y
+        return Box(padded.x, top, padded.w, bottom - top)
 
     def _unread_ink(self, region: Box, luma: np.ndarray, found: list[TextBox], t: float) -> list[TextBox]:
         """New ink the detector found no text in (a row half scrolled into view, glyphs at a
@@ -373,7 +439,7 @@ class ScreenState:
         if left == b.x - x0 and right == b.x1 - x0:
             return tb
         nx0, nx1 = x0 + left, x0 + right
-        return TextBox(Box(nx0, tb.box.y, nx1 - nx0, tb.box.h), tb.text, tb.conf, tb.since_s)
+        return TextBox(Box(nx0, tb.box.y, nx1 - nx0, tb.box.h), tb.text, tb.conf, tb.since_s, tb.edited)
 
     @staticmethod
     def _inherit(new: TextBox, old: list[TextBox]) -> TextBox:
@@ -390,9 +456,9 @@ class ScreenState:
             if same_line and same_start and new.box.intersects(ob.box):
                 if best is None or ob.since_s < best.since_s:
                     best = ob
-        if best is None:
+        if best is None or best.since_s >= new.since_s:
             return new
-        return TextBox(new.box, new.text, new.conf, min(best.since_s, new.since_s))
+        return TextBox(new.box, new.text, new.conf, best.since_s, edited=True)
 
 
 def _contains(outer: Box, inner: Box) -> bool:

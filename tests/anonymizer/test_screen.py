@@ -109,6 +109,25 @@ def test_scroll_moves_known_boxes_and_reads_only_new_rows(detector: str) -> None
     assert after[1:4] == [y - 6 for y in before[1:4]]
     h, _w = ocr.calls[-1]
     assert h < 80  # only the newly exposed strip was read again
+    # a moved row is at its new place since the scroll: its look-back does not reach
+    # over the frames where it was elsewhere
+    assert {tb.since_s for tb in st.texts} == {0.1}
+
+
+@pytest.mark.parametrize("detector", ["ink", "craft"])
+def test_a_field_being_typed_keeps_its_first_keystroke_when_scrolled(detector: str) -> None:
+    ocr = InkOcr({})
+    st = ScreenState(ocr=ocr, width=320, height=160, text_detector=detector)
+    rows = {y: f"row {y}" for y in range(10, 100, 20)}
+    for k, typed in enumerate(("06", "06 12", "06 12 34"), start=0):
+        f = _frame({**rows, 110: typed})
+        st.update(k / 10, _luma(f), lambda f=f: f)
+    f = _frame({**{y - 6: t for y, t in rows.items()}, 104: "06 12 34"})
+    st.update(0.3, _luma(f), lambda: f)
+    assert st.stats.scrolls == 1
+    (typed_box,) = [tb for tb in st.texts if tb.box.y > 95]
+    assert typed_box.edited and typed_box.since_s == 0.0  # its first keystroke
+    assert all(tb.since_s == 0.3 for tb in st.texts if tb.box.y < 95)
 
 
 @pytest.mark.parametrize("detector", ["ink", "craft"])
@@ -134,6 +153,38 @@ def test_scroll_under_a_still_header_does_not_read_the_header_again(detector: st
     header = [tb for tb in st.texts if tb.box.y < 30]
     assert len(header) == 1 and header[0].since_s == 0.0  # never read again
     assert all(h < 60 for h, _w in ocr.calls[n0:])  # only the exposed strips were read
+
+
+def test_a_row_scrolling_into_view_is_hidden_while_cut_and_read_once_in_view() -> None:
+    """A list scrolled up under a still footer: the row entering at its bottom edge is
+    unread text (hidden) while the edge cuts it, then read once, whole; the rows already
+    read are not read again."""
+    ocr = InkOcr({})
+    st = ScreenState(ocr=ocr, width=320, height=160)
+
+    def screen(offset: int) -> np.ndarray:
+        f = _frame({y - offset: f"Row {y}" for y in range(10, 400, 20)})
+        f[120:] = _frame({132: "Footer"})[120:]
+        f[119, :] = 128  # the list's frame
+        return np.ascontiguousarray(f)
+
+    def cut(offset: int) -> bool:  # glyphs on the list's last 3 rows (116-118) go on below it
+        full = _luma(_frame({y - offset: f"Row {y}" for y in range(10, 400, 20)}))[:, :80] < 128
+        return bool(full[116:120].any(axis=1).all())
+
+    f0 = screen(0)
+    st.update(0.0, _luma(f0), lambda: f0)
+    first = len(ocr.calls)
+    entered = 0
+    for step, offset in enumerate(range(4, 60, 4), start=1):
+        f = screen(offset)
+        st.update(step / 10, _luma(f), lambda f=f: f)  # type: ignore[misc]
+        assert all(tb.text == "ink" for tb in st.texts if tb.box.y1 <= 119)  # in view: read
+        unread = [tb for tb in st.texts if tb.text == "?"]
+        assert bool(unread) == cut(offset) and all(tb.box.y1 >= 118 for tb in unread)
+        entered += cut(offset - 4) and not cut(offset)
+    assert st.stats.scrolls == 14
+    assert entered == 3 and len(ocr.calls) - first <= entered  # each entering row read once, whole
 
 
 def test_lines_and_value_boxes_keep_labels_readable() -> None:
