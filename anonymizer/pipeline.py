@@ -17,6 +17,7 @@ import secrets
 import sys
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -194,33 +195,22 @@ def _run(job: Job, models: Models | None, *, renderer: Callable[..., int] | None
 
     # -- analyse ---------------------------------------------------------------------
     states, frame_times, screen_stats = analyse_screen(job.input, info, models.ocr, cfg, timings)
-    t = time.monotonic()
-    detector = Detector(cfg.detect, roster=roster, agent_id=sidecar.agent_employee_id,
-                        keep_categories=tuple(c for c in CATEGORIES if cfg.redact.keeps(c)))
-    timings.add("load_models", time.monotonic() - t)  # what is left of the wait
-    track: AudioTrack | None = None
-    words: list[Word] = []
-    unheard: list[AudioSpan] = []
-    if audio_src is not None:
+    # The speech is transcribed in a thread while the screen's text is registered: Whisper
+    # (CTranslate2) releases the GIL, Presidio holds it, and each keeps one core busy.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="asr") as pool:
+        heard = pool.submit(_hear, audio_src, models.transcriber, cfg, hasher, timings) if audio_src is not None else None
         t = time.monotonic()
-        track = read_audio(audio_src)
-        timings.add("audio_decode", time.monotonic() - t)
-        if models.transcriber is None:
-            raise ProcessingError("audio present but no speech model loaded")
+        detector = Detector(cfg.detect, roster=roster, agent_id=sidecar.agent_employee_id,
+                            keep_categories=tuple(c for c in CATEGORIES if cfg.redact.keeps(c)))
+        timings.add("load_models", time.monotonic() - t)  # what is left of the wait
         t = time.monotonic()
-        mono = resample_mono(track, 16000)
-        words = models.transcriber.words(mono)
-        if not cfg.redact.keeps("customer", "UNSURE"):
-            # speech no transcribed word covers is unsure: bleeped, never played
-            pad = cfg.audio.pad_ms / 1000.0
-            unheard = [AudioSpan(round(max(0.0, a - pad), 4), round(b + pad, 4), "UNSURE", "customer", hasher("unheard speech"))
-                       for a, b in unheard_speech(mono, words)]
-        timings.add("asr", time.monotonic() - t)
+        # Pass 1: everything found on screen joins the registry...
+        for _t0, texts in states:
+            register_screen(texts, detector)
+        timings.add("detect", time.monotonic() - t)
+        track, words, unheard = heard.result() if heard is not None else (None, [], [])
 
     t = time.monotonic()
-    # Pass 1: everything found on screen joins the registry...
-    for _t0, texts in states:
-        register_screen(texts, detector)
     # ...and so does what is found in the audio; then both sides are searched with it.
     audio_spans_1 = detect_audio(words, detector, cfg, hasher, register=True)
     state_boxes = [(t0, screen_boxes(texts, detector, cfg, hasher)) for t0, texts in states]
@@ -289,6 +279,27 @@ def _run(job: Job, models: Models | None, *, renderer: Callable[..., int] | None
             p.unlink(missing_ok=True)
         raise
     return report
+
+
+def _hear(src: Path, transcriber: Transcriber | None, cfg: Config, hasher: Callable[[str], str],
+          timings: Timings) -> tuple[AudioTrack, list[Word], list[AudioSpan]]:
+    """The audio track of ``src``, its transcribed words, and the speech no word covers
+    (unsure: bleeped, never played, unless the policy keeps unsure customer data)."""
+    t = time.monotonic()
+    track = read_audio(src)
+    timings.add("audio_decode", time.monotonic() - t)
+    if transcriber is None:
+        raise ProcessingError("audio present but no speech model loaded")
+    t = time.monotonic()
+    mono = resample_mono(track, 16000)
+    words = transcriber.words(mono)
+    unheard: list[AudioSpan] = []
+    if not cfg.redact.keeps("customer", "UNSURE"):
+        pad = cfg.audio.pad_ms / 1000.0
+        unheard = [AudioSpan(round(max(0.0, a - pad), 4), round(b + pad, 4), "UNSURE", "customer", hasher("unheard speech"))
+                   for a, b in unheard_speech(mono, words)]
+    timings.add("asr", time.monotonic() - t)
+    return track, words, unheard
 
 
 def refuse_still_video(path: Path, threshold: int) -> None:

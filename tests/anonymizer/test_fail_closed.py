@@ -48,3 +48,27 @@ def test_wrong_frame_count_is_not_published(tmp_path: Path, monkeypatch: pytest.
     with pytest.raises(ProcessingError, match="frames"):
         pipeline.run(job, models)
     assert list(out_dir.iterdir()) == []
+
+
+def test_speech_failure_in_its_thread_leaves_nothing(tmp_path: Path, models: pipeline.Models) -> None:
+    """The speech is transcribed in a thread while the screen's text is registered: its
+    failure still stops the recording, and nothing is rendered."""
+    rec = generate(tmp_path / "in", width=320, height=180, duration_s=1.5, seed=7)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+
+    class DeafTranscriber:
+        def words(self, audio: Any) -> list[Any]:
+            raise ProcessingError("speech model crashed")
+
+    rendered: list[Path] = []
+
+    def render(src: Path, dst: Path, *args: Any, **kwargs: Any) -> int:
+        rendered.append(dst)
+        return 0
+
+    deaf = pipeline.Models(ocr=models.ocr, transcriber=DeafTranscriber())  # type: ignore[arg-type]
+    job = pipeline.Job(input=rec.video, output=out_dir / "call.anon.mp4", config=load_config(None), roster=rec.roster, sidecar=rec.sidecar)
+    with pytest.raises(ProcessingError, match="speech model crashed"):
+        pipeline.run(job, deaf, renderer=render)
+    assert rendered == [] and list(out_dir.iterdir()) == []
