@@ -23,7 +23,7 @@ import numpy as np
 from anonymizer.detect.labels import is_ui_text
 from anonymizer.ocr import OcrEngine
 from anonymizer.screen.changes import changed_tiles, content_boxes, ink_tiles, merge_boxes, regions_from_tiles
-from anonymizer.screen.inklines import text_boxes
+from anonymizer.screen.inklines import MAX_GLYPH_H, text_boxes
 from anonymizer.types import Box, TextBox
 
 
@@ -334,7 +334,7 @@ class ScreenState:
         """``padded`` (``changed`` grown by the padding) with its top and bottom moved in past
         the unchanged known lines that lie wholly above or below the rows that changed in
         ``changed``, at least 2 rows away from them (a line cut by the change, or ending just
-        where it starts, is read again whole)."""
+        where it starts, is read again whole), onto a row without ink."""
         if self._luma is None or not self.texts:
             return padded
         c = changed.clip(self.width, self.height)
@@ -352,6 +352,21 @@ class ScreenState:
                 top = b.y1
             elif b.y >= last + 3 and b.y < bottom and not self._pixels_changed(b, luma):
                 bottom = b.y
+
+        def blank(y: int, step: int) -> bool:
+            """A new edge never cuts ink (text of another column); a vertical rule (one
+            shade over more than a glyph's height away from the changes: a panel's
+            frame) is not ink."""
+            row = luma[y, padded.x : padded.x1].astype(np.int16)
+            cols = np.flatnonzero(np.abs(row - int(np.median(row))) >= self.threshold) + padded.x
+            if cols.size == 0:
+                return True
+            y0, y1 = sorted((y, min(self.height - 1, max(0, y - step * MAX_GLYPH_H))))
+            span = luma[y0 : y1 + 1, cols]
+            return bool(((span.max(axis=0).astype(np.int16) - span.min(axis=0)) < self.threshold).all())
+
+        top = top if top == padded.y or blank(top, 1) else padded.y
+        bottom = bottom if bottom == padded.y1 or blank(bottom - 1, -1) else padded.y1
         return Box(padded.x, top, padded.w, bottom - top)
 
     def _unread_ink(self, region: Box, luma: np.ndarray, found: list[TextBox], t: float) -> list[TextBox]:

@@ -187,6 +187,26 @@ def test_a_row_scrolling_into_view_is_hidden_while_cut_and_read_once_in_view() -
     assert entered == 3 and len(ocr.calls) - first <= entered  # each entering row read once, whole
 
 
+@pytest.mark.parametrize("across_edge", ["nothing", "a frame", "ink"])
+def test_padding_stops_at_a_read_line_above_the_change_never_in_ink(across_edge: str) -> None:
+    """A change's padding stops below an unchanged line already read, on a row without ink:
+    a panel's frame crossing that row is not ink, text of another column is."""
+    st = ScreenState(ocr=InkOcr({}), width=200, height=100, threshold=24)
+    before = np.full((100, 200), 240, np.uint8)
+    before[22:32, 12:60] = 20  # a line already read: box (10, 20, 52, 14)
+    if across_edge == "a frame":
+        before[:, 70] = 120
+    elif across_edge == "ink":
+        before[31:37, 120:122] = 20  # a glyph of another column, on the edge row (34)
+    st._luma = before.copy()
+    st.texts = [TextBox(Box(10, 20, 52, 14), "Name", 0.9, 0.0)]
+    now = before.copy()
+    now[40:46, 100:150] = 20  # the change
+    padded = Box(40, 28, 134, 28)
+    got = st._trim(Box(96, 32, 64, 16), padded, now)
+    assert got.y == (28 if across_edge == "ink" else 34) and got.y1 == padded.y1
+
+
 def test_lines_and_value_boxes_keep_labels_readable() -> None:
     label = TextBox(Box(10, 20, 50, 14), "Phone", 0.9, 0.0)
     value = TextBox(Box(100, 20, 140, 14), "06 12 34 56 78", 0.9, 0.0)
