@@ -84,6 +84,9 @@ def _analyzer(languages: tuple[str, ...]) -> object:
                 labels_to_ignore=["ORG", "MISC", "NORP", "CARDINAL", "LOC", "GPE", "FAC", "DATE", "TIME", "PRODUCT", "EVENT",
                                   "WORK_OF_ART", "LAW", "LANGUAGE", "PERCENT", "MONEY", "QUANTITY", "ORDINAL"],
             )
+            from anonymizer.detect import recache
+
+            recache.prime(recache.cache_path())  # the French tokenizer's pattern, compiled at install
             nlp = SpacyNlpEngine(
                 models=[{"lang_code": lang, "model_name": str(models.spacy_model_dir(lang))} for lang in languages],
                 ner_model_configuration=ner,
