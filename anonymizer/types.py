@@ -60,13 +60,15 @@ class Box:
 class TextBox:
     """One OCR'd text region. ``since_s`` is when this text field instance first appeared
     where it is (kept across re-reads while the field is being typed), used for look-back
-    redaction; ``edited``: it was kept from an earlier read of the field (typing)."""
+    redaction; ``edited``: it was kept from an earlier read of the field (typing); ``cut``:
+    unread because the edge of a list being scrolled cuts it (hidden, looked at again)."""
 
     box: Box
     text: str
     conf: float
     since_s: float
     edited: bool = False
+    cut: bool = False
 
 
 @dataclass(frozen=True)

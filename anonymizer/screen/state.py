@@ -15,7 +15,7 @@ sized to the text height seen so far."""
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
@@ -23,7 +23,7 @@ import numpy as np
 from anonymizer.detect.labels import is_ui_text
 from anonymizer.ocr import OcrEngine
 from anonymizer.screen.changes import changed_tiles, content_boxes, ink_tiles, merge_boxes, regions_from_tiles
-from anonymizer.screen.inklines import MAX_GLYPH_H, text_boxes
+from anonymizer.screen.inklines import BACKGROUND_WINDOW, MAX_GLYPH_H, text_boxes
 from anonymizer.types import Box, TextBox
 
 
@@ -80,8 +80,7 @@ class ScreenState:
                 self.stats.scrolls += 1
                 # Text left unread in the list (a row cut by its edge) is looked at again at
                 # every step, so it is read once in view even if no new pixel of it shows.
-                regions += [tb.box for tb in self.texts
-                            if tb.conf == 0.0 and any(tb.box.intersects(b) for b in self._scrolled)]
+                regions += [tb.box for tb in self.texts if tb.cut]
         if not regions:
             self.stats.change_s += time.perf_counter() - t_change
             return self._moved
@@ -93,7 +92,9 @@ class ScreenState:
         read: list[Box] = []  # what was read again: texts mostly inside are replaced
         for region in regions:
             t_read = time.perf_counter()
-            lines = self._known_lines(region, luma)
+            # In a list being scrolled, rows are found from their ink (a row cut by the
+            # list's edge is not read) rather than as known lines changing in place.
+            lines = None if any(region.intersects(b) for b in self._scrolled) else self._known_lines(region, luma)
             if lines is not None:
                 bands, boxes = lines
                 self.stats.line_reads += 1
@@ -143,7 +144,7 @@ class ScreenState:
         runs = [r for r in runs if r not in cut]
         self.stats.boxes_read += len(runs)
         return [TextBox(item.box, item.text, item.conf, t) for item in self.ocr.read_boxes(luma, runs)] + [
-            TextBox(r, "?", 0.0, t) for r in cut]
+            TextBox(r, "?", 0.0, t, cut=True) for r in cut]
 
     def _cut_by_scroll(self, run: Box, luma: np.ndarray) -> bool:
         """The run's ink reaches the first or last row of a band scrolled this frame, and it
@@ -174,7 +175,8 @@ class ScreenState:
             for item in self.ocr.read(crop):
                 b = item.box
                 found.append(TextBox(Box(b.x + x0, b.y + y0, b.w, b.h), item.text, item.conf, t))
-        return [self._snap_to_ink(tb, luma) for tb in found]
+        found = [self._snap_to_ink(tb, luma) for tb in found]
+        return [TextBox(tb.box, "?", 0.0, t, cut=True) if self._cut_by_scroll(tb.box, luma) else tb for tb in found]
 
     def _known_lines(self, region: Box, luma: np.ndarray) -> tuple[list[Box], list[Box]] | None:
         """If every pixel that changed in ``region`` lies on the rows of a text line already
@@ -281,10 +283,11 @@ class ScreenState:
         else:
             shifted[-dy:] = prev[: h + dy]
             exposed = slice(0, -dy)
-        # The rows scrolled into view are compared with blank rows of the list's own
-        # background (each row's median), not with the stale rows they replace: only their
-        # ink is a change (a row already read, next to them, is not read again).
-        shifted[exposed] = np.median(cur[exposed], axis=1, keepdims=True).astype(np.uint8)
+        # The rows scrolled into view are compared with the list's own background there
+        # (the ink detector's: a median wider than a text line), not with the stale rows
+        # they replace: only their ink is a change (a row already read, next to them, is not
+        # read again), faint text on a highlighted row included.
+        shifted[exposed] = cv2.medianBlur(np.ascontiguousarray(cur), BACKGROUND_WINDOW)[exposed]
         self._luma[region.y : region.y1, region.x : region.x1] = shifted
         self._scrolled.append(region)
         moved = []
@@ -293,7 +296,7 @@ class ScreenState:
                 nb = Box(tb.box.x, tb.box.y - dy, tb.box.w, tb.box.h)
                 clipped = Box(nb.x, max(nb.y, region.y), nb.w, min(nb.y1, region.y1) - max(nb.y, region.y))
                 if clipped.h > 0:
-                    moved.append(TextBox(clipped, tb.text, tb.conf, tb.since_s if tb.edited else t, tb.edited))
+                    moved.append(replace(tb, box=clipped, since_s=tb.since_s if tb.edited else t))
             else:
                 moved.append(tb)
         self.texts = moved
@@ -361,7 +364,9 @@ class ScreenState:
             cols = np.flatnonzero(np.abs(row - int(np.median(row))) >= self.threshold) + padded.x
             if cols.size == 0:
                 return True
-            y0, y1 = sorted((y, min(self.height - 1, max(0, y - step * MAX_GLYPH_H))))
+            y0, y1 = sorted((y, y - step * MAX_GLYPH_H))
+            if y0 < 0 or y1 >= self.height:
+                return False  # too near the frame's edge to tell a rule from a glyph
             span = luma[y0 : y1 + 1, cols]
             return bool(((span.max(axis=0).astype(np.int16) - span.min(axis=0)) < self.threshold).all())
 
@@ -454,7 +459,7 @@ class ScreenState:
         if left == b.x - x0 and right == b.x1 - x0:
             return tb
         nx0, nx1 = x0 + left, x0 + right
-        return TextBox(Box(nx0, tb.box.y, nx1 - nx0, tb.box.h), tb.text, tb.conf, tb.since_s, tb.edited)
+        return replace(tb, box=Box(nx0, tb.box.y, nx1 - nx0, tb.box.h))
 
     @staticmethod
     def _inherit(new: TextBox, old: list[TextBox]) -> TextBox:
@@ -473,7 +478,7 @@ class ScreenState:
                     best = ob
         if best is None or best.since_s >= new.since_s:
             return new
-        return TextBox(new.box, new.text, new.conf, best.since_s, edited=True)
+        return replace(new, since_s=best.since_s, edited=True)
 
 
 def _contains(outer: Box, inner: Box) -> bool:
