@@ -86,7 +86,7 @@ def _analyzer(languages: tuple[str, ...]) -> object:
             )
             from anonymizer.detect import recache
 
-            recache.prime(recache.cache_path())  # the French tokenizer's pattern, compiled at install
+            recache.prime()  # the French tokenizer's pattern, compiled at install
             nlp = SpacyNlpEngine(
                 models=[{"lang_code": lang, "model_name": str(models.spacy_model_dir(lang))} for lang in languages],
                 ner_model_configuration=ner,

@@ -5,13 +5,14 @@ words, each with Unicode letter classes) and compiles it when ``spacy.lang.fr`` 
 2.3 s of CPU in every process, spent while the screen is being read (the detection models
 load in a background thread). Python cannot save a compiled pattern, but it can save the
 program ``re`` compiles it to (the opcode list ``_sre.compile`` takes): ``save`` writes it
-once (``make install``, or ``python -m anonymizer.detect.recache``), and ``prime`` reads it
+once (``make install``, or ``python -m anonymizer.detect.recache``) into the Python
+environment, next to the packages it comes from, and ``prime`` reads it
 back in ~25 ms and puts the pattern in ``re``'s own cache, where spaCy's ``re.compile`` of
 the same string finds it.
 
 Nothing can go wrong silently: the file is tied to the interpreter's regex engine
-(``_sre.MAGIC`` and the Python version) and holds each pattern string with a digest of its
-program; CPython validates a program when it is loaded. Any other pattern (another spaCy
+(``_sre.MAGIC`` and the Python version) and holds each pattern string with a digest of all
+it holds; CPython validates a program when it is loaded. Any other pattern (another spaCy
 version), a missing, stale or damaged file, or an interpreter without these internals is
 a cache miss: the pattern compiles as before."""
 
@@ -29,14 +30,13 @@ from anonymizer.fsutil import write_atomic
 
 
 def cache_path() -> Path:
-    """The file in ``models.cache_root()`` (with the derived model files)."""
-    import models
+    """In the Python environment itself (``make install`` writes it there, with the
+    packages it derives from): only who may change spaCy may change it."""
+    return Path(sys.prefix) / "share" / "anonymizer" / f"regex-{sys.implementation.cache_tag}.json"
 
-    return models.cache_root() / f"regex-{sys.implementation.cache_tag}.json"
 
-
-def _digest(pattern: str, code: list[int]) -> str:
-    return hashlib.sha256(pattern.encode("utf-8") + json.dumps(code).encode("ascii")).hexdigest()
+def _digest(entry: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps({k: v for k, v in entry.items() if k != "sha256"}, sort_keys=True).encode()).hexdigest()
 
 
 def _engine() -> dict[str, Any]:
@@ -57,32 +57,33 @@ def save(patterns: Iterable[tuple[str, int]], path: Path) -> None:
         indexgroup: list[str | None] = [None] * parsed.state.groups
         for name, i in parsed.state.groupdict.items():
             indexgroup[i] = name
-        entries.append({"pattern": pattern, "flags": flags, "state_flags": parsed.state.flags, "code": code,
-                        "groups": parsed.state.groups, "groupindex": dict(parsed.state.groupdict),
-                        "indexgroup": indexgroup, "sha256": _digest(pattern, code)})
+        entry = {"pattern": pattern, "flags": flags, "state_flags": parsed.state.flags, "code": code,
+                 "groups": parsed.state.groups, "groupindex": dict(parsed.state.groupdict), "indexgroup": indexgroup}
+        entries.append({**entry, "sha256": _digest(entry)})
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(path, json.dumps({**_engine(), "entries": entries}))
 
 
-def prime(path: Path) -> int:
-    """Put the patterns saved in ``path`` into ``re``'s cache; how many (0 on any miss)."""
+def prime(path: Path | None = None) -> int:
+    """Put the patterns saved in ``path`` (default ``cache_path()``) into ``re``'s cache;
+    how many (0 on any miss)."""
     try:
         import _sre
 
-        data = json.loads(path.read_bytes())
+        data = json.loads((path or cache_path()).read_bytes())
         if {k: data.get(k) for k in ("magic", "python")} != _engine():
             return 0
         cache = re._cache  # type: ignore[attr-defined]
         n = 0
         for e in data["entries"]:
-            if _digest(e["pattern"], e["code"]) != e["sha256"]:
+            if _digest(e) != e["sha256"]:
                 continue
             compiled = _sre.compile(e["pattern"], e["flags"] | e["state_flags"], e["code"], e["groups"] - 1,
                                     e["groupindex"], tuple(e["indexgroup"]))
             cache[(str, e["pattern"], e["flags"])] = compiled
             n += 1
         return n
-    except (OSError, ValueError, KeyError, TypeError, AttributeError, ImportError, RuntimeError):
+    except Exception:  # noqa: BLE001 (a cache miss, whatever the reason: the pattern compiles as before)
         return 0
 
 
@@ -95,7 +96,11 @@ def spacy_patterns() -> list[tuple[str, int]]:
 
 def main() -> int:
     path = cache_path()
-    save(spacy_patterns(), path)
+    try:
+        save(spacy_patterns(), path)
+    except OSError as exc:
+        print(f"regex cache not written ({exc}): spaCy's French pattern compiles at each run", file=sys.stderr)
+        return 1
     print(f"regex cache: {path}")
     return 0
 

@@ -23,8 +23,9 @@ def test_a_primed_pattern_is_the_one_re_compile_returns_and_matches_the_same(tmp
     reference = re.compile(PATTERN)
     re.purge()
     assert recache.prime(path) == 1
+    loaded = re._cache[(str, PATTERN, 0)]  # type: ignore[attr-defined]
     primed = re.compile(PATTERN)
-    assert primed is re._cache[(str, PATTERN, 0)]  # type: ignore[attr-defined]
+    assert primed is loaded and primed is not reference  # found, not compiled again
     assert primed.flags == reference.flags and primed.groupindex == reference.groupindex
     for s in SAMPLES:
         a, b = primed.match(s), reference.match(s)
@@ -32,7 +33,7 @@ def test_a_primed_pattern_is_the_one_re_compile_returns_and_matches_the_same(tmp
     re.purge()
 
 
-@pytest.mark.parametrize("damage", ["other engine", "program changed", "not json", "missing"])
+@pytest.mark.parametrize("damage", ["other engine", "program changed", "invalid program", "not json", "missing"])
 def test_a_stale_or_damaged_file_is_a_miss(tmp_path: Path, damage: str) -> None:
     path = tmp_path / "regex.json"
     recache.save([(PATTERN, 0)], path)
@@ -42,6 +43,11 @@ def test_a_stale_or_damaged_file_is_a_miss(tmp_path: Path, damage: str) -> None:
         path.write_text(json.dumps(data))
     elif damage == "program changed":
         data["entries"][0]["code"][3] += 1
+        path.write_text(json.dumps(data))
+    elif damage == "invalid program":  # digest made to match: CPython's own check refuses it
+        entry = data["entries"][0]
+        entry["code"] = [999, 1, 2]
+        entry["sha256"] = recache._digest(entry)
         path.write_text(json.dumps(data))
     elif damage == "not json":
         path.write_bytes(path.read_bytes()[:100])
