@@ -190,9 +190,7 @@ class ScreenState:
         known = [tb.box for tb in self.texts if tb.box.intersects(region)]
         if not known:
             return None
-        prev = self._luma[region.y : region.y1, region.x : region.x1]
-        cur = luma[region.y : region.y1, region.x : region.x1]
-        changed_rows = np.flatnonzero((cv2.absdiff(prev, cur) >= self.threshold).any(axis=1)) + region.y
+        changed_rows = self._changed_rows(region, luma) + region.y
         if changed_rows.size == 0:
             return None
         bands: list[tuple[int, int]] = []  # one (y0, y1) per known line, a line's boxes unioned
@@ -253,8 +251,7 @@ class ScreenState:
         # Only the rows that changed scroll: a tile-aligned region also holds still rows
         # above and below the list (its header, a frame), which must not be shifted (they
         # were read again, with the row half-hidden under the header, at every step).
-        rows = np.flatnonzero((np.abs(luma[region.y : region.y1, region.x : region.x1].astype(np.int16)
-                                      - self._luma[region.y : region.y1, region.x : region.x1]) >= self.threshold).any(axis=1))
+        rows = self._changed_rows(region, luma)
         if rows.size == 0 or rows[-1] + 1 - rows[0] < 3 * self.tile_px:
             return False
         region = Box(region.x, region.y + int(rows[0]), region.w, int(rows[-1] + 1 - rows[0]))
@@ -303,6 +300,13 @@ class ScreenState:
         self._moved = True
         return True
 
+    def _changed_rows(self, region: Box, luma: np.ndarray) -> np.ndarray:
+        """Rows of ``region`` (a box inside the frame; indexes from its top) where a pixel
+        differs from the state read by the change threshold."""
+        assert self._luma is not None
+        prev = self._luma[region.y : region.y1, region.x : region.x1]
+        return np.flatnonzero((cv2.absdiff(prev, luma[region.y : region.y1, region.x : region.x1]) >= self.threshold).any(axis=1))
+
     def _pixels_changed(self, box: Box, luma: np.ndarray) -> bool:
         if self._luma is None:
             return True
@@ -341,8 +345,7 @@ class ScreenState:
         if self._luma is None or not self.texts:
             return padded
         c = changed.clip(self.width, self.height)
-        rows = np.flatnonzero((cv2.absdiff(self._luma[c.y : c.y1, c.x : c.x1], luma[c.y : c.y1, c.x : c.x1])
-                               >= self.threshold).any(axis=1))
+        rows = self._changed_rows(c, luma)
         if rows.size == 0:
             return changed  # unread text looked at again (see update): as it is
         first, last = c.y + int(rows[0]), c.y + int(rows[-1])
