@@ -108,3 +108,7 @@ register(cli)
 from anonymizer._cli.batch import register as register_batch  # noqa: E402
 
 register_batch(cli)
+
+from anonymizer._cli.check import register as register_check  # noqa: E402
+
+register_check(cli)

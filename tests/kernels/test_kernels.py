@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+from fractions import Fraction
+
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
@@ -154,11 +157,26 @@ def test_invalid_boxes_rejected_before_any_write(boxes: list, match: str) -> Non
 
 
 def test_box_inputs_accepted() -> None:
-    frame = np.zeros((10, 10, 3), np.uint8)
-    for boxes in ([], np.zeros((0, 4)), [[1, 1, 3, 3]], np.array([[1.0, 1.0, 3.0, 3.0]]),
-                  np.array([[1, 1, 3, 3]], np.int64), np.array([[1, 1, 3, 3]], np.uint16)):
-        for style in kernels.STYLES:
+    """Every accepted box form redacts exactly what the canonical int32 box does, inside the
+    box only; empty forms change nothing."""
+    rng = np.random.default_rng(5)
+    original = rng.integers(0, 256, (10, 10, 3), dtype=np.uint8)  # noise: every style changes it
+    inside = np.zeros((10, 10), bool)
+    inside[1:4, 1:4] = True  # (x, y, w, h) = (1, 1, 3, 3)
+    for style in kernels.STYLES:
+        expected = original.copy()
+        kernels.redact(expected, np.array([[1, 1, 3, 3]], np.int32), style)
+        assert (expected[~inside] == original[~inside]).all(), style
+        assert (expected[inside] != original[inside]).any(), style
+        for boxes in ([[1, 1, 3, 3]], np.array([[1.0, 1.0, 3.0, 3.0]]), np.array([[1, 1, 3, 3]], np.int64),
+                      np.array([[1, 1, 3, 3]], np.uint16), np.array([[1, 1, 3, 3]], np.int32).T.copy().T):
+            frame = original.copy()
             kernels.redact(frame, boxes, style)
+            np.testing.assert_array_equal(frame, expected, err_msg=f"{style} {type(boxes).__name__}")
+        for empty in ([], np.zeros((0, 4))):
+            frame = original.copy()
+            kernels.redact(frame, empty, style)
+            np.testing.assert_array_equal(frame, original)
 
 
 @pytest.mark.parametrize(
@@ -284,11 +302,24 @@ def test_reference_constants_mirror_kernels() -> None:
     assert kernels.MAX_RADIUS == _numba.MAX_RADIUS
 
 
-def test_triangle_tables_match_reference_formula() -> None:
+def _triangle(u: int, p: int, a: int) -> int:
+    """The triangle wave from its definition, in exact arithmetic: +a at u = 0, -a at
+    u = p/2, straight lines between (and back up to +a at u = p), rounded half up."""
+    v = Fraction(a) - Fraction(4 * a * min(u, p - u), p)
+    return math.floor(v + Fraction(1, 2))
+
+
+def test_triangle_tables_match_the_triangle_wave() -> None:
+    # rows worked by hand: p = 4, amplitude 3 (x); p = 5, amplitude 2 (y)
+    assert _numba.TRI_X[4, :4].tolist() == [3, 0, -3, 0]
+    assert _numba.TRI_Y[5, :5].tolist() == [2, 0, -1, -1, 0]
     for tab, amp in ((_numba.TRI_X, _numba.TEX_AMP_X), (_numba.TRI_Y, _numba.TEX_AMP_Y)):
         for p in range(1, tab.shape[0]):
-            u = np.arange(p)
-            np.testing.assert_array_equal(tab[p, :p], reference._tri(u, p, amp))
+            row = tab[p, :p].tolist()
+            assert row == [_triangle(u, p, amp) for u in range(p)], p
+            assert row[0] == amp and min(row) >= -amp and max(row) <= amp, p
+            assert row[1:] == row[1:][::-1], p  # symmetric about p/2
+            assert not tab[p, p:].any(), p  # past the period: unused, zero
 
 
 def test_warmup_and_empty_inputs() -> None:
