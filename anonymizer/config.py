@@ -138,6 +138,7 @@ class BatchConfig:
     max_attempts: int = 3  # a crashed, timed-out or failed recording is retried this many times in all
     file_timeout_s: float = 3600.0  # wall-time limit for one recording
     memory_mb: int = 6144  # memory cap of a worker process (beyond its loaded models)
+    settle_s: float = 120.0  # a recording (or companion) modified more recently than this is deferred: still being written
 
 
 @dataclass(frozen=True)
@@ -197,6 +198,7 @@ class Config:
         _check(1 <= b.max_attempts <= 100, "batch.max_attempts must be in 1..100")
         _check(1.0 <= b.file_timeout_s <= 7 * 86400.0, "batch.file_timeout_s must be in 1..604800")
         _check(64 <= b.memory_mb <= 1_048_576, "batch.memory_mb must be in 64..1048576")
+        _check(0.0 <= b.settle_s <= 86400.0, "batch.settle_s must be in 0..86400")
         return self
 
 

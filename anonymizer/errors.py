@@ -37,6 +37,11 @@ class CorruptInputError(InputError):
     """The container or a stream could not be decoded (corrupt or truncated)."""
 
 
+class IncompleteInputError(InputError):
+    """The container is not finished: a recorder or a copy is still writing it (no
+    duration, a fragmented MP4 without its closing index). A batch defers it."""
+
+
 class ProcessingError(AnonymizerError, RuntimeError):
     """A pipeline stage (OCR, detection, speech, render, encode) failed."""
 

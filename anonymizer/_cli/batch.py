@@ -25,16 +25,14 @@ _PATH = click.Path(path_type=Path)
 @click.option("--no-audio", is_flag=True, help="Accept recordings without audio (video only).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
 @click.option("--quiet", is_flag=True, help="No progress output.")
-@click.option("--models-factory", default=None, hidden=True)  # tests inject a fast OCR engine here
 @click.pass_context
 def batch_cmd(ctx: click.Context, inbox: Path, outbox: Path, roster: Path | None, policy: Path | None, workers: int | None,
               cluster: str | None, since: str | None, asr_model: Path | None, device: str, no_audio: bool, as_json: bool,
-              quiet: bool, models_factory: str | None) -> None:
+              quiet: bool) -> None:
     """Anonymize every recording under INBOX into OUTBOX, resumably (a rerun skips what is done)."""
     from anonymizer._cli import fail
     from anonymizer.batch import BatchOptions, run_batch
     from anonymizer.batch.progress import Progress
-    from anonymizer.batch.worker import DEFAULT_FACTORY
     from anonymizer.config import load_config, parse_duration_s
     from anonymizer.errors import BatchIncomplete, ConfigError
 
@@ -48,7 +46,7 @@ def batch_cmd(ctx: click.Context, inbox: Path, outbox: Path, roster: Path | None
                 raise ConfigError(f"--since {since!r}: expected a number and a unit, e.g. 24h or 7d")
         opts = BatchOptions(inbox=inbox, outbox=outbox, config=config, roster=roster,
                             workers=workers or max(1, (os.cpu_count() or 2) // 2), cluster=cluster, since_s=since_s,
-                            asr_model=asr_model, device=device, models_factory=models_factory or DEFAULT_FACTORY)
+                            asr_model=asr_model, device=device)
         summary = run_batch(opts, progress=Progress(0, 0, enabled=not quiet))
     except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - mapped to exit codes, fail closed
         fail(exc, debug)
@@ -57,10 +55,15 @@ def batch_cmd(ctx: click.Context, inbox: Path, outbox: Path, roster: Path | None
         click.echo(json.dumps(data, indent=1, sort_keys=True))
     else:
         click.echo(f"batch: {data['files']} recordings: {data['done']} done, {data['skipped']} skipped, "
-                   f"{data['failed']} failed, {data['quota_deferred']} over quota; {data['media_minutes']} min of media "
+                   f"{data['failed']} failed, {data['quota_deferred']} over quota, {data['deferred']} deferred "
+                   f"(still being written); {data['ignored']} inbox entries ignored; {data['media_minutes']} min of media "
                    f"in {data['wall_s']:.1f} s (real-time factor {data['real_time_factor']})")
         for f in summary.failed:
             click.echo(f"  {f['status']}: {f['path']}: {f['reason']}")
+        for d in summary.deferred:
+            click.echo(f"  deferred: {d['path']}: {d['reason']}")
+        for i in summary.ignored:
+            click.echo(f"  ignored: {i['path']}: {i['reason']}")
     if not summary.ok:
         fail(BatchIncomplete(f"{len(summary.failed)} of {summary.files} recordings failed, were refused or quarantined"), False)
 

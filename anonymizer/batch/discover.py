@@ -1,23 +1,31 @@
 """Find the recordings under an inbox, each with its sidecar and separate audio if any.
 
-A recording is a file with a video suffix (``VIDEO_SUFFIXES``); ``NAME.json`` or
+A recording is a regular file with a video suffix (``VIDEO_SUFFIXES``); ``NAME.json`` or
 ``NAME.sidecar.json`` next to it is its CTI sidecar, ``NAME.wav`` (or another audio suffix)
 its separate call audio. Hidden files and folders (a leading dot: our own temporary
-outputs, editors' swap files) are never recordings."""
+outputs, editors' swap files, rsync's partial copies) are never recordings.
+
+Symbolic links are never followed, wherever they point (issue 15, 7): a link out of the
+inbox would publish a file nobody put in it, and a link that points inside today can be
+re-pointed between the check and the read. Each link, each entry that is not a regular
+file and each folder that cannot be listed is reported as ``Ignored`` with its reason; a
+recording whose sidecar or audio is a link (or not a regular file) is ignored whole,
+since processing it without them could drop the sidecar's exclusions."""
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
 import os
+import stat
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from anonymizer.fsutil import sha256_file
-from anonymizer.media._open import VIDEO_SUFFIXES
+from anonymizer.media._open import AUDIO_SUFFIXES, SIDECAR_SUFFIXES, VIDEO_SUFFIXES
 
-AUDIO_SUFFIXES = (".wav", ".flac", ".m4a", ".mp3", ".ogg", ".opus")
+__all__ = ["AUDIO_SUFFIXES", "Ignored", "Recording", "discover", "link_reason"]
 
 
 @dataclass(frozen=True)
@@ -47,43 +55,111 @@ class Recording:
         return Path(outbox) / rel.parent / (self.out_name or f"{rel.stem}.anon")
 
 
-def _companion(video: Path, names: list[str]) -> Path | None:
+@dataclass(frozen=True)
+class Ignored:
+    """An inbox entry the batch did not take, and why (listed in the summary)."""
+
+    path: str  # relative to the inbox
+    reason: str
+
+
+def link_reason(link: Path, inbox: Path) -> str:
+    """Why a symbolic link is not followed, naming where it points (dangling, a loop, out
+    of the inbox, inside it)."""
+    try:
+        target = Path(os.path.realpath(link, strict=True))
+    except RuntimeError:  # pragma: no cover - Python < 3.13 raises OSError(ELOOP) instead
+        return "symbolic link loop (not followed)"
+    except OSError as exc:
+        if exc.errno == 40:  # ELOOP
+            return "symbolic link loop (not followed)"
+        return "dangling symbolic link (not followed)"
+    if not target.is_relative_to(Path(inbox).resolve()):
+        return "symbolic link pointing out of the inbox (not followed)"
+    return "symbolic link (links are not followed, even inside the inbox)"
+
+
+def _companion(video: Path, names: list[str], inbox: Path) -> tuple[Path | None, str | None]:
+    """(the first of ``names`` next to ``video`` that exists, why it cannot be used)."""
     for name in names:
         p = video.with_name(name)
-        if p.is_file():
-            return p
-    return None
+        try:
+            st = p.lstat()
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            return None, f"its companion {name} cannot be read: {exc.strerror}"
+        if stat.S_ISLNK(st.st_mode):
+            return None, f"its companion {name} is a {link_reason(p, inbox)}"
+        if not stat.S_ISREG(st.st_mode):
+            return None, f"its companion {name} is not a regular file"
+        return p, None
+    return None, None
 
 
-def discover(inbox: Path, *, since_s: float | None = None, now: float | None = None) -> list[Recording]:
+def discover(inbox: Path, *, since_s: float | None = None, now: float | None = None) -> tuple[list[Recording], list[Ignored]]:
     """Recordings under ``inbox``, sorted by relative path (a stable order: quotas and
-    reports do not depend on the file system's listing order). With ``since_s``, only
-    recordings whose video was modified in the last ``since_s`` seconds."""
+    reports do not depend on the file system's listing order), and the entries ignored,
+    with their reasons. With ``since_s``, only recordings whose video was modified in the
+    last ``since_s`` seconds."""
     inbox = Path(inbox)
     now = time.time() if now is None else now
     found: list[Recording] = []
-    for dirpath, dirnames, filenames in os.walk(inbox):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        for name in sorted(filenames):
-            if name.startswith(".") or not name.lower().endswith(VIDEO_SUFFIXES):
+    ignored: list[Ignored] = []
+
+    def rel(p: Path) -> str:
+        return p.relative_to(inbox).as_posix()
+
+    def unlisted(exc: OSError) -> None:
+        where = Path(exc.filename) if exc.filename else inbox
+        ignored.append(Ignored(rel(where) if where != inbox else ".", f"folder cannot be listed: {exc.strerror}"))
+
+    for dirpath, dirnames, filenames in os.walk(inbox, onerror=unlisted, followlinks=False):
+        here = Path(dirpath)
+        kept = []
+        for d in sorted(dirnames):
+            if d.startswith("."):
                 continue
-            video = Path(dirpath) / name
+            if (here / d).is_symlink():  # os.walk lists a link to a folder among the folders
+                ignored.append(Ignored(rel(here / d), link_reason(here / d, inbox)))
+                continue
+            kept.append(d)
+        dirnames[:] = kept
+        for name in sorted(filenames):
+            if name.startswith("."):
+                continue
+            path = here / name
             try:
-                st = video.stat()
+                st = path.lstat()
             except OSError:
                 continue  # vanished between listing and stat
+            if stat.S_ISLNK(st.st_mode):  # a link to a file, dangling, or a loop
+                ignored.append(Ignored(rel(path), link_reason(path, inbox)))
+                continue
+            if not name.lower().endswith(VIDEO_SUFFIXES):
+                if not stat.S_ISREG(st.st_mode):
+                    ignored.append(Ignored(rel(path), "not a regular file (a pipe, socket or device)"))
+                continue
+            if not stat.S_ISREG(st.st_mode):
+                ignored.append(Ignored(rel(path), "not a regular file (a pipe, socket or device)"))
+                continue
             if since_s is not None and st.st_mtime < now - since_s:
                 continue
-            stem = video.stem
-            sidecar = _companion(video, [f"{stem}.sidecar.json", f"{stem}.json"])
-            audio = _companion(video, [stem + s for s in AUDIO_SUFFIXES])
-            found.append(Recording(video=video, rel=video.relative_to(inbox).as_posix(), sidecar=sidecar, audio=audio,
+            stem = path.stem
+            sidecar, why = _companion(path, [stem + s for s in SIDECAR_SUFFIXES], inbox)
+            audio, why_audio = (None, None) if why else _companion(path, [stem + s for s in AUDIO_SUFFIXES], inbox)
+            if why or why_audio:
+                ignored.append(Ignored(rel(path), str(why or why_audio)))
+                continue
+            found.append(Recording(video=path, rel=rel(path), sidecar=sidecar, audio=audio,
                                    size=st.st_size, mtime=st.st_mtime))
     found.sort(key=lambda r: r.rel)
+    ignored.sort(key=lambda i: i.path)
     stems: dict[tuple[str, str], int] = {}
     for r in found:
         key = (str(Path(r.rel).parent), r.video.stem)
         stems[key] = stems.get(key, 0) + 1
     # call.mp4 and call.mkv side by side must not share call.anon.mp4
-    return [dataclasses.replace(r, out_name=f"{r.video.name}.anon") if stems[(str(Path(r.rel).parent), r.video.stem)] > 1 else r
+    recs = [dataclasses.replace(r, out_name=f"{r.video.name}.anon") if stems[(str(Path(r.rel).parent), r.video.stem)] > 1 else r
             for r in found]
+    return recs, ignored

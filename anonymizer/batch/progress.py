@@ -39,7 +39,7 @@ class Progress:
         self.files += 1
         self.bytes += size
         self.media_s += media_s
-        self.failed += status != "done"
+        self.failed += status not in ("done", "deferred")  # deferred: still being written, not a failure
         if not self.enabled:
             return
         eta = self.eta_s()

@@ -1,10 +1,13 @@
 """``anonymizer batch``: every recording under an inbox, once, isolated, resumable.
 
-Order of work: take the outbox's lock (one batch per outbox), remove what a killed run
-left (temporary ``.NAME.part-*`` files, a plan or report whose MP4 never got published),
-discover the recordings, decide for each from the state database (skip, retry, quota),
-run the rest on isolated workers (local processes or a Dask cluster), record each outcome
-as it comes, print a summary. Outputs depend only on the input and the configuration
+Order of work: refuse an inbox and outbox nested either way (before creating or deleting
+anything), take the outbox's lock (one batch per outbox), remove what a killed run left
+(temporary ``.NAME.part-*`` files, a plan or report whose MP4 never got published: only
+those names, only regular files, only under the outbox), discover the recordings (links
+and special files are ignored and listed), defer what is still being written (modified
+within ``[batch] settle_s``, or an unfinished container), decide for each from the state
+database (skip, retry, quota), run the rest on isolated workers (local processes or a
+Dask cluster), record each outcome as it comes, print a summary. Outputs depend only on the input and the configuration
 (the MP4 encoder is deterministic), so worker count and order do not matter.
 """
 
@@ -19,6 +22,7 @@ import json
 import os
 import queue
 import re
+import stat
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -29,7 +33,7 @@ from anonymizer import audit
 from anonymizer.batch.discover import Recording, discover
 from anonymizer.batch.progress import Progress
 from anonymizer.batch.state import FINAL, RETRYABLE, StateDB
-from anonymizer.batch.worker import DEFAULT_FACTORY, IsolatedWorker, Task, WorkerSpec
+from anonymizer.batch.worker import IsolatedWorker, Task, WorkerSpec
 from anonymizer.config import Config, parse_duration_s
 from anonymizer.errors import ConfigError
 from anonymizer.fsutil import fsync_dir, sha256_file
@@ -52,7 +56,9 @@ class BatchOptions:
     since_s: float | None = None
     asr_model: Path | None = None
     device: str = "auto"
-    models_factory: str = DEFAULT_FACTORY
+    # In-process only (tests, benchmarks): a module-level function with
+    # ``pipeline.load_models``' signature; None loads the real models. Not a CLI option.
+    models_factory: Callable[..., Any] | None = None
 
 
 @dataclass
@@ -64,6 +70,8 @@ class Summary:
     skipped: list[dict[str, str]] = field(default_factory=list)
     failed: list[dict[str, Any]] = field(default_factory=list)
     quota: list[dict[str, Any]] = field(default_factory=list)
+    deferred: list[dict[str, str]] = field(default_factory=list)  # still being written: tried again next run
+    ignored: list[dict[str, str]] = field(default_factory=list)  # inbox entries not taken (links, special files)
     media_s: float = 0.0
     wall_s: float = 0.0
     cleaned: int = 0
@@ -75,7 +83,9 @@ class Summary:
         return {
             "inbox": self.inbox, "outbox": self.outbox, "files": self.files,
             "done": len(self.done), "skipped": len(self.skipped), "failed": len(self.failed), "quota_deferred": len(self.quota),
+            "deferred": len(self.deferred), "ignored": len(self.ignored),
             "done_files": self.done, "skipped_files": self.skipped, "failures": self.failed, "quota_files": self.quota,
+            "deferred_files": self.deferred, "ignored_files": self.ignored,
             "media_minutes": round(self.media_s / 60, 3), "wall_s": round(self.wall_s, 3),
             "real_time_factor": round(self.wall_s / self.media_s, 3) if self.media_s > 0 else None,
             "leftovers_removed": self.cleaned, "workers": self.workers, "cluster": self.cluster,
@@ -99,23 +109,50 @@ def outbox_lock(outbox: Path) -> Iterator[None]:
         os.close(fd)
 
 
-def clean_leftovers(outbox: Path) -> int:
-    """Remove what an interrupted run left: temporary ``.NAME.part-XXXXXXXX`` files, and a
-    plan or report whose MP4 was never renamed into place. Returns how many files."""
+def clean_leftovers(outbox: Path, *, keep_out: tuple[Path, ...] = ()) -> int:
+    """Remove what an interrupted run left under ``outbox``: temporary
+    ``.NAME.part-XXXXXXXX`` files, and a ``NAME.anon.plan.json`` or ``NAME.anon.report.json``
+    whose ``NAME.anon.mp4`` was never renamed into place. Only those names, only regular
+    files (never a link), never in a folder under ``keep_out`` (the inbox, the quarantine)
+    and never through a link to a folder. Returns how many files."""
     removed = 0
-    for dirpath, _dirnames, filenames in os.walk(outbox):
+    outbox = Path(outbox).resolve()
+    fences = [Path(k).resolve() for k in keep_out]
+    for dirpath, dirnames, filenames in os.walk(outbox, followlinks=False):
         d = Path(dirpath)
+        if any(d == f or d.is_relative_to(f) for f in fences) or d.name == "quarantine":
+            dirnames[:] = []  # a quarantine's reports have no MP4 next to them, by design
+            continue
         for name in filenames:
             p = d / name
             orphan = False
             for suffix in (".plan.json", ".report.json"):
-                if name.endswith(".anon" + suffix) and d.name != "quarantine":
+                if name.endswith(".anon" + suffix):
                     orphan = not (d / (name[: -len(suffix)] + ".mp4")).exists()
-            if _PART.match(name) or orphan:
-                with contextlib.suppress(FileNotFoundError):
-                    p.unlink()
-                    removed += 1
+            if not (_PART.match(name) or orphan):
+                continue
+            with contextlib.suppress(FileNotFoundError):
+                if not stat.S_ISREG(p.lstat().st_mode):
+                    continue
+                p.unlink()
+                removed += 1
     return removed
+
+
+def check_folders(inbox: Path, outbox: Path, quarantine: Path | None = None) -> None:
+    """Refuse an inbox and an outbox that are the same folder or nested either way, and a
+    quarantine inside the inbox (its MP4s would be discovered as recordings), before
+    anything is created or deleted. Compared after resolving links, so a link cannot hide
+    the nesting."""
+    i, o = Path(inbox).resolve(), Path(outbox).resolve()
+    if i == o:
+        raise ConfigError(f"the outbox must not be the inbox ({i})", path=outbox)
+    if o.is_relative_to(i):
+        raise ConfigError(f"the outbox must not be inside the inbox ({i})", path=outbox)
+    if i.is_relative_to(o):
+        raise ConfigError(f"the inbox must not be inside the outbox ({o})", path=inbox)
+    if quarantine is not None and Path(quarantine).resolve().is_relative_to(i):
+        raise ConfigError(f"the quarantine must not be inside the inbox ({i})", path=quarantine)
 
 
 def config_hash(config: Config, roster: Path | None, asr_model: Path | None) -> str:
@@ -144,9 +181,14 @@ class _Item:
 def _task(item: _Item, opts: BatchOptions) -> Task:
     stem = item.rec.output_stem(opts.outbox.resolve())
     stem.parent.mkdir(parents=True, exist_ok=True, mode=0o750)
-    return Task(video=str(item.rec.video.resolve()), output=str(stem) + ".mp4",
-                sidecar=str(item.rec.sidecar.resolve()) if item.rec.sidecar else None,
-                audio=str(item.rec.audio.resolve()) if item.rec.audio else None,
+    inbox = Path(opts.inbox).resolve()
+
+    def under_inbox(p: Path) -> str:  # not p.resolve(): a link swapped in since discovery must not be followed
+        return str(inbox / Path(p).relative_to(opts.inbox))
+
+    return Task(video=under_inbox(item.rec.video), output=str(stem) + ".mp4",
+                sidecar=under_inbox(item.rec.sidecar) if item.rec.sidecar else None,
+                audio=under_inbox(item.rec.audio) if item.rec.audio else None,
                 roster=str(Path(opts.roster).resolve()) if opts.roster else None)
 
 
@@ -215,15 +257,17 @@ def run_batch(opts: BatchOptions, *, progress: Progress | None = None, now: Call
     inbox, outbox = Path(opts.inbox), Path(opts.outbox)
     if not inbox.is_dir():
         raise ConfigError("inbox is not a folder", path=inbox)
-    outbox.mkdir(parents=True, exist_ok=True, mode=0o750)
-    if inbox.resolve() == outbox.resolve() or outbox.resolve().is_relative_to(inbox.resolve()):
-        raise ConfigError("the outbox must not be inside the inbox", path=outbox)
+    if opts.models_factory is not None and not callable(opts.models_factory):
+        raise ConfigError(f"models_factory is not a function: {opts.models_factory!r}")
+    cfg = opts.config
+    quarantine = Path(cfg.policy.quarantine_dir) if cfg.policy.quarantine_dir else None
+    check_folders(inbox, outbox, quarantine)
     if opts.roster is not None and not Path(opts.roster).is_file():
         raise ConfigError("roster file not found", path=opts.roster)
-    cfg = opts.config
+    outbox.mkdir(parents=True, exist_ok=True, mode=0o750)
     summary = Summary(inbox=str(inbox), outbox=str(outbox), workers=opts.workers, cluster=opts.cluster)
     with outbox_lock(outbox):
-        summary.cleaned = clean_leftovers(outbox)
+        summary.cleaned = clean_leftovers(outbox, keep_out=(inbox,) + ((quarantine,) if quarantine else ()))
         db = StateDB(outbox / STATE_NAME)
         try:
             _run(opts, cfg, db, summary, progress, now)
@@ -240,7 +284,8 @@ def run_batch(opts: BatchOptions, *, progress: Progress | None = None, now: Call
 def _run(opts: BatchOptions, cfg: Config, db: StateDB, summary: Summary, progress: Progress | None,
          now: Callable[[], float]) -> None:
     chash = config_hash(cfg, opts.roster, opts.asr_model)
-    recs = discover(opts.inbox, since_s=opts.since_s, now=now())
+    recs, ignored = discover(opts.inbox, since_s=opts.since_s, now=now())
+    summary.ignored = [{"path": i.path, "reason": i.reason} for i in ignored]
     summary.files = len(recs)
     period_s = parse_duration_s(cfg.batch.quota_period) or 0.0
     quota = cfg.batch.quota_per_agent
@@ -249,9 +294,16 @@ def _run(opts: BatchOptions, cfg: Config, db: StateDB, summary: Summary, progres
     todo: list[_Item] = []
     for rec in recs:
         try:
-            ihash = rec.content_hash()
+            before = _stats(rec)
+            why = _unsettled(before, now(), cfg.batch.settle_s)
+            if why is None:
+                ihash = rec.content_hash()
+                why = "changed while being read (still being written?)" if _stats(rec) != before else None
         except OSError as exc:
             summary.failed.append({"path": rec.rel, "status": "bad_input", "exit_code": 3, "reason": f"cannot read: {exc.strerror}"})
+            continue
+        if why is not None:
+            summary.deferred.append({"path": rec.rel, "reason": why})
             continue
         if ihash in seen:
             summary.skipped.append({"path": rec.rel, "reason": f"same content as {seen[ihash]}"})
@@ -295,6 +347,10 @@ def _run(opts: BatchOptions, cfg: Config, db: StateDB, summary: Summary, progres
         status = str(result["status"])
         if status != "done":
             result["reason"] = str(result.get("reason") or "") + _remove_partials(task_of[id(item)].output, status)
+        if status == "deferred":  # an unfinished container: no outcome to remember, next run tries again
+            summary.deferred.append({"path": item.rec.rel, "reason": str(result.get("reason") or "")})
+            progress.update(item.rec.rel, status, item.rec.size, 0.0, str(result.get("reason") or ""))
+            continue
         db.record(item.input_hash, chash, path=item.rec.rel, status=status, reason=str(result.get("reason") or ""),
                   exit_code=int(result.get("exit_code", 1)), agent_id=item.agent, media_s=float(result.get("media_s") or 0.0),
                   output_sha256=result.get("output_sha256"), now_epoch=now())
@@ -313,6 +369,23 @@ def _run(opts: BatchOptions, cfg: Config, db: StateDB, summary: Summary, progres
                              output=task_of[id(item)].output, config_sha256=cfg.digest(), result="failed",
                              rule=None, reason=str(result.get("reason"))[:500], exit_code=int(result.get("exit_code", 1)))
         progress.update(item.rec.rel, status, item.rec.size, float(result.get("media_s") or 0.0), str(result.get("reason") or ""))
+
+
+def _stats(rec: Recording) -> list[tuple[int, int]]:
+    """(size, mtime in ns) of each of the recording's files, links not followed."""
+    return [(st.st_size, st.st_mtime_ns) for st in (p.lstat() for p in rec.files())]
+
+
+def _unsettled(stats: list[tuple[int, int]], now_s: float, settle_s: float) -> str | None:
+    """Why a recording must wait: one of its files was modified less than ``settle_s``
+    ago (a recorder or a copy may still be writing it), or in the future."""
+    newest_s = max(m for _, m in stats) / 1e9
+    age_s = now_s - newest_s
+    if age_s < 0:
+        return f"modified {-age_s:.0f} s in the future (clock skew?): waiting until it has settled"
+    if age_s < settle_s:
+        return f"modified {age_s:.0f} s ago, within [batch] settle_s = {settle_s:g} s: still being written?"
+    return None
 
 
 def _cluster(address: str, spec: WorkerSpec, tasks: list[tuple[_Item, Task]], cfg: Config) -> Iterator[tuple[Any, dict[str, Any]]]:

@@ -24,23 +24,23 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import importlib
 import logging
 import multiprocessing
 import os
 import resource
 import signal
+import stat
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 from anonymizer.config import Config
-from anonymizer.errors import AnonymizerError, ConfigError, InputError, PolicyRefusal, VerificationError
+from anonymizer.errors import AnonymizerError, ConfigError, IncompleteInputError, InputError, PolicyRefusal, VerificationError
 
-DEFAULT_FACTORY = "anonymizer.pipeline:load_models"
 READY_TIMEOUT_S = 900.0  # loading the models on a busy host
 _POLL_S = 0.1
 _PR_SET_PDEATHSIG = 1
@@ -53,7 +53,10 @@ class WorkerSpec:
     config: Config
     asr_model: str | None = None
     device: str = "auto"  # auto | cpu | cuda
-    models_factory: str = DEFAULT_FACTORY  # "module:function" with load_models' signature
+    # A module-level function with ``pipeline.load_models``' signature (None: that one).
+    # A callable, never a name to import: nothing on the command line or in the
+    # environment can make a worker load code (issue 15, 11). Tests pass fakes in-process.
+    models_factory: Callable[..., Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,8 @@ def classify(exc: BaseException) -> tuple[str, int]:
         return "memory", 4
     if isinstance(exc, VerificationError):
         return "quarantined", exc.exit_code
+    if isinstance(exc, IncompleteInputError):  # still being written: the batch tries again next run
+        return "deferred", exc.exit_code
     if isinstance(exc, PolicyRefusal):
         return "refused", exc.exit_code
     if isinstance(exc, InputError):
@@ -112,11 +117,6 @@ def _die_with_parent() -> None:
         os._exit(1)
 
 
-def _resolve(dotted: str) -> Any:
-    module, _, name = dotted.partition(":")
-    return getattr(importlib.import_module(module), name)
-
-
 def use_cuda(device: str) -> bool:
     if device == "cpu":
         return False
@@ -140,7 +140,10 @@ class Loaded:
 
         self.spec = spec
         self.gpu = use_cuda(spec.device)
-        factory = _resolve(spec.models_factory)
+        if spec.models_factory is None:
+            from anonymizer.pipeline import load_models as factory
+        else:
+            factory = spec.models_factory
         self.models = factory(spec.config, asr_model=Path(spec.asr_model) if spec.asr_model else None, gpu=self.gpu, need_audio=True)
         Detector(spec.config.detect)  # loads spaCy/Presidio now (cached per process), not in the first file's time
 
@@ -151,6 +154,8 @@ class Loaded:
         t0 = time.monotonic()
         out: dict[str, Any] = {"status": "done", "exit_code": 0, "reason": "", "output_sha256": None, "media_s": 0.0}
         try:
+            for p in (task.video, task.sidecar, task.audio):
+                _still_where_found(p)
             job = pipeline.Job(input=Path(task.video), output=Path(task.output), config=self.spec.config,
                                roster=Path(task.roster) if task.roster else None,
                                sidecar=Path(task.sidecar) if task.sidecar else None,
@@ -167,6 +172,19 @@ class Loaded:
         out["rss_kb"] = rss_kb(os.getpid())
         out["maxrss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         return out
+
+
+def _still_where_found(path: str | None) -> None:
+    """The batch found ``path`` as a regular file under the inbox, no link on the way; it
+    must still be one now, just before it is read (it could have been swapped for a link)."""
+    if path is None:
+        return
+    try:
+        st = os.lstat(path)
+    except OSError as exc:
+        raise InputError(f"cannot be read any more: {exc.strerror}", path=path) from exc
+    if not stat.S_ISREG(st.st_mode) or os.path.realpath(path) != os.path.abspath(path):
+        raise InputError("was replaced by a symbolic link or a non-regular file after discovery; not read", path=path)
 
 
 def _child_main(conn: Connection, spec: WorkerSpec, memory_mb: int) -> None:

@@ -9,7 +9,12 @@ import av
 
 from anonymizer.errors import CorruptInputError, InputError
 
+# The one list of what a recording may be: batch discovery and retention (purge) both read
+# it, so a type the batch accepts is never one that purge leaves behind (issue 15, 8).
 VIDEO_SUFFIXES = (".mp4", ".mkv", ".webm", ".mov", ".m4v")
+AUDIO_SUFFIXES = (".wav", ".flac", ".m4a", ".mp3", ".ogg", ".opus")  # a recording's separate call audio
+RECORDING_SUFFIXES = VIDEO_SUFFIXES + AUDIO_SUFFIXES
+SIDECAR_SUFFIXES = (".sidecar.json", ".json")  # NAME.sidecar.json first: it wins over NAME.json
 STILL_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 
 

@@ -2,8 +2,11 @@
 
 Why: the CNIL limits how long raw recordings (screen + voice, customer data in clear) are
 kept; anonymized outputs are what training keeps. ``purge`` therefore deletes originals
-(``.mp4``, ``.mkv``, ``.webm``, ``.wav``) and their sidecars, and leaves anonymized outputs
-(``*.anon.mp4`` with ``*.anon.plan.json`` / ``*.anon.report.json``) alone unless asked.
+(every type the batch accepts: ``media._open.RECORDING_SUFFIXES``, the one list both read)
+and their sidecars, and leaves anonymized outputs (``*.anon.mp4`` with
+``*.anon.plan.json`` / ``*.anon.report.json``) alone unless asked. A sidecar shared by a
+video and its separate audio (``call.mp4``, ``call.wav``, ``call.json``) goes only with the
+last of them: an expired audio file must not strip a younger video of its sidecar.
 
 Each deletion is written to the audit log *before* the file is unlinked (path, size,
 sha256): a crash in between leaves a logged file that a rerun deletes and logs again,
@@ -24,11 +27,11 @@ from pathlib import Path
 from anonymizer import audit
 from anonymizer.errors import ConfigError, ProcessingError
 from anonymizer.fsutil import sha256_file
+from anonymizer.media._open import RECORDING_SUFFIXES, SIDECAR_SUFFIXES
 
-ORIGINAL_SUFFIXES = (".mp4", ".mkv", ".webm", ".wav")
+ORIGINAL_SUFFIXES = RECORDING_SUFFIXES
 OUTPUT_SUFFIX = ".anon.mp4"
 OUTPUT_COMPANIONS = (".anon.plan.json", ".anon.report.json")
-SIDECAR_SUFFIXES = (".sidecar.json", ".json")
 _UNITS = {"d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0, "w": 7 * 86400.0}
 
 
@@ -59,10 +62,33 @@ def _targets(path: Path, include_outputs: bool) -> list[tuple[Path, str]]:
             return []
         base = name[: -len(OUTPUT_SUFFIX)]
         return [(path, "output")] + [(path.with_name(base + s), "output") for s in OUTPUT_COMPANIONS]
-    if path.suffix.lower() not in ORIGINAL_SUFFIXES:
+    if not _is_original(name):
         return []
     stem = path.stem
     return [(path, "original")] + [(path.with_name(stem + s), "sidecar") for s in SIDECAR_SUFFIXES]
+
+
+def _is_original(name: str) -> bool:
+    return not name.startswith(".") and ".part-" not in name and not name.lower().endswith(OUTPUT_SUFFIX) \
+        and name.lower().endswith(ORIGINAL_SUFFIXES)
+
+
+def _other_originals(sidecar: Path, chosen: set[Path]) -> bool:
+    """Whether an original that shares ``sidecar``'s stem stays (is not being deleted)."""
+    stem = sidecar.name
+    for s in SIDECAR_SUFFIXES:
+        if stem.endswith(s):
+            stem = stem[: -len(s)]
+            break
+    try:
+        names = os.listdir(sidecar.parent)
+    except OSError:
+        return True  # cannot tell: keep it
+    for name in names:
+        p = sidecar.parent / name
+        if _is_original(name) and Path(name).stem == stem and p not in chosen and not p.is_symlink():
+            return True
+    return False
 
 
 def purge(root: Path, *, older_than_days: float, include_outputs: bool = False, audit_log: Path | None = None,
@@ -92,6 +118,8 @@ def purge(root: Path, *, older_than_days: float, include_outputs: bool = False, 
                 continue
             seen.add(target)
             chosen.append((target, kind))
+    originals = {p for p, kind in chosen if kind == "original"}
+    chosen = [(p, kind) for p, kind in chosen if kind != "sidecar" or not _other_originals(p, originals)]
     if dry_run:
         return [p for p, _ in chosen]
     deleted: list[Path] = []

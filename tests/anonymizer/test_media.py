@@ -94,3 +94,44 @@ def test_redrawn_pixels_survive_encoding(tmp_path: Path) -> None:
     for f in iter_frames(out):
         px = f.rgb()[32, 32]
         assert px[0] > 200 and px[1] < 60
+
+
+def _remux(src: Path, dst: Path, fmt: str, options: dict[str, str] | None = None) -> Path:
+    with av.open(str(src)) as i, av.open(str(dst), "w", format=fmt, options=options or {}) as o:
+        ost = o.add_stream_from_template(i.streams.video[0])
+        for pkt in i.demux(i.streams.video[0]):
+            if pkt.dts is not None:
+                pkt.stream = ost
+                o.mux(pkt)
+    return dst
+
+
+def test_probe_refuses_unfinished_containers(tmp_path: Path) -> None:
+    """What a recorder leaves while still writing opens and decodes, yet is not the call:
+    probe says so (IncompleteInputError, exit 3, naming the file); finished ones pass."""
+    from anonymizer.errors import IncompleteInputError
+    from benchmarks.batch_mutate import boxes
+
+    src = tmp_path / "src.mp4"
+    make_clip(src, w=64, h=48, pts=[i * 1024 for i in range(30)], time_base=Fraction(1, 10240), audio_rate=None)
+    frag = _remux(src, tmp_path / "frag.mp4", "mp4", {"movflags": "frag_keyframe+empty_moov"})
+    done_mkv = _remux(src, tmp_path / "done.mkv", "matroska")
+    assert probe(frag).duration_s > 2.5 and probe(done_mkv).duration_s > 2.5
+    data = frag.read_bytes()
+    mfra = [off for kind, off, _ in boxes(data) if kind == b"mfra"]
+    assert mfra, "FFmpeg closes a fragmented MP4 with an mfra index"
+    unfinished = {
+        "frag_no_index.mp4": (data[: mfra[0]], "fragmented MP4 without its closing index (mfra)"),
+        "frag_cut.mp4": (data[: mfra[0] - 10], "bytes inside its 'mdat' box"),
+        "cut.mkv": (done_mkv.read_bytes()[: done_mkv.stat().st_size * 3 // 4], "before its Matroska segment does"),
+    }
+    for name, (content, _why) in unfinished.items():
+        (tmp_path / name).write_bytes(content)
+    unfinished_paths = {name: tmp_path / name for name in unfinished}
+    unfinished_paths["live.mkv"] = _remux(src, tmp_path / "live.mkv", "matroska", {"live": "1"})
+    reasons = {name: why for name, (_, why) in unfinished.items()} | {"live.mkv": "Matroska/WebM without a duration"}
+    for name, path in unfinished_paths.items():
+        with pytest.raises(IncompleteInputError) as err:
+            probe(path)
+        assert err.value.exit_code == 3 and str(err.value).startswith(f"{path}: incomplete container: ")
+        assert reasons[name] in str(err.value), (name, str(err.value))

@@ -1,9 +1,13 @@
-"""Test-only model sets for batch tests (``--models-factory tests.batch.fakes:NAME``).
+"""Test-only model sets for batch tests (``python -m tests.batch.cli tests.batch.fakes:NAME
+batch ...``, or ``BatchOptions(models_factory=NAME)`` in-process).
 
 The batch machinery is what these tests check; EasyOCR and Whisper are tested for real in
 tests/anonymizer. ``FastOcr`` is honest about what it is: it "reads" one fixed customer
 phone number over the ink of any region large enough, so detection, planning, the redaction
-kernel, encoding and verification all run for real on every recording, in milliseconds."""
+kernel, encoding and verification all run for real on every recording, in milliseconds.
+``LeakyOcr`` reads a roster name back from every region verification re-reads: the batch
+must then quarantine the recording and publish nothing (issue 15: with only ``FastOcr``,
+whose line reads are empty, no batch test could see verification refuse)."""
 
 from __future__ import annotations
 
@@ -20,6 +24,15 @@ from anonymizer.pipeline import Models
 from anonymizer.speech import Transcriber
 from anonymizer.types import Box, Word
 
+PHONE_TEXT = "Phone 0612345678"
+ROSTER_NAME = "Jeanne Dupont"  # LeakyOcr reads it; tests put her in their roster
+
+
+def _ink(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(ys, xs) of the pixels that stand out from the crop's background (text contrast)."""
+    grey = rgb.mean(axis=2)
+    return np.nonzero(np.abs(grey - np.median(grey)) >= 24)
+
 
 class FastOcr(OcrEngine):
     def read(self, rgb: np.ndarray) -> list[OcrText]:
@@ -28,15 +41,28 @@ class FastOcr(OcrEngine):
             return []
         # one text box over all the crop's ink (the pipeline hides ink OCR left unread:
         # a box over part of it would leave the rest to be hidden as unsure)
-        grey = rgb.mean(axis=2)
-        ys, xs = np.nonzero(np.abs(grey - np.median(grey)) >= 24)
+        ys, xs = _ink(rgb)
         if ys.size == 0:
             return []
         box = Box(int(xs.min()), int(ys.min()), int(xs.max() - xs.min()) + 1, int(ys.max() - ys.min()) + 1)
-        return [OcrText(box, "Phone 0612345678", 0.99)]
+        return [OcrText(box, PHONE_TEXT, 0.99)]
 
     def read_line(self, rgb: np.ndarray) -> str:
-        return ""  # the redacted region reads as nothing: verification passes
+        # A known line reads as nothing. Reading the label ("Phone") here instead changes
+        # the analysis (a line read is no longer hidden as unsure) and so every output; the
+        # refusal path is exercised by LeakyOcr, and by the real models in tests/anonymizer.
+        return ""
+
+
+class LeakyOcr(FastOcr):
+    """Analysis as ``FastOcr``; verification reads a roster name back from the output
+    (as if the renderer had left an agent's name readable next to a hidden field)."""
+
+    def read_line(self, rgb: np.ndarray) -> str:
+        return f"Agent {ROSTER_NAME}"
+
+    def read_boxes(self, grey: np.ndarray, boxes: list[Box]) -> list[OcrText]:
+        return [OcrText(b, f"Agent {ROSTER_NAME}", 0.99) for b in boxes]
 
 
 class DeafTranscriber(Transcriber):
@@ -46,6 +72,10 @@ class DeafTranscriber(Transcriber):
 
 def load_models(config: Config, *, asr_model: Path | None = None, gpu: bool = False, need_audio: bool = True) -> Models:
     return Models(ocr=FastOcr(), transcriber=DeafTranscriber() if need_audio else None)
+
+
+def leaky_models(config: Config, **_: Any) -> Models:
+    return Models(ocr=LeakyOcr(), transcriber=DeafTranscriber())
 
 
 class _Misbehaving(FastOcr):
