@@ -104,6 +104,8 @@ class PolicyConfig:
     quarantine_dir: str = ""  # outputs failing verification go here (default: OUTPUT_DIR/quarantine)
     verify: bool = True  # re-read the output before publishing it
     verify_min_interval_s: float = 0.5  # a changing redacted region is re-read at most this often (0: every change)
+    access_file: str = ""  # `anonymizer export`: who may export what (absolute path, owned by the service)
+    report_key_file: str = ""  # HMAC key (32+ random bytes, mode 0600) signing reports; export trusts only signed ones
 
 
 @dataclass(frozen=True)
@@ -187,6 +189,9 @@ class Config:
         _check(len(p.purposes) > 0, "policy.purposes must name at least one purpose")
         _check(0 <= p.retention_days <= 3650, "policy.retention_days must be in 0..3650")
         _check(0.0 <= p.verify_min_interval_s <= 60.0, "policy.verify_min_interval_s must be in 0..60")
+        for key in ("access_file", "report_key_file"):
+            value = getattr(p, key)
+            _check(not value or Path(value).is_absolute(), f"policy.{key} must be an absolute path, not {value!r}")
         for cat in CATEGORIES:
             action = getattr(self.redact, cat)
             _check(action in ACTIONS, f"redact.{cat} must be one of {ACTIONS}, not {action!r}")

@@ -269,6 +269,10 @@ def _run(job: Job, models: Models | None, *, renderer: Callable[..., int] | None
                 audio=track, n_words=len(words), user=_user(), version=__version__,
             )
             report["verification"] = verification
+            if cfg.policy.report_key_file:  # export trusts a report only with a valid HMAC (anonymizer.signing)
+                from anonymizer.signing import load_key, sign_report
+
+                sign_report(report, load_key(Path(cfg.policy.report_key_file)), agent_id=sidecar.agent_employee_id)
             write_atomic(job.plan_path(), plan.to_json())
             written.append(job.plan_path())
             write_atomic(job.report_path(), json.dumps(report, indent=1, sort_keys=True))

@@ -24,14 +24,6 @@ def _fail(ctx: click.Context, exc: BaseException) -> NoReturn:
     fail(exc, bool((ctx.find_root().obj or {}).get("debug")))
 
 
-def _policy_defaults(policy: Path | None) -> tuple[int, str]:
-    """(retention_days, audit_log) from the policy file, or the built-in defaults."""
-    from anonymizer.config import load_config
-
-    p = load_config(policy).policy
-    return p.retention_days, p.audit_log
-
-
 @click.group("audit")
 def audit_group() -> None:
     """Inspect the hash-chained audit log."""
@@ -64,22 +56,24 @@ def verify_cmd(ctx: click.Context, log: Path, expect_head: str | None, expect_re
 @click.argument("root", type=_PATH)
 @click.option("--older-than", metavar="AGE", help="Delete originals older than this (30d, 12h; default: policy retention_days).")
 @click.option("--include-outputs", is_flag=True, help="Also delete old anonymized outputs (*.anon.mp4 + plan + report).")
-@click.option("--audit-log", type=_PATH, help="Log every deletion here (default: policy audit_log).")
-@click.option("--policy", type=_PATH, help="TOML policy file (retention_days, audit_log).")
 @click.option("--dry-run", is_flag=True, help="List what would be deleted; delete and log nothing.")
 @click.pass_context
-def purge_cmd(ctx: click.Context, root: Path, older_than: str | None, include_outputs: bool, audit_log: Path | None,
-              policy: Path | None, dry_run: bool) -> None:
-    """Delete original recordings (and their sidecars) under ROOT past their retention."""
+def purge_cmd(ctx: click.Context, root: Path, older_than: str | None, include_outputs: bool, dry_run: bool) -> None:
+    """Delete original recordings (and their sidecars) under ROOT past their retention.
+
+    The retention and the audit log come from the deployment's policy
+    ($ANONYMIZER_POLICY, else /etc/anonymizer/policy.toml); a purge that deletes needs
+    [policy] audit_log."""
+    from anonymizer.policy.access import load_deployment
     from anonymizer.policy.retention import parse_duration, purge
 
     try:
-        retention_days, policy_log = _policy_defaults(policy)
-        days = parse_duration(older_than) if older_than is not None else float(retention_days)
-        log = audit_log or (Path(policy_log) if policy_log else None)
-        if log is None and not dry_run:
-            click.echo("anonymizer: warning: no audit log (--audit-log or [policy] audit_log): deletions are not logged", err=True)
-        paths = purge(root, older_than_days=days, include_outputs=include_outputs, audit_log=log, dry_run=dry_run)
+        dep = load_deployment(for_export=False)
+        days = parse_duration(older_than) if older_than is not None else float(dep.config.policy.retention_days)
+        if dep.audit_log is None and not dry_run:
+            raise ConfigError("purge needs [policy] audit_log in the deployment's policy: every deletion is logged",
+                              path=dep.policy_path)
+        paths = purge(root, older_than_days=days, include_outputs=include_outputs, audit_log=dep.audit_log, dry_run=dry_run)
     except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - mapped to exit codes
         _fail(ctx, exc)
     verb = "would delete" if dry_run else "deleted"
@@ -90,28 +84,23 @@ def purge_cmd(ctx: click.Context, root: Path, older_than: str | None, include_ou
 
 @click.command("export")
 @click.argument("recording", type=_PATH)
-@click.option("--as", "user", required=True, metavar="USER", help="The user asking (a name in the access file).")
 @click.option("--to", "dest", required=True, type=_PATH, help="Destination file or existing folder.")
-@click.option("--access", "access_file", required=True, type=_PATH, help="Access TOML: [users.NAME] role/agent_id/teams, [agents.ID] team.")
-@click.option("--audit-log", type=_PATH, help="Audit log (default: policy audit_log; one is required).")
-@click.option("--policy", type=_PATH, help="TOML policy file (audit_log).")
-@click.option("--sidecar", type=_PATH, help="Sidecar naming the recording's agent (default: found next to it).")
+@click.option("--as", "user", metavar="USER", help="The user asking (default: you). Only an admin may name someone else.")
 @click.pass_context
-def export_cmd(ctx: click.Context, recording: Path, user: str, dest: Path, access_file: Path, audit_log: Path | None,
-               policy: Path | None, sidecar: Path | None) -> None:
+def export_cmd(ctx: click.Context, recording: Path, dest: Path, user: str | None) -> None:
     """Copy RECORDING (an original or an anonymized *.anon.mp4) to DEST if USER may have it.
 
-    Every attempt is logged; a refusal exits 6. The copy is atomic and mode 0640."""
-    from anonymizer.policy.access import export, load_access
+    The deployment decides: the policy ($ANONYMIZER_POLICY, else /etc/anonymizer/policy.toml)
+    names the access file, the report key and the audit log; the recording's agent comes
+    from its own sidecar or signed report. Every attempt is logged; a refusal exits 6. The
+    copy is atomic and mode 0640."""
+    from anonymizer.policy.access import export, load_deployment, os_user
 
     try:
-        log = audit_log
-        if log is None:
-            policy_log = _policy_defaults(policy)[1]
-            if not policy_log:
-                raise ConfigError("export needs an audit log: pass --audit-log or set [policy] audit_log")
-            log = Path(policy_log)
-        result = export(recording, dest, user=user, access=load_access(access_file), audit_log=log, sidecar=sidecar)
+        dep = load_deployment()
+        assert dep.access is not None and dep.key is not None and dep.audit_log is not None  # load_deployment checked
+        who = os_user(dep.service_uid)
+        result = export(recording, dest, user=user or who, os_user=who, access=dep.access, key=dep.key, audit_log=dep.audit_log)
     except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - mapped to exit codes
         _fail(ctx, exc)
     click.echo(f"exported: {result.destination} (rule {result.decision.rule}, sha256 {result.sha256})")

@@ -12,7 +12,20 @@ Nothing here imports media, OCR or model code, so the gates stay cheap to run fi
 
 from __future__ import annotations
 
-from anonymizer.policy.access import Access, Decision, ExportResult, Target, User, decide, export, inspect_target, load_access
+from anonymizer.policy.access import (
+    Access,
+    Decision,
+    Deployment,
+    ExportResult,
+    Target,
+    User,
+    decide,
+    export,
+    inspect_target,
+    load_access,
+    load_deployment,
+    os_user,
+)
 from anonymizer.policy.gates import RULES, GateResult, RuleRefusal, check_gates, normalize_line
 from anonymizer.policy.retention import parse_duration, purge
 
@@ -20,6 +33,7 @@ __all__ = [
     "RULES",
     "Access",
     "Decision",
+    "Deployment",
     "ExportResult",
     "GateResult",
     "RuleRefusal",
@@ -30,7 +44,9 @@ __all__ = [
     "export",
     "inspect_target",
     "load_access",
+    "load_deployment",
     "normalize_line",
+    "os_user",
     "parse_duration",
     "purge",
 ]

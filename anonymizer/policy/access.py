@@ -25,9 +25,10 @@ Rules, first match wins (``Decision.rule`` names it):
 3. ``own_recording``: a user whose ``agent_id`` is the recording's agent (sidecar
    ``agent_employee_id``) may export it, original or anonymized.
 4. ``anonymized_only``: anything else must be a *published anonymized output*: a
-   ``*.anon.mp4`` whose report (``*.anon.report.json`` next to it) says ``published`` and
-   holds this file's sha256 (a quarantined output, a renamed original or a report of other
-   bytes do not count).
+   ``*.anon.mp4`` whose report (``*.anon.report.json`` next to it) carries a valid HMAC
+   under the deployment's key, says ``published`` and holds this file's sha256 (an
+   unsigned or edited report, a quarantined output, a renamed original or a report of
+   other bytes do not count).
 5. ``anonymized``: a trainee may export any published anonymized output. Its owner is not
    needed: anonymized, it no longer identifies the agent, which is the CNIL condition
    (and a purge deletes the sidecar that names the agent).
@@ -35,24 +36,39 @@ Rules, first match wins (``Decision.rule`` names it):
    outputs of agents of their teams only (team from ``[agents]``); an unknown agent or
    team is refused.
 
-The recording's agent comes from ``--sidecar`` or a sidecar found next to the recording
-(``NAME.sidecar.json`` or ``NAME.json``; for ``NAME.anon.mp4`` also next to the original
-named in its report).
+Rule 0, ``as_other_user``: ``--as`` must be the OS user (:func:`os_user`) unless the OS user
+is an admin of the access file.
+
+The deployment decides, not the caller (:func:`load_deployment`): the policy file is
+``$ANONYMIZER_POLICY`` or ``/etc/anonymizer/policy.toml`` (sudo's ``env_reset`` drops the
+caller's variables), and its ``[policy]`` keys ``access_file``, ``report_key_file`` and
+``audit_log`` name the rest. Each of these files must be a regular file (no symlink)
+that only root or the effective user can write, in a folder likewise (the key: readable by
+them only too); otherwise export refuses with exit 2.
+
+The recording's agent comes from its own sidecar next to it (``NAME.sidecar.json`` or
+``NAME.json``: a regular file, owned by root, the effective user or the recording's owner,
+not writable by group/others), or, for a published ``NAME.anon.mp4``, from its signed
+report (``call.agent_hmac``, matched against the ids of the access file). "Published"
+means the report carries a valid HMAC under the deployment's key
+(:mod:`anonymizer.signing`): a hand-written or edited report does not count.
 """
 
 from __future__ import annotations
 
-import getpass
 import hashlib
 import json
 import os
+import pwd
+import stat
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from anonymizer import audit
+from anonymizer import audit, signing
+from anonymizer.config import Config, load_config
 from anonymizer.errors import AnonymizerError, ConfigError, InputError, ProcessingError
 from anonymizer.fsutil import atomic_path, sha256_file
 from anonymizer.policy.gates import RuleRefusal
@@ -61,6 +77,8 @@ from anonymizer.sidecar import load_sidecar
 ROLES = ("trainee", "trainer", "admin")
 ANON_SUFFIX = ".anon.mp4"
 _USER_KEYS = {"role", "agent_id", "team", "teams"}
+POLICY_ENV = "ANONYMIZER_POLICY"
+DEFAULT_POLICY = Path("/etc/anonymizer/policy.toml")
 
 
 @dataclass(frozen=True)
@@ -76,17 +94,22 @@ class Access:
     users: Mapping[str, User] = field(default_factory=dict)
     agent_teams: Mapping[str, str] = field(default_factory=dict)  # agent id -> team
 
+    def agent_ids(self) -> set[str]:
+        """Every employee id the file knows (users' own and ``[agents]``)."""
+        return {u.agent_id for u in self.users.values() if u.agent_id is not None} | set(self.agent_teams)
+
 
 @dataclass(frozen=True)
 class Target:
     """The file asked for, as far as the rules care: its bytes' hash, whether it is a
-    published anonymized output (else why not), and its agent if a sidecar names one."""
+    published anonymized output (else why not), and its agent if known (else why not)."""
 
     path: Path
     sha256: str
     anonymized: bool
     not_anonymized_because: str | None
     owner_agent: str | None
+    owner_unknown_because: str | None = None
 
 
 @dataclass(frozen=True)
@@ -96,6 +119,18 @@ class Decision:
     reason: str
 
 
+@dataclass(frozen=True)
+class Deployment:
+    """What the deployment's policy decides for ``export`` and ``purge``."""
+
+    policy_path: Path
+    service_uid: int  # the policy file's owner: with root, the only callers whose SUDO_USER counts
+    config: Config
+    audit_log: Path | None
+    access: Access | None = None
+    key: bytes | None = None
+
+
 def _str(value: Any, what: str, path: Path) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ConfigError(f"{what} must be a non-empty string", path=path)
@@ -103,12 +138,12 @@ def _str(value: Any, what: str, path: Path) -> str:
 
 
 def load_access(path: Path) -> Access:
-    """Read and validate the access file; unknown keys and roles are errors (exit 2)."""
+    """Read and validate the access file; unknown keys and roles are errors (exit 2), and
+    so is a file others could have written (:func:`anonymizer.signing.read_trusted`)."""
     path = Path(path)
+    data = signing.read_trusted(path, "access file")
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ConfigError("access file not found", path=path) from exc
+        raw = tomllib.loads(data.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"access file is not valid TOML: {exc}", path=path) from exc
     unknown = set(raw) - {"users", "agents"}
@@ -138,22 +173,61 @@ def load_access(path: Path) -> Access:
     return Access(users=users, agent_teams=agents)
 
 
-def _sidecar_candidates(path: Path, report: dict[str, Any] | None) -> list[Path]:
-    base = path.name[: -len(ANON_SUFFIX)] if path.name.lower().endswith(ANON_SUFFIX) else path.stem
-    out = [path.with_name(base + ".sidecar.json"), path.with_name(base + ".json")]
-    inp = (report or {}).get("input")
-    src = inp.get("file") if isinstance(inp, dict) else None
-    if isinstance(src, str):
-        original = Path(src)
-        out += [original.with_name(original.stem + ".sidecar.json"), original.with_name(original.stem + ".json")]
-    return out
+def policy_path() -> Path:
+    """``$ANONYMIZER_POLICY`` if set (tests, services started without sudo), else
+    ``/etc/anonymizer/policy.toml``. Never a command-line option."""
+    env = os.environ.get(POLICY_ENV)
+    return Path(env) if env else DEFAULT_POLICY
 
 
-def _read_report(path: Path, sha: str) -> tuple[dict[str, Any] | None, str | None]:
-    """The output's report if it vouches for these bytes, else (report or None, why not)."""
+def load_deployment(*, for_export: bool = True) -> Deployment:
+    """The deployment's policy and the files it names, each checked as trusted. Export
+    needs all of them (exit 2 naming what is missing); purge needs the policy only."""
+    path = policy_path()
+    if not path.is_absolute():
+        raise ConfigError(f"${POLICY_ENV} must be an absolute path", path=path)
+    signing.read_trusted(path, "policy file")
+    config = load_config(path)
+    p = config.policy
+    log = None
+    if p.audit_log:
+        log = Path(p.audit_log)
+        if not log.is_absolute():  # else the caller's working folder would choose the log
+            raise ConfigError(f"[policy] audit_log must be an absolute path, not {p.audit_log!r}", path=path)
+    dep = Deployment(policy_path=path, service_uid=os.stat(path).st_uid, config=config, audit_log=log)
+    if not for_export:
+        return dep
+    for key in ("audit_log", "access_file", "report_key_file"):
+        if not getattr(p, key):
+            raise ConfigError(f"export needs [policy] {key} in the deployment's policy", path=path)
+    return Deployment(policy_path=path, service_uid=dep.service_uid, config=config, audit_log=log,
+                      access=load_access(Path(p.access_file)), key=signing.load_key(Path(p.report_key_file)))
+
+
+def os_user(service_uid: int) -> str:
+    """Who is really asking: the real uid's login name (never ``$USER``/``$LOGNAME``).
+    When the real uid is root or the service user and ``SUDO_USER`` is set, sudo's caller:
+    only those uids can run a program with a ``SUDO_USER`` of their choosing anyway."""
+    ruid = os.getuid()
+    sudo_user = os.environ.get("SUDO_USER", "").strip()
+    if sudo_user and ruid in (0, service_uid):
+        return sudo_user
+    try:
+        return pwd.getpwuid(ruid).pw_name
+    except KeyError:
+        return f"uid:{ruid}"
+
+
+def _report_path(path: Path) -> Path:
+    return path.with_name(path.stem + ".report.json")
+
+
+def _read_report(path: Path, sha: str, key: bytes) -> tuple[dict[str, Any] | None, str | None]:
+    """The output's report if it is validly signed and vouches for these bytes, else
+    (None, why not)."""
     if not path.name.lower().endswith(ANON_SUFFIX):
         return None, "not an anonymized output (*.anon.mp4)"
-    report_path = path.with_name(path.stem + ".report.json")
+    report_path = _report_path(path)
     try:
         report = json.loads(report_path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -162,33 +236,78 @@ def _read_report(path: Path, sha: str) -> tuple[dict[str, Any] | None, str | Non
         return None, f"its report {report_path.name} is unreadable ({type(exc).__name__})"
     if not isinstance(report, dict):
         return None, f"its report {report_path.name} is not a JSON object"
+    problem = signing.signature_problem(report, key)
+    if problem is not None:
+        return None, f"{problem} ({report_path.name}), so it is not proven published"
     if report.get("status") != "published":
-        return report, f"its report says {report.get('status')!r}, not 'published'"
+        return None, f"its report says {report.get('status')!r}, not 'published'"
     output = report.get("output")
     if not isinstance(output, dict) or output.get("sha256") != sha:
-        return report, "its report is for other bytes (sha256 differs)"
+        return None, "its report is for other bytes (sha256 differs)"
     return report, None
 
 
-def inspect_target(path: Path, *, sidecar: Path | None = None) -> Target:
-    """Hash the file, decide whether it is a published anonymized output, find its agent."""
+def _report_owner(report: dict[str, Any], key: bytes, access: Access) -> tuple[str | None, str | None]:
+    call = report.get("call")
+    mac = call.get("agent_hmac") if isinstance(call, dict) else None
+    if not isinstance(mac, str):
+        return None, "its signed report names no agent"
+    for agent_id in sorted(access.agent_ids()):
+        if signing.agent_hmac(key, agent_id) == mac:
+            return agent_id, None
+    return None, "its report's agent is not in the access file"
+
+
+def _sidecar_owner(path: Path, recording: os.stat_result) -> tuple[str | None, str | None]:
+    """The agent named by the recording's own sidecar, else (None, why not). A sidecar
+    someone else could have planted (a symlink, another owner, writable by others, a hard
+    link) does not count: a hard link to an original next to a forged sidecar, or next to a
+    hard link of the caller's own genuine sidecar, must not make it "own"."""
+    base = path.name[: -len(ANON_SUFFIX)] if path.name.lower().endswith(ANON_SUFFIX) else path.stem
+    for cand in (path.with_name(base + ".sidecar.json"), path.with_name(base + ".json")):
+        try:
+            st = os.lstat(cand)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            return None, f"its sidecar {cand.name} cannot be read ({exc.strerror})"
+        if not stat.S_ISREG(st.st_mode):
+            return None, f"its sidecar {cand.name} is not a regular file (a link is never trusted)"
+        if st.st_uid not in (0, os.geteuid(), recording.st_uid) or st.st_mode & 0o022:
+            return None, f"its sidecar {cand.name} is not trusted (owner uid {st.st_uid}, mode {stat.S_IMODE(st.st_mode):04o})"
+        if st.st_nlink != 1:  # another recording's genuine sidecar, hard-linked here
+            return None, f"its sidecar {cand.name} has {st.st_nlink} hard links (not trusted)"
+        agent = load_sidecar(cand).agent_employee_id
+        return (agent, None) if agent else (None, f"its sidecar {cand.name} names no agent")
+    return None, "no sidecar next to it"
+
+
+def inspect_target(path: Path, *, key: bytes, access: Access) -> Target:
+    """Hash the file, decide whether it is a published anonymized output (signed report),
+    find its agent (signed report, else the sidecar next to it)."""
     path = Path(path)
-    if path.is_symlink() or not path.is_file():
+    try:
+        st = os.lstat(path)
+    except OSError as exc:
+        raise InputError("file not found (or not a regular file)", path=path) from exc
+    if not stat.S_ISREG(st.st_mode):
         raise InputError("file not found (or not a regular file)", path=path)
     try:
         sha = sha256_file(path)
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror}", path=path) from exc
-    report, why_not = _read_report(path, sha)
-    side_path = sidecar
-    if side_path is None:
-        side_path = next((p for p in _sidecar_candidates(path, report) if p.is_file()), None)
-    owner = load_sidecar(side_path).agent_employee_id if side_path is not None else None
-    return Target(path=path, sha256=sha, anonymized=why_not is None, not_anonymized_because=why_not, owner_agent=owner)
+    report, why_not = _read_report(path, sha, key)
+    owner, owner_why = _report_owner(report, key, access) if report is not None else _sidecar_owner(path, st)
+    return Target(path=path, sha256=sha, anonymized=report is not None, not_anonymized_because=why_not, owner_agent=owner,
+                  owner_unknown_because=owner_why)
 
 
-def decide(access: Access, user_name: str, target: Target) -> Decision:
+def decide(access: Access, user_name: str, target: Target, *, os_user: str | None = None) -> Decision:
     """Apply the rules of the module docstring; pure, so every branch is testable."""
+    if os_user is not None and os_user != user_name:
+        acting = access.users.get(os_user)
+        if acting is None or acting.role != "admin":
+            return Decision(False, "as_other_user", f"OS user {os_user!r} may not act as {user_name!r} (only an admin may)")
     user = access.users.get(user_name)
     if user is None:
         return Decision(False, "unknown_user", f"user {user_name!r} is not in the access file")
@@ -196,26 +315,19 @@ def decide(access: Access, user_name: str, target: Target) -> Decision:
         return Decision(True, "admin", "admins may export any recording")
     if user.agent_id is not None and target.owner_agent == user.agent_id:
         return Decision(True, "own_recording", "an agent may export their own recording")
+    unknown = f"; its agent is unknown ({target.owner_unknown_because or 'no sidecar'})"
     if not target.anonymized:
-        owner = "" if target.owner_agent is not None else "; its agent is unknown (no sidecar)"
+        owner = "" if target.owner_agent is not None else unknown
         return Decision(False, "anonymized_only", f"a {user.role} may export another agent's recording only in anonymized form: "
                         f"{target.not_anonymized_because}{owner}")
     if user.role == "trainee":
         return Decision(True, "anonymized", "a trainee may export published anonymized recordings")
     if target.owner_agent is None:
-        return Decision(False, "owner_unknown", "the recording's agent is unknown (no sidecar); a trainer may export only "
-                        "recordings of their teams")
+        return Decision(False, "owner_unknown", f"a trainer may export only recordings of their teams{unknown}")
     team = access.agent_teams.get(target.owner_agent)
     if team is not None and team in user.teams:
         return Decision(True, "team", f"a trainer may export anonymized recordings of team {team}")
     return Decision(False, "not_team", f"the recording's agent is not in {user_name}'s teams ({', '.join(user.teams) or 'none'})")
-
-
-def _os_user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return f"uid:{os.getuid()}"
 
 
 def _destination(source: Path, dest: Path) -> Path:
@@ -250,19 +362,23 @@ class ExportResult:
     decision: Decision
 
 
-def export(source: Path, dest: Path, *, user: str, access: Access, audit_log: Path, sidecar: Path | None = None) -> ExportResult:
-    """Decide, log the attempt, then copy. A refusal raises :class:`RuleRefusal` (exit 6)
-    after it is logged; an allowed export that cannot be done (destination exists, copy
-    fails) is logged as ``failed`` and re-raised. Only a source that cannot be read at all
-    (exit 3) or a bad sidecar (exit 2) is not logged: there are no bytes to name."""
+def export(source: Path, dest: Path, *, user: str, os_user: str, access: Access, key: bytes, audit_log: Path) -> ExportResult:
+    """Decide, log the attempt, then copy. Every attempt is logged with both names (``user``
+    asked for with ``--as``, ``os_user`` who really asks): a refusal raises
+    :class:`RuleRefusal` (exit 6) after it is logged; an export that cannot be done (source
+    unreadable, bad sidecar, destination exists, copy fails) is logged as ``failed`` and
+    re-raised. The deployment's files come from :func:`load_deployment`, never the caller."""
     source = Path(source)
-    target = inspect_target(source, sidecar=sidecar)
-    decision = decide(access, user, target)
-    known = access.users.get(user)
-    fields: dict[str, Any] = {
-        "user": user, "role": None if known is None else known.role, "os_user": _os_user(), "file": str(source),
-        "sha256": target.sha256, "form": "anonymized" if target.anonymized else "original", "rule": decision.rule,
-    }
+    known, acting = access.users.get(user), access.users.get(os_user)
+    fields: dict[str, Any] = {"user": user, "role": None if known is None else known.role, "os_user": os_user,
+                              "os_user_role": None if acting is None else acting.role, "file": str(source)}
+    try:
+        target = inspect_target(source, key=key, access=access)
+    except AnonymizerError as exc:
+        audit.append(audit_log, "export", decision="failed", exit_code=exc.exit_code, reason=str(exc)[:500], **fields)
+        raise
+    decision = decide(access, user, target, os_user=os_user)
+    fields.update(sha256=target.sha256, form="anonymized" if target.anonymized else "original", rule=decision.rule)
     if not decision.allowed:
         audit.append(audit_log, "export", decision="refused", exit_code=RuleRefusal.exit_code, **fields)
         raise RuleRefusal(decision.rule, decision.reason, path=source)

@@ -228,6 +228,19 @@ def test_decide(user: str, owner: str | None, anonymized: bool, allowed: bool, r
     assert (d.allowed, d.rule) == (allowed, rule), d
 
 
+@pytest.mark.parametrize(("os_user", "user", "allowed", "rule"), [
+    ("alice", "alice", True, "own_recording"),  # the OS user asks for themselves
+    ("bob", "alice", False, "as_other_user"),  # a trainer claiming to be the recording's agent
+    ("mallory", "alice", False, "as_other_user"),  # not in the access file at all
+    ("alice", "carol", False, "as_other_user"),  # nor may anyone claim to be an admin
+    ("carol", "alice", True, "own_recording"),  # an admin may act for a user (audited with both names)
+    ("carol", "mallory", False, "unknown_user"),
+])
+def test_decide_as_must_be_the_os_user_unless_admin(os_user: str, user: str, allowed: bool, rule: str) -> None:
+    d = decide(ACCESS, user, target("E1", False), os_user=os_user)
+    assert (d.allowed, d.rule) == (allowed, rule), d
+
+
 def test_purge_uses_the_clock_by_default(tmp_path: Path) -> None:
     (tmp_path / "fresh.mp4").write_bytes(b"x")
     old = tmp_path / "old.mp4"
