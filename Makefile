@@ -21,10 +21,14 @@ $(BIN)/anonymizer-installed: setup.cfg pyproject.toml
 
 install: $(BIN)/anonymizer-installed
 
-# espeak-ng speaks the generated sample calls; DejaVu fonts draw their screens.
+# espeak-ng speaks the generated sample calls; DejaVu fonts draw their screens; unshare
+# (util-linux), strace and cc (gcc, libc6-dev) run tests/test_network_isolation.py, which
+# fails, never skips, without them.
 system-deps:
-	@if ! command -v espeak-ng >/dev/null || [ ! -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]; then \
-	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq espeak-ng fonts-dejavu-core >/dev/null; fi
+	@if ! command -v espeak-ng >/dev/null || [ ! -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] \
+	  || ! command -v unshare >/dev/null || ! command -v strace >/dev/null || ! command -v cc >/dev/null; then \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq espeak-ng fonts-dejavu-core \
+	    util-linux strace gcc libc6-dev >/dev/null; fi
 
 demo: install
 	$(BIN)/python -m benchmarks.corpus $(DEMO) --width 1280 --height 720 --duration 20 --seed 7
