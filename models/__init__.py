@@ -36,9 +36,10 @@ from pathlib import Path
 
 from models import manifest
 
-# Belt and braces: libraries that could reach a model hub are told they are offline.
+# Belt and braces: libraries that could reach a model hub are told they are offline,
+# forced over any value left in the environment, as anonymizer/__init__.py does.
 for _var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
-    os.environ.setdefault(_var, "1")
+    os.environ[_var] = "1"
 
 
 class ModelNotFound(Exception):
