@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import re
 import tomllib
 from dataclasses import dataclass, field, fields
@@ -101,7 +102,7 @@ class PolicyConfig:
     require_call_times: bool = False  # refuse when off-hook/on-hook times are unknown
     retention_days: int = 30  # `anonymizer purge` deletes originals older than this
     audit_log: str = ""  # hash-chained JSONL audit log; empty = none
-    quarantine_dir: str = ""  # outputs failing verification go here (default: OUTPUT_DIR/quarantine)
+    quarantine_dir: str = ""  # outputs failing verification go here, never inside the output folder (default: $XDG_STATE_HOME/anonymizer/quarantine)
     verify: bool = True  # re-read the output before publishing it
     verify_min_interval_s: float = 0.5  # a changing redacted region is re-read at most this often (0: every change)
     access_file: str = ""  # `anonymizer export`: who may export what (absolute path, owned by the service)
@@ -152,9 +153,14 @@ class Config:
     redact: RedactConfig = field(default_factory=RedactConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
     batch: BatchConfig = field(default_factory=BatchConfig)
+    # The policy file this was read from: an input no output may overwrite. Not a setting,
+    # so it is left out of to_dict() and every digest (moving the file changes nothing).
+    source: str = field(default="", compare=False)
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        d = dataclasses.asdict(self)
+        d.pop("source")
+        return d
 
     def digest(self) -> str:
         blob = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
@@ -177,6 +183,7 @@ class Config:
         _check(1 <= v.change_threshold <= 255, "video.change_threshold must be in 1..255")
         _check(0 <= v.ocr_pad_px <= 256, "video.ocr_pad_px must be in 0..256")
         _check(0 <= v.crf <= 51, "video.crf must be in 0..51")
+        _check(0.0 <= v.unsure_conf <= 1.0, "video.unsure_conf must be in 0..1")
         _check(0 <= a.pad_ms <= 5000, "audio.pad_ms must be in 0..5000")
         _check(20.0 <= a.tone_hz <= 8000.0, "audio.tone_hz must be in 20..8000")
         _check(1 <= a.min_digits <= 32, "audio.min_digits must be in 1..32")
@@ -227,7 +234,7 @@ def _check(ok: bool, message: str) -> None:
         raise ConfigError(message)
 
 
-_SECTIONS = {f.name: f.type for f in fields(Config)}
+_SECTIONS = {f.name: f.type for f in fields(Config) if f.name != "source"}
 _CLASSES = {"video": VideoConfig, "audio": AudioConfig, "detect": DetectConfig, "policy": PolicyConfig, "redact": RedactConfig,
             "output": OutputConfig, "batch": BatchConfig}
 
@@ -273,6 +280,8 @@ def _coerce(section: str, cls: type, raw: dict[str, Any]) -> Any:
         elif isinstance(default, float):
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise ConfigError(f"[{section}].{key} must be a number")
+            if not math.isfinite(value):  # TOML has nan and inf; every range check is False on nan
+                raise ConfigError(f"[{section}].{key} must be a finite number, not {value}")
             value = float(value)
         elif isinstance(default, int):
             if isinstance(value, bool) or not isinstance(value, int):
@@ -306,6 +315,6 @@ def load_config(path: Path | None = None, overrides: dict[str, dict[str, Any]] |
         except ConfigError as exc:
             raise ConfigError(str(exc), path=path) from None
     try:
-        return Config(**parts).validate()
+        return Config(**parts, source="" if path is None else str(path)).validate()
     except ConfigError as exc:
         raise ConfigError(str(exc), path=path) from None

@@ -12,6 +12,7 @@ import functools
 import getpass
 import json
 import logging
+import os
 import re
 import secrets
 import sys
@@ -32,7 +33,7 @@ from anonymizer.detect import preload as preload_detection
 from anonymizer.detect.labels import REFERENCE_LABEL, context_findings, is_ui_text, reference_values
 from anonymizer.detect.roster import load_roster
 from anonymizer.errors import ConfigError, CorruptInputError, InputError, PolicyRefusal, ProcessingError, VerificationError
-from anonymizer.fsutil import atomic_path, publish, sha256_file, write_atomic
+from anonymizer.fsutil import PRIVATE_MODE, atomic_path, check_appendable, check_writable_dir, publish, sha256_file, write_atomic
 from anonymizer.media import AudioTrack, MediaInfo, iter_frames, probe, read_audio, resample_mono, write_recording
 from anonymizer.ocr import EasyOcrEngine, OcrEngine, available_cpus, cpu_threads
 from anonymizer.plan import AudioSpan, LiveBoxes, Plan, value_hasher
@@ -131,18 +132,71 @@ def load_models(config: Config, *, asr_model: Path | None = None, gpu: bool = Fa
     return Models(ocr=ocr, transcriber=transcriber)
 
 
+def job_inputs(job: Job) -> list[tuple[str, Path]]:
+    """Every file the run reads, named: none of them may ever be an output (issue 15: a
+    ``--report`` pointed at the roster overwrote it)."""
+    cfg = job.config
+    named = [("recording", job.input), ("audio", job.audio), ("sidecar", job.sidecar), ("roster", job.roster),
+             ("policy file", cfg.source), ("access file", cfg.policy.access_file), ("audit log", cfg.policy.audit_log),
+             ("hash key", cfg.output.hash_key_file), ("report key", cfg.policy.report_key_file)]
+    return [(what, Path(path)) for what, path in named if path]
+
+
+def same_file(a: Path, b: Path) -> bool:
+    """One file under two names: equal once resolved (links, ``..``), or, for files that
+    exist, the same inode (a hard link resolves to a different path)."""
+    if a.resolve() == b.resolve():
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (yet)
+        return False
+
+
 def check_paths(job: Job) -> None:
+    """Everything about the paths that can be known before decoding: the recording exists,
+    no output is an input or another output, and every folder written to is writable
+    (exit 2 naming the path, not an internal error after the whole run)."""
     src, dst = Path(job.input), Path(job.output)
     if not src.exists():
         raise InputError("file not found", path=src)
     if dst.suffix.lower() != ".mp4":
         raise ConfigError("output must be an .mp4 file", path=dst)
-    if not dst.parent.is_dir():
-        raise ConfigError("output folder does not exist", path=dst.parent)
-    outs = {dst.resolve(), job.report_path().resolve(), job.plan_path().resolve()}
-    ins = {src.resolve()} | ({Path(job.audio).resolve()} if job.audio else set())
-    if outs & ins:
-        raise ConfigError("an output path is the input itself: originals are never overwritten", path=dst)
+    outs = [("output", dst), ("plan", job.plan_path()), ("report", job.report_path())]
+    for what, out in outs:
+        for kind, path in job_inputs(job):
+            if same_file(out, path):
+                raise ConfigError(f"the {what} path is the {kind} ({path}): originals are never overwritten", path=out)
+    for i, (what, out) in enumerate(outs):
+        for other, out2 in outs[i + 1 :]:
+            if same_file(out, out2):
+                raise ConfigError(f"the {what} and the {other} are the same file", path=out)
+    folders = list(dict.fromkeys(out.parent for _, out in outs))
+    for folder in folders:
+        if not folder.is_dir():
+            raise ConfigError("output folder does not exist", path=folder)
+        check_writable_dir(folder, "output folder")
+    if job.config.policy.verify:
+        check_quarantine(quarantine_dir(job), folders)
+
+
+def check_quarantine(qdir: Path, output_folders: list[Path]) -> None:
+    """The quarantine exists (created private, 0700), is writable, and is outside every
+    output folder: a quarantined MP4 still shows what it should hide, and the output tree is
+    what gets published."""
+    q = qdir.resolve()
+    for folder in output_folders:
+        if q == folder.resolve() or q.is_relative_to(folder.resolve()):
+            raise ConfigError(f"the quarantine folder must not be inside the output folder {folder}", path=qdir)
+    if not qdir.is_dir():
+        try:
+            qdir.mkdir(parents=True, mode=0o700)
+            os.chmod(qdir, 0o700)  # mkdir's mode is cut by the umask
+        except FileExistsError:
+            pass  # made meanwhile by a parallel run
+        except OSError as exc:
+            raise ConfigError(f"cannot create the quarantine folder: {exc.strerror}", path=qdir) from exc
+    check_writable_dir(qdir, "quarantine folder")
 
 
 def run(job: Job, models: Models | None = None, *, renderer: Callable[..., int] | None = None) -> dict[str, Any]:
@@ -152,6 +206,8 @@ def run(job: Job, models: Models | None = None, *, renderer: Callable[..., int] 
     published output's record is written *before* the output is renamed into place (an
     output never exists without its record); refusals and failures are recorded too."""
     log = Path(job.config.policy.audit_log) if job.config.policy.audit_log else None
+    if log is not None:
+        check_appendable(log, "audit log")  # before anything: a failure could not even be recorded
     base = {"os_user": _user(), "input": str(job.input), "output": str(job.output), "config_sha256": job.config.digest()}
 
     def before_publish(report: dict[str, Any]) -> None:
@@ -175,13 +231,13 @@ def _run(job: Job, models: Models | None, *, renderer: Callable[..., int] | None
     timings = Timings()
     cfg = job.config
     check_paths(job)
-    info = probe(job.input)
     roster = load_roster(job.roster)
-    sidecar = load_sidecar(job.sidecar)
+    sidecar = load_sidecar(job.sidecar)  # every value checked here (NaN, strings, 0 windows): exit 2 before any media is read
+    info = probe(job.input)
     # CNIL gates first: a recording that must not be processed is never decoded.
     gate = check_gates(cfg, sidecar if job.sidecar is not None else None, input_path=Path(job.input),
                        duration_s=info.duration_s, width=info.width, height=info.height)
-    refuse_still_video(job.input, cfg.video.change_threshold)
+    refuse_still_video(job.input, cfg.video.change_threshold, cfg.video.tile_px)
     audio_src = Path(job.audio) if job.audio else (Path(job.input) if info.has_audio else None)
     if audio_src is None and cfg.audio.required:
         raise InputError("no audio stream (pass --audio FILE, or set [audio] required = false in the policy)", path=job.input)
@@ -306,37 +362,78 @@ def _hear(src: Path, transcriber: Transcriber | None, cfg: Config, hasher: Calla
     return track, words, unheard
 
 
-def refuse_still_video(path: Path, threshold: int) -> None:
+# A tile counts as changed when this share of its pixels changed: sparse codec noise (or
+# noise added on purpose) flips a few scattered pixels, typing or a moving window whole
+# glyphs and edges.
+STILL_TILE_SHARE = 1 / 16
+# A recording is not a still image once this share of the frame area has changed.
+STILL_AREA_SHARE = 0.0025
+
+
+def refuse_still_video(path: Path, threshold: int, tile_px: int = 16) -> None:
     """A "video" whose frames never change is a screenshot in disguise; the CNIL deems
-    screenshots disproportionate. Decoding stops at the first changed frame (cheap)."""
+    screenshots disproportionate.
+
+    Judged on the *area* that changed over the whole recording, not on the largest pixel
+    difference (issue 15: a screenshot looped into an H.264 file passed on a few pixels of
+    codec noise). Each frame is compared with the first, luma differences of ``threshold``
+    or more count per ``tile_px`` tile, a tile with enough of them is marked, marks
+    accumulate over the recording, and decoding stops as soon as they cover
+    ``STILL_AREA_SHARE`` of the frame."""
     first: np.ndarray | None = None
+    changed: np.ndarray | None = None
+    need_tiles = 1
     n = 0
     for fd in iter_frames(path):
         n += 1
         luma = fd.luma()
         if first is None:
-            first = luma.copy()
-        elif luma.shape != first.shape or int(np.abs(luma.astype(np.int16) - first).max()) >= threshold:
+            first = luma.astype(np.int16)
+            h, w = first.shape
+            th, tw = -(-h // tile_px), -(-w // tile_px)
+            changed = np.zeros((th, tw), bool)
+            need_tiles = max(1, round(STILL_AREA_SHARE * h * w / (tile_px * tile_px)))
+            continue
+        if luma.shape != first.shape:
+            return  # the size changed: not one image
+        assert changed is not None
+        hot = np.abs(luma.astype(np.int16) - first) >= threshold
+        th, tw = changed.shape
+        padded = np.zeros((th * tile_px, tw * tile_px), np.int32)
+        padded[: hot.shape[0], : hot.shape[1]] = hot
+        counts = padded.reshape(th, tile_px, tw, tile_px).sum(axis=(1, 3))
+        changed |= counts >= max(2, round(STILL_TILE_SHARE * tile_px * tile_px))
+        if int(changed.sum()) >= need_tiles:
             return
-    raise RuleRefusal("still_image", f"its {n} frame(s) never change: a still image, not a screen recording", path=path)
+    raise RuleRefusal("still_image", f"its {n} frame(s) never change over more than a few scattered pixels: "
+                      "a still image, not a screen recording", path=path)
+
+
+def default_quarantine_dir() -> Path:
+    """``$XDG_STATE_HOME/anonymizer/quarantine`` (``~/.local/state/...`` when unset or not
+    absolute, as the XDG spec says): private to the service user, outside any output tree."""
+    state = os.environ.get("XDG_STATE_HOME", "")
+    base = Path(state) if state and Path(state).is_absolute() else Path.home() / ".local" / "state"
+    return base / "anonymizer" / "quarantine"
 
 
 def quarantine_dir(job: Job) -> Path:
     configured = job.config.policy.quarantine_dir
-    return Path(configured) if configured else Path(job.output).parent / "quarantine"
+    return Path(configured) if configured else default_quarantine_dir()
 
 
 def quarantine(job: Job, tmp: Path, plan: Plan, problems: list[Problem], verification: dict[str, Any]) -> None:
     """Move a rendered output that failed verification out of the publish path (with a
-    report saying why, without the values) and raise VerificationError."""
+    report saying why, without the values) and raise VerificationError. The MP4 still holds
+    personal data: it and its report are 0600 in a 0700 folder (made by check_quarantine)."""
     qdir = quarantine_dir(job)
-    qdir.mkdir(parents=True, exist_ok=True, mode=0o750)
+    check_quarantine(qdir, [Path(job.output).parent])
     target = qdir / Path(job.output).name
     kinds = sorted({f"{p.modality}:{p.entity_type}" for p in problems})
     report = {"status": "quarantined", "input_sha256": plan.input_sha256, "config_sha256": plan.config_sha256,
               "reason": f"{len(problems)} value(s) found again in the output ({', '.join(kinds)})", "verification": verification}
-    write_atomic(target.with_name(target.stem + ".report.json"), json.dumps(report, indent=1, sort_keys=True))
-    publish(tmp, target)
+    write_atomic(target.with_name(target.stem + ".report.json"), json.dumps(report, indent=1, sort_keys=True), mode=PRIVATE_MODE)
+    publish(tmp, target, mode=PRIVATE_MODE)
     raise VerificationError(f"not published: {report['reason']}; quarantined as {target}", path=job.input)
 
 
@@ -656,8 +753,6 @@ def render_video(src: Path, dst: Path, info: MediaInfo, plan: Plan, audio: Audio
     any box or mask go to the encoder as decoded (no RGB conversion). ``encoder``:
     "libx264", or "h264_nvenc" on CUDA hosts."""
     windows = plan.windows
-    full = [w for w in windows if w.x <= 0 and w.y <= 0 and w.x + w.w >= info.width and w.y + w.h >= info.height]
-    mask_needed = bool(windows) and not full
 
     in_gen = 0.0
 
@@ -675,6 +770,12 @@ def render_video(src: Path, dst: Path, info: MediaInfo, plan: Plan, audio: Audio
                 continue  # CNIL: only pick-up to hang-up is kept
             active = sweep.at(t)
             wins = [w for w in windows if w.start_s - 1e-6 <= t and (w.end_s is None or t <= w.end_s + 1e-6)]
+            # Decided per frame from the windows active now (issue 15: a full-frame window
+            # that had ended still unmasked everything after it). With windows known, a
+            # frame that no active window covers whole is black outside the active ones,
+            # and entirely black when none is active: nothing says what is business then.
+            mask_needed = bool(windows) and not any(
+                w.x <= 0 and w.y <= 0 and w.x + w.w >= info.width and w.y + w.h >= info.height for w in wins)
             if not active and not mask_needed:
                 in_gen += time.monotonic() - t_gen
                 yield fd.pts, fd.frame  # untouched frames skip the RGB round trip

@@ -10,6 +10,7 @@ Schema (all keys optional except where a policy requires them)::
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,13 +32,46 @@ class Sidecar:
     windows: tuple[Window, ...] = field(default_factory=tuple)
 
 
-def _num(data: dict[str, Any], key: str, path: Path) -> float | None:
+WINDOW_KEYS = {"x", "y", "w", "h", "start_s", "end_s"}
+
+
+def _is_number(v: object) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _num(data: dict[str, Any], key: str, path: Path, where: str = "") -> float | None:
+    """A finite non-negative number, or None when absent. NaN and infinity (which Python's
+    JSON reader accepts) are refused here, not hours later in a comparison."""
     v = data.get(key)
     if v is None:
         return None
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0:
-        raise ConfigError(f"sidecar {key} must be a non-negative number", path=path)
+    if not _is_number(v) or not math.isfinite(v) or v < 0:
+        raise ConfigError(f"sidecar {where}{key} must be a finite non-negative number, not {v!r}", path=path)
     return float(v)
+
+
+def _window(w: object, i: int, path: Path) -> Window:
+    """One window, exactly as written: integer pixels (``"10"`` or ``0.7`` are refused, not
+    converted: a sidecar that says something else than it seems is a broken CTI export)."""
+    where = f"windows[{i}]"
+    if not isinstance(w, dict):
+        raise ConfigError(f"sidecar {where} must be an object with integer x, y, w, h", path=path)
+    unknown = set(w) - WINDOW_KEYS
+    if unknown:
+        raise ConfigError(f"sidecar {where} has unknown key(s) {', '.join(sorted(unknown))}", path=path)
+    px = {}
+    for key in ("x", "y", "w", "h"):
+        v = w.get(key)
+        if not isinstance(v, int) or isinstance(v, bool):
+            raise ConfigError(f"sidecar {where}.{key} must be an integer (pixels), not {v!r}", path=path)
+        px[key] = v
+    if px["w"] <= 0 or px["h"] <= 0:
+        raise ConfigError(f"sidecar {where} has an empty size", path=path)
+    start = _num(w, "start_s", path, f"{where}.") or 0.0
+    end = _num(w, "end_s", path, f"{where}.")
+    if end is not None and end <= start:
+        raise ConfigError(f"sidecar {where}.end_s must be after its start_s", path=path)
+    return Window(px["x"], px["y"], px["w"], px["h"], start, end)
 
 
 def load_sidecar(path: Path | None) -> Sidecar:
@@ -55,18 +89,18 @@ def load_sidecar(path: Path | None) -> Sidecar:
     unknown = set(data) - KEYS
     if unknown:
         raise ConfigError(f"sidecar has unknown key(s) {', '.join(sorted(unknown))}", path=path)
-    windows = []
-    for i, w in enumerate(data.get("windows") or []):
-        try:
-            win = Window(int(w["x"]), int(w["y"]), int(w["w"]), int(w["h"]), float(w.get("start_s") or 0.0),
-                         None if w.get("end_s") is None else float(w["end_s"]))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ConfigError(f"sidecar windows[{i}] needs integer x, y, w, h: {exc}", path=path) from exc
-        if win.w <= 0 or win.h <= 0:
-            raise ConfigError(f"sidecar windows[{i}] has an empty size", path=path)
-        windows.append(win)
+    raw_windows = data.get("windows")
+    if raw_windows is not None and not isinstance(raw_windows, list):
+        # ``"windows": 0`` is not "no windows": it is not a list of rectangles at all.
+        raise ConfigError(f"sidecar windows must be a list of rectangles, not {raw_windows!r}", path=path)
+    windows = [_window(w, i, path) for i, w in enumerate(raw_windows or [])]
     off, on = _num(data, "off_hook_s", path), _num(data, "on_hook_s", path)
     if off is not None and on is not None and on <= off:
         raise ConfigError("sidecar on_hook_s must be after off_hook_s", path=path)
-    text = {k: (None if data.get(k) is None else str(data[k])) for k in ("call_id", "agent_employee_id", "purpose", "line")}
+    text: dict[str, str | None] = {}
+    for k in ("call_id", "agent_employee_id", "purpose", "line"):
+        v = data.get(k)
+        if v is not None and not isinstance(v, str):
+            raise ConfigError(f"sidecar {k} must be a string, not {type(v).__name__}", path=path)
+        text[k] = v
     return Sidecar(off_hook_s=off, on_hook_s=on, windows=tuple(windows), **text)

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +29,16 @@ def anonymizer_cmd(*args: str, netguard_log: Path | None = None, timeout: float 
     return subprocess.run(
         [sys.executable, "-m", "anonymizer", *args], capture_output=True, text=True, env=env, timeout=timeout, cwd=ROOT
     )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_state(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The default quarantine is ``$XDG_STATE_HOME/anonymizer/quarantine``: point it at a
+    temporary folder for every test and every CLI they start, never the real home."""
+    state = tmp_path_factory.mktemp("xdg_state")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("XDG_STATE_HOME", str(state))
+        yield state
 
 
 @pytest.fixture(scope="session")

@@ -182,3 +182,172 @@ def test_video_of_one_repeated_frame_is_refused(tmp_path: Path) -> None:
         for pk in aus.encode(None):
             out.mux(pk)
     _run_fails(src, tmp_path, 6, "still_image")
+
+
+def _screen(text: str = "") -> np.ndarray:
+    """A 320x180 CRM-like screenshot: labels, a form field, optionally ``text`` typed in it."""
+    from PIL import ImageDraw
+
+    from benchmarks.corpus import _load_font
+
+    img = Image.new("RGB", (320, 180), (236, 239, 244))
+    d = ImageDraw.Draw(img)
+    font = _load_font("DejaVuSans.ttf", 12)
+    d.rectangle((0, 0, 320, 22), fill=(40, 70, 120))
+    d.text((6, 4), "Customer record  |  Tickets  |  History", fill="white", font=font)
+    for i, label in enumerate(("Name", "Phone", "Email", "Contract")):
+        d.text((10, 34 + 28 * i), label, fill=(30, 30, 30), font=font)
+        d.rectangle((90, 30 + 28 * i, 300, 50 + 28 * i), outline=(150, 150, 150), fill="white")
+    d.text((94, 34), text, fill="black", font=font)
+    return np.asarray(img).copy()
+
+
+def _encode(path: Path, frames: list[np.ndarray], *, crf: int = 32, gop: int = 10) -> Path:
+    """Lossy H.264 at 10 fps with silent audio; a short GOP so every second keyframe
+    re-encodes the picture and adds its own codec noise."""
+    import av
+
+    h, w = frames[0].shape[:2]
+    with av.open(str(path), "w") as out:
+        vs = out.add_stream("libx264", rate=10, options={"crf": str(crf), "g": str(gop)})
+        vs.width, vs.height, vs.pix_fmt = w, h, "yuv420p"
+        aus = out.add_stream("aac", rate=16000, layout="mono")
+        for i, img in enumerate(frames):
+            f = av.VideoFrame.from_ndarray(img, format="rgb24")
+            f.pts = i
+            for pk in vs.encode(f):
+                out.mux(pk)
+        for pk in vs.encode(None):
+            out.mux(pk)
+        for i in range(0, 16000 * len(frames) // 10, 1024):
+            af = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
+            af.sample_rate, af.pts = 16000, i
+            for pk in aus.encode(af):
+                out.mux(pk)
+        for pk in aus.encode(None):
+            out.mux(pk)
+    return path
+
+
+def _sprinkled(img: np.ndarray, rng: np.random.Generator, n: int = 40) -> np.ndarray:
+    """``img`` with ``n`` scattered pixels set to random extremes: sparse noise."""
+    out = img.copy()
+    ys, xs = rng.integers(0, img.shape[0], n), rng.integers(0, img.shape[1], n)
+    out[ys, xs] = rng.choice([0, 255], size=(n, 1))
+    return out
+
+
+def test_looped_screenshot_with_sparse_noise_is_refused(tmp_path: Path) -> None:
+    """Issue 15: a real screenshot looped into a 4 s lossy H.264, with noise sprinkled on
+    every frame. The largest pixel difference is large, the area that changed is not."""
+    from anonymizer.errors import PolicyRefusal
+    from anonymizer.pipeline import refuse_still_video
+
+    rng = np.random.default_rng(7)
+    shot = _screen("Jean Dupont")
+    src = _encode(tmp_path / "looped.mp4", [_sprinkled(shot, rng) for _ in range(40)])
+    with pytest.raises(PolicyRefusal, match="still_image"):
+        refuse_still_video(src, 24)
+    _run_fails(src, tmp_path, 6, "still_image")
+
+
+def test_typing_and_moving_region_are_recordings(tmp_path: Path) -> None:
+    """Real screen activity passes the still-image gate: a short name typed into a field
+    (once a character is there), or a small window moving across the screen."""
+    from anonymizer.pipeline import refuse_still_video
+
+    rng = np.random.default_rng(8)
+    name = "Jean Dupont"
+    typed = [_sprinkled(_screen(name[: max(0, i - 20)]), rng) for i in range(40)]  # still for 2 s, then typing
+    refuse_still_video(_encode(tmp_path / "typed.mp4", typed), 24)
+    only_two = [_screen(name[: 1 if i >= 30 else 0]) for i in range(40)]  # one letter, late
+    refuse_still_video(_encode(tmp_path / "one_letter.mp4", only_two), 24)
+    moving = []
+    for i in range(40):
+        img = _screen()
+        img[100:130, 8 * i : 8 * i + 40] = (250, 200, 40)
+        moving.append(img)
+    refuse_still_video(_encode(tmp_path / "moving.mp4", moving), 24)
+
+
+@pytest.mark.parametrize(
+    ("sidecar", "needle"),
+    [
+        ('{"purpose": "training", "off_hook_s": 0, "on_hook_s": NaN}', "on_hook_s must be a finite"),
+        ('{"purpose": "training", "off_hook_s": -Infinity}', "off_hook_s must be a finite"),
+        ('{"purpose": "training", "windows": 0}', "windows must be a list"),
+        ('{"purpose": "training", "windows": [{"x": "10", "y": 0, "w": 100, "h": 100}]}', "windows[0].x must be an integer"),
+        ('{"purpose": "training", "windows": [{"x": 0, "y": 0, "w": 0.7, "h": 100}]}', "windows[0].w must be an integer"),
+        ('{"purpose": "training", "windows": [{"x": 0, "y": 0, "w": 10, "h": 10, "end_s": Infinity}]}', "windows[0].end_s must be a finite"),
+    ],
+    ids=["on_hook_nan", "off_hook_inf", "windows_0", "x_string", "w_float", "end_inf"],
+)
+def test_bad_sidecar_values_exit_2_at_start(tiny: RecordingPaths, tmp_path: Path, sidecar: str, needle: str) -> None:
+    """Issue 15: ``on_hook_s: NaN`` failed with exit 1 after a full run; ``"windows": 0``
+    meant no windows; ``"10"`` and ``0.7`` were converted. All exit 2 at start, naming the
+    sidecar and the key."""
+    path = tmp_path / "call.json"
+    path.write_text(sidecar)
+    out = tmp_path / "out.mp4"
+    proc = anonymizer_cmd("run", str(tiny.video), "-o", str(out), "--sidecar", str(path), timeout=120)
+    assert proc.returncode == CONFIG_ERROR, proc.stderr
+    (line,) = [ln for ln in proc.stderr.splitlines() if ln.startswith("anonymizer:")]
+    assert str(path) in line and needle in line, line
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("sidecar", "needle"),
+    [
+        ({"windows": [{"x": 0, "y": 0, "w": 10, "h": 10, "shape": "round"}]}, "windows[0] has unknown key(s) shape"),
+        ({"windows": [{"x": True, "y": 0, "w": 10, "h": 10}]}, "windows[0].x must be an integer"),
+        ({"windows": [[0, 0, 10, 10]]}, "windows[0] must be an object"),
+        ({"windows": [{"x": 0, "y": 0, "w": 10, "h": 10, "start_s": 2, "end_s": 1}]}, "windows[0].end_s must be after"),
+        ({"windows": {"x": 0}}, "windows must be a list"),
+        ({"agent_employee_id": 10234}, "agent_employee_id must be a string"),
+        ({"on_hook_s": "12"}, "on_hook_s must be a finite"),
+    ],
+)
+def test_sidecar_values_are_checked_not_converted(tmp_path: Path, sidecar: dict[str, object], needle: str) -> None:
+    import json
+
+    from anonymizer.errors import ConfigError
+    from anonymizer.sidecar import load_sidecar
+
+    path = tmp_path / "call.json"
+    path.write_text(json.dumps(sidecar))
+    with pytest.raises(ConfigError) as info:
+        load_sidecar(path)
+    assert needle in str(info.value) and str(path) in str(info.value)
+
+
+def test_valid_sidecar_windows_load_exactly(tmp_path: Path) -> None:
+    from anonymizer.plan import Window
+    from anonymizer.sidecar import load_sidecar
+
+    path = tmp_path / "call.json"
+    path.write_text('{"windows": [{"x": 0, "y": 0, "w": 320, "h": 180, "start_s": 0, "end_s": 0.9},'
+                    ' {"x": 10, "y": 20, "w": 160, "h": 90, "start_s": 1.0, "end_s": null}]}')
+    assert load_sidecar(path).windows == (Window(0, 0, 320, 180, 0.0, 0.9), Window(10, 20, 160, 90, 1.0, None))
+
+
+def test_report_on_the_roster_is_refused(tiny: RecordingPaths, tmp_path: Path) -> None:
+    """Issue 15's run: ``--report`` pointed at the roster overwrote it, exit 0."""
+    roster = tmp_path / "roster.csv"
+    shutil.copy(tiny.roster, roster)
+    before = roster.read_bytes()
+    proc = anonymizer_cmd("run", str(tiny.video), "-o", str(tmp_path / "out.mp4"), "--roster", str(roster), "--report", str(roster),
+                          timeout=120)
+    assert proc.returncode == CONFIG_ERROR, proc.stderr
+    assert "is the roster" in proc.stderr and str(roster) in proc.stderr
+    assert roster.read_bytes() == before
+
+
+def test_unwritable_output_folder_exits_2_at_start(tiny: RecordingPaths, tmp_path: Path) -> None:
+    """Issue 15: a read-only output folder gave exit 1 ("internal error") after a full run."""
+    from tests.anonymizer.test_fail_closed import unwritable_dir
+
+    folder = unwritable_dir(tmp_path)
+    proc = anonymizer_cmd("run", str(tiny.video), "-o", str(folder / "out.mp4"), timeout=120)
+    assert proc.returncode == CONFIG_ERROR, proc.stderr
+    assert f"{folder}: output folder is not writable" in proc.stderr

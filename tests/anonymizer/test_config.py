@@ -36,6 +36,15 @@ def test_policy_file_and_overrides(tmp_path: Path) -> None:
         ("[detect]\nlanguages = ['de']\n", "unknown language 'de'"),
         ("video = 3\n", "[video] must be a table"),
         ("[video\n", "not valid TOML"),
+        # issue 15: TOML has nan and inf; every float is checked finite, named by its key
+        ("[video]\npad_s = nan\n", "[video].pad_s must be a finite number"),
+        ("[video]\nunsure_conf = nan\n", "[video].unsure_conf must be a finite number"),
+        ("[video]\nunsure_conf = 7.0\n", "video.unsure_conf must be in 0..1"),
+        ("[audio]\ntone_hz = inf\n", "[audio].tone_hz must be a finite number"),
+        ("[policy]\nverify_min_interval_s = -inf\n", "[policy].verify_min_interval_s must be a finite number"),
+        ("[batch]\nsettle_s = nan\n", "[batch].settle_s must be a finite number"),
+        ("[detect]\nid_patterns = [{name = 'CONTRACT_ID', regex = 'CT-[0-9]{8}', score = nan}]\n", ".score must be a finite number"),
+        ("source = 'x'\n", "unknown section [source]"),
     ],
 )
 def test_bad_policy(tmp_path: Path, toml: str, message: str) -> None:
@@ -63,3 +72,15 @@ def test_cpu_threads_budget(monkeypatch: pytest.MonkeyPatch) -> None:
     assert cpu_threads() == 3
     monkeypatch.setenv("ANONYMIZER_THREADS", "zero")
     assert cpu_threads() == len(os.sched_getaffinity(0))
+
+
+def test_policy_file_path_is_kept_but_not_hashed(tmp_path: Path) -> None:
+    """The policy file is an input no output may overwrite, so the config knows its path;
+    moving the file changes no digest (the batch would reprocess everything)."""
+    a, b = tmp_path / "a.toml", tmp_path / "b.toml"
+    a.write_text("[video]\npad_px = 5\n")
+    b.write_text("[video]\npad_px = 5\n")
+    ca, cb = load_config(a), load_config(b)
+    assert ca.source == str(a) and load_config(None).source == ""
+    assert ca.digest() == cb.digest() and ca.processing_digest() == cb.processing_digest() and ca == cb
+    assert "source" not in ca.to_dict()

@@ -80,3 +80,58 @@ def test_audio_spans_are_replaced(tmp_path: Path) -> None:
     toned = apply_audio(track, plan, load_config(None))
     seg = toned.samples[0, int(0.5 * r) : int(1.0 * r)]
     assert 0.1 < np.abs(seg).max() <= 0.2001  # a tone, not the original 0.3 sine
+
+
+def _bright_clip(tmp_path: Path) -> Path:
+    """2 s at 10 fps of a uniformly bright 320x180 screen (luma ~200): anything left
+    unmasked is plain to see."""
+    src = tmp_path / "bright.mp4"
+    frame = np.full((180, 320, 3), 200, np.uint8)
+    write_recording(src, width=320, height=180, time_base=Fraction(1, 10240), rate=Fraction(10),
+                    frames=[(i * 1024, frame.copy()) for i in range(20)], audio=None)
+    return src
+
+
+def _render_with_sidecar(tmp_path: Path, windows: list[dict[str, object]]) -> list[tuple[float, np.ndarray]]:
+    import json
+
+    from anonymizer.policy import check_gates
+    from anonymizer.sidecar import load_sidecar
+
+    src = _bright_clip(tmp_path)
+    info = probe(src)
+    sidecar = tmp_path / "call.json"
+    sidecar.write_text(json.dumps({"purpose": "training", "windows": windows}))
+    cfg = load_config(None)
+    gate = check_gates(cfg, load_sidecar(sidecar), input_path=src, duration_s=info.duration_s, width=info.width, height=info.height)
+    plan = _plan(width=320, height=180, windows=list(gate.windows))
+    out = tmp_path / "out.mp4"
+    render_video(src, out, info, plan, None, cfg, Timings())
+    return [(f.t, f.luma().astype(int)) for f in iter_frames(out)]
+
+
+def test_window_mask_is_decided_per_frame(tmp_path: Path) -> None:
+    """Issue 15: a full-frame window from 0 to 0.9 s, then a 160x90 one from 1 s. Before,
+    "some window covers the whole frame" was decided over all windows ignoring time, and
+    nothing was masked after 1 s."""
+    frames = _render_with_sidecar(tmp_path, [{"x": 0, "y": 0, "w": 320, "h": 180, "start_s": 0.0, "end_s": 0.9},
+                                             {"x": 0, "y": 0, "w": 160, "h": 90, "start_s": 1.0, "end_s": None}])
+    assert len(frames) == 20
+    for t, luma in frames:
+        if t <= 0.9 + 1e-6:
+            assert luma.mean() > 180, t  # the full-frame window: nothing hidden
+        else:
+            assert luma[:86, :156].mean() > 180, t  # inside the small window: shown
+            assert luma[:, 164:].max() < 30 and luma[94:, :].max() < 30, t  # outside it: black
+
+
+def test_frame_without_active_window_is_black(tmp_path: Path) -> None:
+    """Windows are known but none is active between 0.5 s and 1 s: those frames show
+    nothing (fail closed), the others what their window allows."""
+    frames = _render_with_sidecar(tmp_path, [{"x": 0, "y": 0, "w": 320, "h": 180, "start_s": 0.0, "end_s": 0.5},
+                                             {"x": 0, "y": 0, "w": 320, "h": 180, "start_s": 1.0}])
+    gap = [(t, luma) for t, luma in frames if 0.55 < t < 0.95]
+    assert len(gap) == 4
+    for t, luma in gap:
+        assert luma.max() < 30, t
+    assert all(luma.mean() > 180 for t, luma in frames if t <= 0.5 + 1e-6 or t >= 1.0 - 1e-6)

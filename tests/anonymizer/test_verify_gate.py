@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,9 @@ def do_nothing_renderer(src: Path, dst: Path, info: Any, plan: Any, audio: Any, 
     return pipeline.render_video(src, dst, info, empty, read_audio(src), cfg, timings)
 
 
-def test_do_nothing_renderer_is_quarantined(sample: RecordingPaths, tmp_path: Path) -> None:
+def test_do_nothing_renderer_is_quarantined(sample: RecordingPaths, tmp_path: Path, private_state: Path) -> None:
+    """The quarantined MP4 still holds personal data: it lands outside the output tree
+    (issue 15), in the service's private state folder, 0700, its files 0600."""
     out = tmp_path / "call.anon.mp4"
     job = pipeline.Job(input=sample.video, output=out, config=load_config(None), roster=sample.roster, sidecar=sample.sidecar)
     with pytest.raises(VerificationError, match="not published") as info:
@@ -32,9 +35,14 @@ def test_do_nothing_renderer_is_quarantined(sample: RecordingPaths, tmp_path: Pa
     assert info.value.exit_code == 5
     assert not out.exists()
     assert not (tmp_path / "call.anon.plan.json").exists() and not (tmp_path / "call.anon.report.json").exists()
-    quarantined = tmp_path / "quarantine" / "call.anon.mp4"
+    assert list(tmp_path.iterdir()) == []  # nothing in the published tree, not even a quarantine folder
+    qdir = private_state / "anonymizer" / "quarantine"
+    quarantined = qdir / "call.anon.mp4"
     assert quarantined.is_file()
-    report = json.loads((tmp_path / "quarantine" / "call.anon.report.json").read_text())
+    assert stat.S_IMODE(qdir.stat().st_mode) == 0o700
+    assert stat.S_IMODE(quarantined.stat().st_mode) == 0o600
+    assert stat.S_IMODE((qdir / "call.anon.report.json").stat().st_mode) == 0o600
+    report = json.loads((qdir / "call.anon.report.json").read_text())
     assert report["status"] == "quarantined"
     modalities = {p["modality"] for p in report["verification"]["problems"]}
     assert modalities == {"screen", "audio"}
