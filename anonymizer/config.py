@@ -11,6 +11,7 @@ import dataclasses
 import hashlib
 import json
 import math
+import os
 import re
 import tomllib
 from dataclasses import dataclass, field, fields
@@ -107,6 +108,16 @@ class PolicyConfig:
     verify_min_interval_s: float = 0.5  # a changing redacted region is re-read at most this often (0: every change)
     access_file: str = ""  # `anonymizer export`: who may export what (absolute path, owned by the service)
     report_key_file: str = ""  # HMAC key (32+ random bytes, mode 0600) signing reports; export trusts only signed ones
+
+    def quarantine_path(self) -> Path:
+        """Where outputs that fail verification go: ``quarantine_dir``, else
+        ``$XDG_STATE_HOME/anonymizer/quarantine`` (``~/.local/state/...`` when unset or not
+        absolute, as the XDG spec says): private to the service user, outside any output tree."""
+        if self.quarantine_dir:
+            return Path(self.quarantine_dir)
+        state = os.environ.get("XDG_STATE_HOME", "")
+        base = Path(state) if state and Path(state).is_absolute() else Path.home() / ".local" / "state"
+        return base / "anonymizer" / "quarantine"
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,7 @@ from anonymizer.screen.layout import Line, build_lines, finding_boxes
 from anonymizer.screen.state import ScreenState
 from anonymizer.screen.tracks import StateBox, merge_tracks, unsure_boxes
 from anonymizer.sidecar import Sidecar, load_sidecar
+from anonymizer.signing import load_key, sign_report
 from anonymizer.speech import Transcriber, WhisperTranscriber, unheard_speech
 from anonymizer.speech.carriers import carrier_spans
 from anonymizer.speech.normalize import normalize, render
@@ -231,6 +232,8 @@ def _run(job: Job, models: Models | None, *, renderer: Callable[..., int] | None
     timings = Timings()
     cfg = job.config
     check_paths(job)
+    # The report key is read now: a bad key is exit 2 before the run, not after it.
+    report_key = load_key(Path(cfg.policy.report_key_file)) if cfg.policy.report_key_file else None
     roster = load_roster(job.roster)
     sidecar = load_sidecar(job.sidecar)  # every value checked here (NaN, strings, 0 windows): exit 2 before any media is read
     info = probe(job.input)
@@ -325,10 +328,8 @@ def _run(job: Job, models: Models | None, *, renderer: Callable[..., int] | None
                 audio=track, n_words=len(words), user=_user(), version=__version__,
             )
             report["verification"] = verification
-            if cfg.policy.report_key_file:  # export trusts a report only with a valid HMAC (anonymizer.signing)
-                from anonymizer.signing import load_key, sign_report
-
-                sign_report(report, load_key(Path(cfg.policy.report_key_file)), agent_id=sidecar.agent_employee_id)
+            if report_key is not None:  # export trusts a report only with a valid HMAC (anonymizer.signing)
+                sign_report(report, report_key, agent_id=sidecar.agent_employee_id)
             write_atomic(job.plan_path(), plan.to_json())
             written.append(job.plan_path())
             write_atomic(job.report_path(), json.dumps(report, indent=1, sort_keys=True))
@@ -409,17 +410,8 @@ def refuse_still_video(path: Path, threshold: int, tile_px: int = 16) -> None:
                       "a still image, not a screen recording", path=path)
 
 
-def default_quarantine_dir() -> Path:
-    """``$XDG_STATE_HOME/anonymizer/quarantine`` (``~/.local/state/...`` when unset or not
-    absolute, as the XDG spec says): private to the service user, outside any output tree."""
-    state = os.environ.get("XDG_STATE_HOME", "")
-    base = Path(state) if state and Path(state).is_absolute() else Path.home() / ".local" / "state"
-    return base / "anonymizer" / "quarantine"
-
-
 def quarantine_dir(job: Job) -> Path:
-    configured = job.config.policy.quarantine_dir
-    return Path(configured) if configured else default_quarantine_dir()
+    return job.config.policy.quarantine_path()
 
 
 def quarantine(job: Job, tmp: Path, plan: Plan, problems: list[Problem], verification: dict[str, Any]) -> None:
@@ -428,7 +420,9 @@ def quarantine(job: Job, tmp: Path, plan: Plan, problems: list[Problem], verific
     personal data: it and its report are 0600 in a 0700 folder (made by check_quarantine)."""
     qdir = quarantine_dir(job)
     check_quarantine(qdir, [Path(job.output).parent])
-    target = qdir / Path(job.output).name
+    # Named by the input's hash too: two recordings named alike (team1/call, team2/call)
+    # never overwrite each other's quarantined output.
+    target = qdir / f"{Path(job.output).stem}.{plan.input_sha256[:12]}.mp4"
     kinds = sorted({f"{p.modality}:{p.entity_type}" for p in problems})
     report = {"status": "quarantined", "input_sha256": plan.input_sha256, "config_sha256": plan.config_sha256,
               "reason": f"{len(problems)} value(s) found again in the output ({', '.join(kinds)})", "verification": verification}

@@ -13,7 +13,6 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import click
@@ -95,17 +94,7 @@ def writable_file(path: Path) -> str | None:
 
 def _quarantine(config: Any, out: Path) -> Path:
     """Where a run would quarantine an output written to ``out``: the pipeline's own rule."""
-    from anonymizer import pipeline
-
-    try:
-        job: Any = SimpleNamespace(config=config, output=out / "check.mp4")  # the fields the rule reads
-        return Path(pipeline.quarantine_dir(job))
-    except (AttributeError, TypeError):  # the pipeline's rule needs more of a Job: the policy's value
-        configured = getattr(config.policy, "quarantine_dir", "")
-        if configured:
-            return Path(configured)
-        state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-        return Path(state) / "anonymizer" / "quarantine"
+    return Path(config.policy.quarantine_path())
 
 
 def check_paths(r: Report, config: Any, out: Path) -> None:

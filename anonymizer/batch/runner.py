@@ -120,8 +120,8 @@ def clean_leftovers(outbox: Path, *, keep_out: tuple[Path, ...] = ()) -> int:
     fences = [Path(k).resolve() for k in keep_out]
     for dirpath, dirnames, filenames in os.walk(outbox, followlinks=False):
         d = Path(dirpath)
-        if any(d == f or d.is_relative_to(f) for f in fences) or d.name == "quarantine":
-            dirnames[:] = []  # a quarantine's reports have no MP4 next to them, by design
+        if any(d == f or d.is_relative_to(f) for f in fences):
+            dirnames[:] = []
             continue
         for name in filenames:
             p = d / name
@@ -141,7 +141,8 @@ def clean_leftovers(outbox: Path, *, keep_out: tuple[Path, ...] = ()) -> int:
 
 def check_folders(inbox: Path, outbox: Path, quarantine: Path | None = None) -> None:
     """Refuse an inbox and an outbox that are the same folder or nested either way, and a
-    quarantine inside the inbox (its MP4s would be discovered as recordings), before
+    quarantine inside the inbox (its MP4s would be discovered as recordings) or the outbox
+    (the published tree: a quarantined MP4 still shows what it should hide), before
     anything is created or deleted. Compared after resolving links, so a link cannot hide
     the nesting."""
     i, o = Path(inbox).resolve(), Path(outbox).resolve()
@@ -153,6 +154,8 @@ def check_folders(inbox: Path, outbox: Path, quarantine: Path | None = None) -> 
         raise ConfigError(f"the inbox must not be inside the outbox ({o})", path=inbox)
     if quarantine is not None and Path(quarantine).resolve().is_relative_to(i):
         raise ConfigError(f"the quarantine must not be inside the inbox ({i})", path=quarantine)
+    if quarantine is not None and Path(quarantine).resolve().is_relative_to(o):
+        raise ConfigError(f"the quarantine must not be inside the outbox ({o})", path=quarantine)
 
 
 def config_hash(config: Config, roster: Path | None, asr_model: Path | None) -> str:
@@ -260,14 +263,14 @@ def run_batch(opts: BatchOptions, *, progress: Progress | None = None, now: Call
     if opts.models_factory is not None and not callable(opts.models_factory):
         raise ConfigError(f"models_factory is not a function: {opts.models_factory!r}")
     cfg = opts.config
-    quarantine = Path(cfg.policy.quarantine_dir) if cfg.policy.quarantine_dir else None
+    quarantine = cfg.policy.quarantine_path()
     check_folders(inbox, outbox, quarantine)
     if opts.roster is not None and not Path(opts.roster).is_file():
         raise ConfigError("roster file not found", path=opts.roster)
     outbox.mkdir(parents=True, exist_ok=True, mode=0o750)
     summary = Summary(inbox=str(inbox), outbox=str(outbox), workers=opts.workers, cluster=opts.cluster)
     with outbox_lock(outbox):
-        summary.cleaned = clean_leftovers(outbox, keep_out=(inbox,) + ((quarantine,) if quarantine else ()))
+        summary.cleaned = clean_leftovers(outbox, keep_out=(inbox, quarantine))
         db = StateDB(outbox / STATE_NAME)
         try:
             _run(opts, cfg, db, summary, progress, now)

@@ -223,3 +223,17 @@ def test_default_quarantine_is_private_state(monkeypatch: pytest.MonkeyPatch, tm
         assert pipeline.quarantine_dir(job) == tmp_path / "home" / ".local" / "state" / "anonymizer" / "quarantine"
     pipeline.check_quarantine(pipeline.quarantine_dir(job), [tmp_path / "out"])
     assert stat.S_IMODE(pipeline.quarantine_dir(job).stat().st_mode) == 0o700
+
+
+def test_bad_report_key_found_before_decoding(small: RecordingPaths, tmp_path: Path, no_decoding: pipeline.Models) -> None:
+    """A report key that cannot sign (too short, readable by others) is exit 2 before the
+    run, not after a whole analysis whose report could then not be signed."""
+    key = tmp_path / "report.key"
+    for content, mode, needle in ((b"short", 0o600, "at least"), (os.urandom(32), 0o644, "")):
+        key.write_bytes(content)
+        key.chmod(mode)
+        job = pipeline.Job(input=small.video, output=tmp_path / "c.mp4", config=load_config(_policy(tmp_path, f'report_key_file = "{key}"\n')))
+        with pytest.raises(ConfigError, match=needle) as info:
+            pipeline.run(job, no_decoding)
+        assert info.value.exit_code == 2 and info.value.path == str(key)
+    assert not (tmp_path / "c.mp4").exists()

@@ -37,12 +37,13 @@ def test_do_nothing_renderer_is_quarantined(sample: RecordingPaths, tmp_path: Pa
     assert not (tmp_path / "call.anon.plan.json").exists() and not (tmp_path / "call.anon.report.json").exists()
     assert list(tmp_path.iterdir()) == []  # nothing in the published tree, not even a quarantine folder
     qdir = private_state / "anonymizer" / "quarantine"
-    quarantined = qdir / "call.anon.mp4"
+    [quarantined] = qdir.glob("call.anon.*.mp4")  # named by the input's hash too: no two collide
     assert quarantined.is_file()
     assert stat.S_IMODE(qdir.stat().st_mode) == 0o700
     assert stat.S_IMODE(quarantined.stat().st_mode) == 0o600
-    assert stat.S_IMODE((qdir / "call.anon.report.json").stat().st_mode) == 0o600
-    report = json.loads((qdir / "call.anon.report.json").read_text())
+    qreport = quarantined.with_name(quarantined.stem + ".report.json")
+    assert stat.S_IMODE(qreport.stat().st_mode) == 0o600
+    report = json.loads(qreport.read_text())
     assert report["status"] == "quarantined"
     modalities = {p["modality"] for p in report["verification"]["problems"]}
     assert modalities == {"screen", "audio"}

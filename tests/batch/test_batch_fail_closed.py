@@ -15,7 +15,7 @@ import pytest
 
 from anonymizer.batch import BatchOptions, run_batch
 from anonymizer.batch.discover import discover
-from anonymizer.batch.runner import STATE_NAME, clean_leftovers
+from anonymizer.batch.runner import STATE_NAME, check_folders, clean_leftovers
 from anonymizer.config import load_config
 from anonymizer.errors import ConfigError
 from benchmarks.corpus import RecordingPaths
@@ -218,7 +218,7 @@ def test_verification_refusal_quarantines_and_publishes_nothing(seeds: list[Reco
     assert all(f["exit_code"] == 5 and "found again in the output" in f["reason"] for f in s["failures"])
     assert sorted(f["path"] for f in s["failures"]) == ["call00_00.mp4", "call01_00.mp4"]
     assert output_hashes(out) == {} and not list(out.rglob("*.anon.*")) and leftovers(out) == []
-    assert sorted(p.name for p in quarantine.glob("*.mp4")) == ["call00_00.anon.mp4", "call01_00.anon.mp4"]
+    assert sorted(p.name.split(".")[0] for p in quarantine.glob("*.anon.*.mp4")) == ["call00_00", "call01_00"]
     # the same inputs with a reader that finds nothing again: published
     proc, s = run_batch_cli(inbox, tmp_path / "out2", policy, "--roster", str(roster))
     assert proc.returncode == 0 and s["done"] == 2, s
@@ -247,3 +247,12 @@ def test_summary_json_lists_new_fields(tmp_path: Path) -> None:
     data = json.loads(json.dumps(s.to_json()))
     assert data["deferred"] == 1 and data["deferred_files"] == [{"path": "a.mkv", "reason": "r"}]
     assert data["ignored"] == 1 and data["ignored_files"] == [{"path": "b.mp4", "reason": "q"}] and s.ok
+
+
+def test_quarantine_inside_the_outbox_is_refused(tmp_path: Path) -> None:
+    """The outbox is what gets published; a quarantined MP4 still shows what it hides."""
+    inbox, out = tmp_path / "in", tmp_path / "out"
+    inbox.mkdir()
+    with pytest.raises(ConfigError, match="inside the outbox"):
+        check_folders(inbox, out, out / "team" / "quarantine")
+    check_folders(inbox, out, tmp_path / "quarantine")  # beside it: fine
