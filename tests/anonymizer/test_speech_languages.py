@@ -66,8 +66,12 @@ def test_french_and_english_calls_are_transcribed_and_told_apart(base: WhisperTr
     fr = base.words(_speech(tmp_path, FR, "fr"))
     assert base.detected == "fr"
     text = " ".join(w.text for w in fr).lower()
-    # espeak's French is robotic: whisper base gets some of it, in French (not English)
-    assert "numéro de téléphone" in text, text
+    # espeak's French is robotic: whisper base gets some of it, in French (not English).
+    # How much varies between hosts with the same packages and model bytes (2026-12-04, an
+    # AMD EPYC: "vous m'obûtez le téléphone", where earlier hosts heard "numéro de
+    # téléphone"; the base commit fails the same way there), so one accented French word
+    # is asked.
+    assert "téléphone" in text, text
     assert all(0 <= w.start_s <= w.end_s for w in fr)
     assert [w.text for w in base.words(_speech(tmp_path, FR, "fr"))] == [w.text for w in fr]  # greedy: reproducible
     en = base.words(_speech(tmp_path, EN, "en-us"))
