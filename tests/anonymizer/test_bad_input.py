@@ -157,30 +157,9 @@ def test_excluded_line_is_never_processed(tiny: RecordingPaths, tmp_path: Path) 
 
 def test_video_of_one_repeated_frame_is_refused(tmp_path: Path) -> None:
     """A screenshot encoded as a 3 s video, with silent audio."""
-    import av
-
-    src = tmp_path / "screenshot.mp4"
-
-    with av.open(str(src), "w") as out:
-        vs = out.add_stream("libx264", rate=10)
-        vs.width, vs.height, vs.pix_fmt = 160, 96, "yuv420p"
-        aus = out.add_stream("aac", rate=16000, layout="mono")
-        img = np.zeros((96, 160, 3), np.uint8)
-        img[20:40, 20:120] = 255
-        for i in range(30):
-            f = av.VideoFrame.from_ndarray(img, format="rgb24")
-            f.pts = i
-            for pk in vs.encode(f):
-                out.mux(pk)
-        for pk in vs.encode(None):
-            out.mux(pk)
-        for i in range(0, 48000, 1024):
-            af = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
-            af.sample_rate, af.pts = 16000, i
-            for pk in aus.encode(af):
-                out.mux(pk)
-        for pk in aus.encode(None):
-            out.mux(pk)
+    img = np.zeros((96, 160, 3), np.uint8)
+    img[20:40, 20:120] = 255
+    src = _encode(tmp_path / "screenshot.mp4", [img] * 30, crf=23, gop=250)
     _run_fails(src, tmp_path, 6, "still_image")
 
 
