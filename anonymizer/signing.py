@@ -24,6 +24,7 @@ import hmac
 import json
 import os
 import stat
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -34,34 +35,50 @@ MIN_KEY_BYTES = 32
 SIGNATURE = "signature"
 
 
-def _owner_ok(uid: int) -> bool:
-    return uid in (0, os.geteuid())
+def trusted_owners(*more: int) -> frozenset[int]:
+    """Root, the effective user, and ``more`` (the service user who owns the policy, a
+    recording's owner)."""
+    return frozenset((0, os.geteuid(), *more))
 
 
-def check_trusted(path: Path, st: os.stat_result, what: str, *, secret: bool = False) -> None:
-    """Refuse (ConfigError, exit 2) a file others could have written (or, ``secret``, read)."""
+def folder_problem(folder: Path, owners: Collection[int]) -> str | None:
+    """Why files in ``folder`` could have been put there by someone else, or None. A folder
+    others may write to lets them rename or replace its files, unless it has the sticky bit
+    (then only a file's owner may rename or delete it, as in /tmp)."""
+    try:
+        st = os.stat(folder)
+    except OSError as exc:
+        return f"its folder cannot be inspected ({exc.strerror})"
+    if st.st_uid not in owners:
+        return f"its folder is owned by uid {st.st_uid}"
+    if st.st_mode & 0o022 and not st.st_mode & stat.S_ISVTX:
+        return f"its folder can be written by others (mode {stat.S_IMODE(st.st_mode):04o}): its files could be renamed or replaced"
+    return None
+
+
+def check_trusted(path: Path, st: os.stat_result, what: str, *, secret: bool = False,
+                  owners: Collection[int] | None = None) -> None:
+    """Refuse (ConfigError, exit 2) a file others could have written (or, ``secret``, read):
+    owned by one of ``owners`` (default: root or the effective user), in such a folder."""
+    owners = trusted_owners() if owners is None else owners
     if not stat.S_ISREG(st.st_mode):
         raise ConfigError(f"{what} is not a regular file", path=path)
-    if not _owner_ok(st.st_uid):
-        raise ConfigError(f"{what} must be owned by root or uid {os.geteuid()}, not uid {st.st_uid}", path=path)
+    if st.st_uid not in owners:
+        raise ConfigError(f"{what} must be owned by uid {' or '.join(map(str, sorted(owners)))}, not uid {st.st_uid}", path=path)
     mask = 0o077 if secret else 0o022
     if st.st_mode & mask:
         kind = "readable or writable by group/others" if secret else "writable by group/others"
         raise ConfigError(f"{what} is {kind} (mode {stat.S_IMODE(st.st_mode):04o}); "
                           f"chmod {'600' if secret else 'go-w'} it", path=path)
-    folder = path.parent
-    try:
-        dst = os.stat(folder)
-    except OSError as exc:
-        raise ConfigError(f"cannot inspect the folder of the {what}: {exc.strerror}", path=folder) from exc
-    if not _owner_ok(dst.st_uid) or dst.st_mode & 0o022:
-        raise ConfigError(f"the folder of the {what} can be written by others (owner uid {dst.st_uid}, "
-                          f"mode {stat.S_IMODE(dst.st_mode):04o}): its files could be replaced", path=folder)
+    problem = folder_problem(path.parent, owners)
+    if problem is not None:
+        raise ConfigError(f"the {what} is not trusted: {problem}", path=path.parent)
 
 
-def read_trusted(path: Path, what: str, *, secret: bool = False) -> bytes:
+def read_trusted(path: Path, what: str, *, secret: bool = False, owners: Collection[int] | None = None) -> bytes:
     """The bytes of a file the deployment decides with: no symlink, owned by root or the
-    effective user, not writable (``secret``: not accessible at all) by group or others."""
+    effective user (or ``owners``), not writable (``secret``: not accessible at all) by group
+    or others, in a folder others cannot write to."""
     path = Path(path)
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
@@ -72,13 +89,13 @@ def read_trusted(path: Path, what: str, *, secret: bool = False) -> bytes:
             raise ConfigError(f"{what} is a symbolic link (refused)", path=path) from exc
         raise ConfigError(f"cannot open the {what}: {exc.strerror}", path=path) from exc
     with os.fdopen(fd, "rb") as f:
-        check_trusted(path, os.fstat(f.fileno()), what, secret=secret)
+        check_trusted(path, os.fstat(f.fileno()), what, secret=secret, owners=owners)
         return f.read()
 
 
-def load_key(path: Path) -> bytes:
+def load_key(path: Path, *, owners: Collection[int] | None = None) -> bytes:
     """The report key (``[policy] report_key_file``): at least 32 bytes, private."""
-    key = read_trusted(Path(path), "report key file", secret=True)
+    key = read_trusted(Path(path), "report key file", secret=True, owners=owners)
     if len(key) < MIN_KEY_BYTES:
         raise ConfigError(f"report key file holds {len(key)} bytes; it needs at least {MIN_KEY_BYTES} random bytes "
                           f"(head -c 32 /dev/urandom)", path=path)

@@ -100,7 +100,8 @@ def export_cmd(ctx: click.Context, recording: Path, dest: Path, user: str | None
         dep = load_deployment()
         assert dep.access is not None and dep.key is not None and dep.audit_log is not None  # load_deployment checked
         who = os_user(dep.service_uid)
-        result = export(recording, dest, user=user or who, os_user=who, access=dep.access, key=dep.key, audit_log=dep.audit_log)
+        result = export(recording, dest, user=user or who, os_user=who, access=dep.access, key=dep.key, audit_log=dep.audit_log,
+                        service_uid=dep.service_uid)
     except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - mapped to exit codes
         _fail(ctx, exc)
     click.echo(f"exported: {result.destination} (rule {result.decision.rule}, sha256 {result.sha256})")

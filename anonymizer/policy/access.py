@@ -62,7 +62,7 @@ import os
 import pwd
 import stat
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -137,11 +137,11 @@ def _str(value: Any, what: str, path: Path) -> str:
     return value.strip()
 
 
-def load_access(path: Path) -> Access:
+def load_access(path: Path, *, owners: Collection[int] | None = None) -> Access:
     """Read and validate the access file; unknown keys and roles are errors (exit 2), and
     so is a file others could have written (:func:`anonymizer.signing.read_trusted`)."""
     path = Path(path)
-    data = signing.read_trusted(path, "access file")
+    data = signing.read_trusted(path, "access file", owners=owners)
     try:
         raw = tomllib.loads(data.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
@@ -200,8 +200,10 @@ def load_deployment(*, for_export: bool = True) -> Deployment:
     for key in ("audit_log", "access_file", "report_key_file"):
         if not getattr(p, key):
             raise ConfigError(f"export needs [policy] {key} in the deployment's policy", path=path)
+    owners = signing.trusted_owners(dep.service_uid)  # root, who runs this, the service user
     return Deployment(policy_path=path, service_uid=dep.service_uid, config=config, audit_log=log,
-                      access=load_access(Path(p.access_file)), key=signing.load_key(Path(p.report_key_file)))
+                      access=load_access(Path(p.access_file), owners=owners),
+                      key=signing.load_key(Path(p.report_key_file), owners=owners))
 
 
 def os_user(service_uid: int) -> str:
@@ -258,11 +260,18 @@ def _report_owner(report: dict[str, Any], key: bytes, access: Access) -> tuple[s
     return None, "its report's agent is not in the access file"
 
 
-def _sidecar_owner(path: Path, recording: os.stat_result) -> tuple[str | None, str | None]:
+def _sidecar_owner(path: Path, recording: os.stat_result, service_uid: int | None) -> tuple[str | None, str | None]:
     """The agent named by the recording's own sidecar, else (None, why not). A sidecar
     someone else could have planted (a symlink, another owner, writable by others, a hard
     link) does not count: a hard link to an original next to a forged sidecar, or next to a
-    hard link of the caller's own genuine sidecar, must not make it "own"."""
+    hard link of the caller's own genuine sidecar, must not make it "own". Nor does one in a
+    folder others may write to (without the sticky bit): there a genuine sidecar renamed
+    to another recording's name, or a recording renamed next to one, keeps its owner and
+    its single link."""
+    owners = signing.trusted_owners(recording.st_uid, *(() if service_uid is None else (service_uid,)))
+    folder = signing.folder_problem(path.parent, owners)
+    if folder is not None:
+        return None, f"its sidecar is not trusted: {folder}"
     base = path.name[: -len(ANON_SUFFIX)] if path.name.lower().endswith(ANON_SUFFIX) else path.stem
     for cand in (path.with_name(base + ".sidecar.json"), path.with_name(base + ".json")):
         try:
@@ -273,7 +282,7 @@ def _sidecar_owner(path: Path, recording: os.stat_result) -> tuple[str | None, s
             return None, f"its sidecar {cand.name} cannot be read ({exc.strerror})"
         if not stat.S_ISREG(st.st_mode):
             return None, f"its sidecar {cand.name} is not a regular file (a link is never trusted)"
-        if st.st_uid not in (0, os.geteuid(), recording.st_uid) or st.st_mode & 0o022:
+        if st.st_uid not in owners or st.st_mode & 0o022:
             return None, f"its sidecar {cand.name} is not trusted (owner uid {st.st_uid}, mode {stat.S_IMODE(st.st_mode):04o})"
         if st.st_nlink != 1:  # another recording's genuine sidecar, hard-linked here
             return None, f"its sidecar {cand.name} has {st.st_nlink} hard links (not trusted)"
@@ -282,7 +291,7 @@ def _sidecar_owner(path: Path, recording: os.stat_result) -> tuple[str | None, s
     return None, "no sidecar next to it"
 
 
-def inspect_target(path: Path, *, key: bytes, access: Access) -> Target:
+def inspect_target(path: Path, *, key: bytes, access: Access, service_uid: int | None = None) -> Target:
     """Hash the file, decide whether it is a published anonymized output (signed report),
     find its agent (signed report, else the sidecar next to it)."""
     path = Path(path)
@@ -297,7 +306,7 @@ def inspect_target(path: Path, *, key: bytes, access: Access) -> Target:
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror}", path=path) from exc
     report, why_not = _read_report(path, sha, key)
-    owner, owner_why = _report_owner(report, key, access) if report is not None else _sidecar_owner(path, st)
+    owner, owner_why = _report_owner(report, key, access) if report is not None else _sidecar_owner(path, st, service_uid)
     return Target(path=path, sha256=sha, anonymized=report is not None, not_anonymized_because=why_not, owner_agent=owner,
                   owner_unknown_because=owner_why)
 
@@ -330,10 +339,38 @@ def decide(access: Access, user_name: str, target: Target, *, os_user: str | Non
     return Decision(False, "not_team", f"the recording's agent is not in {user_name}'s teams ({', '.join(user.teams) or 'none'})")
 
 
-def _destination(source: Path, dest: Path) -> Path:
+def _caller_account(os_user: str) -> pwd.struct_passwd | None:
+    """The account the copy is for when it is not the one this runs as (``sudo``), else
+    None. An OS user that names no account is refused: the copy would be nobody's."""
+    try:
+        account = pwd.getpwnam(os_user)
+    except KeyError as exc:
+        if os_user == f"uid:{os.getuid()}":
+            return None
+        raise ConfigError(f"OS user {os_user!r} has no account: the copy would belong to nobody") from exc
+    return None if account.pw_uid == os.geteuid() else account
+
+
+def _may_write(folder: Path, account: pwd.struct_passwd) -> bool:
+    """Whether ``account`` could create a file in ``folder`` itself (owner, group or other
+    write and search bits; root may always): a privileged export must not let its caller
+    drop files where they could not."""
+    if account.pw_uid == 0:
+        return True
+    st = os.stat(folder)
+    if st.st_uid == account.pw_uid:
+        return st.st_mode & 0o300 == 0o300
+    if st.st_gid in os.getgrouplist(account.pw_name, account.pw_gid):
+        return st.st_mode & 0o030 == 0o030
+    return st.st_mode & 0o003 == 0o003
+
+
+def _destination(source: Path, dest: Path, account: pwd.struct_passwd | None = None) -> Path:
     final = dest / source.name if dest.is_dir() else dest
     if not final.parent.is_dir():
         raise ConfigError("destination folder does not exist", path=final.parent)
+    if account is not None and not _may_write(final.parent, account):
+        raise ConfigError(f"{account.pw_name} cannot write to the destination folder", path=final.parent)
     if final.exists() or final.is_symlink():
         raise ConfigError("destination already exists (exports never overwrite)", path=final)
     if final.resolve() == source.resolve():
@@ -341,9 +378,11 @@ def _destination(source: Path, dest: Path) -> Path:
     return final
 
 
-def _copy(source: Path, final: Path, expected_sha: str) -> None:
+def _copy(source: Path, final: Path, expected_sha: str, account: pwd.struct_passwd | None = None) -> None:
     """Copy atomically (private temp file, 0640 at rename); the bytes copied must be the
-    bytes the decision was made on, else nothing is published."""
+    bytes the decision was made on, else nothing is published. Under sudo the copy is
+    handed to the caller (``account``) before it is renamed into place: it is theirs, not
+    root's or the service's."""
     with atomic_path(final) as tmp:
         h = hashlib.sha256()
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -351,6 +390,12 @@ def _copy(source: Path, final: Path, expected_sha: str) -> None:
             for block in iter(lambda: src.read(1 << 20), b""):
                 h.update(block)
                 out.write(block)
+            if account is not None:
+                try:
+                    os.fchown(out.fileno(), account.pw_uid, account.pw_gid)
+                except PermissionError as exc:
+                    raise ConfigError(f"export runs as uid {os.geteuid()}, which cannot hand the copy to {account.pw_name}: "
+                                      "run it through sudo as root", path=final) from exc
         if h.hexdigest() != expected_sha:
             raise ProcessingError("the file changed while it was being exported; nothing copied", path=source)
 
@@ -362,7 +407,8 @@ class ExportResult:
     decision: Decision
 
 
-def export(source: Path, dest: Path, *, user: str, os_user: str, access: Access, key: bytes, audit_log: Path) -> ExportResult:
+def export(source: Path, dest: Path, *, user: str, os_user: str, access: Access, key: bytes, audit_log: Path,
+           service_uid: int | None = None) -> ExportResult:
     """Decide, log the attempt, then copy. Every attempt is logged with both names (``user``
     asked for with ``--as``, ``os_user`` who really asks): a refusal raises
     :class:`RuleRefusal` (exit 6) after it is logged; an export that cannot be done (source
@@ -373,7 +419,7 @@ def export(source: Path, dest: Path, *, user: str, os_user: str, access: Access,
     fields: dict[str, Any] = {"user": user, "role": None if known is None else known.role, "os_user": os_user,
                               "os_user_role": None if acting is None else acting.role, "file": str(source)}
     try:
-        target = inspect_target(source, key=key, access=access)
+        target = inspect_target(source, key=key, access=access, service_uid=service_uid)
     except AnonymizerError as exc:
         audit.append(audit_log, "export", decision="failed", exit_code=exc.exit_code, reason=str(exc)[:500], **fields)
         raise
@@ -383,13 +429,14 @@ def export(source: Path, dest: Path, *, user: str, os_user: str, access: Access,
         audit.append(audit_log, "export", decision="refused", exit_code=RuleRefusal.exit_code, **fields)
         raise RuleRefusal(decision.rule, decision.reason, path=source)
     try:
-        final = _destination(source, Path(dest))
+        account = _caller_account(os_user)
+        final = _destination(source, Path(dest), account)
     except ConfigError as exc:
         audit.append(audit_log, "export", decision="failed", exit_code=exc.exit_code, **fields)
         raise
     audit.append(audit_log, "export", decision="allowed", dest=str(final), **fields)
     try:
-        _copy(source, final, target.sha256)
+        _copy(source, final, target.sha256, account)
     except (OSError, AnonymizerError) as exc:
         code = exc.exit_code if isinstance(exc, AnonymizerError) else ProcessingError.exit_code
         audit.append(audit_log, "export", decision="failed", dest=str(final), exit_code=code, **fields)

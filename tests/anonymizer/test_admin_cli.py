@@ -23,6 +23,7 @@ from click.testing import CliRunner, Result
 
 from anonymizer import audit, signing
 from anonymizer._cli.admin import register
+from anonymizer.policy import access as access_mod
 
 ACCESS = """
 [users.alice]
@@ -49,6 +50,7 @@ team = "B"
 KEY = bytes(range(32))
 OTHER_UID = 4242  # not root, not us: a file it owns is not trusted
 
+_REAL_CALLER_ACCOUNT = access_mod._caller_account
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="chown to another uid needs root")
 
 
@@ -123,6 +125,10 @@ def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Store:
     policy = _write(etc / "policy.toml", f'[policy]\naudit_log = "{log}"\naccess_file = "{access}"\nreport_key_file = "{key}"\n')
     monkeypatch.setenv("ANONYMIZER_POLICY", str(policy))
     monkeypatch.delenv("SUDO_USER", raising=False)
+    # alice, bob... are names in the access file, not accounts on this host: the copy stays
+    # with the user running the tests (test_export_under_sudo_is_handed_to_the_caller
+    # exercises the real account lookup)
+    monkeypatch.setattr(access_mod, "_caller_account", lambda os_user: None)
     dest = tmp_path / "out"
     dest.mkdir()
     return Store(root, etc, policy, access, key, log, dest)
@@ -319,6 +325,38 @@ def test_without_sudo_the_os_user_is_the_real_uid(store: Store) -> None:
     res = invoke("export", store.root / "own.mp4", "--as", "alice", "--to", store.dest, caller=None)
     _refused(res, "as_other_user" if me != "alice" else "own_recording")
     assert _records(store.log)[-1]["os_user"] == me
+
+
+def test_sidecar_in_a_folder_others_can_write_is_not_trusted(store: Store) -> None:
+    """There a trainee could rename a genuine sidecar to another recording's name (or the
+    recording next to theirs): owner and single link survive a rename, the folder's mode
+    is what forbids it. With the sticky bit (as /tmp) only a file's owner may rename it."""
+    store.root.chmod(0o777)
+    assert "folder can be written by others" in _refused(export(store, "own.mp4", "alice"), "anonymized_only")
+    store.root.chmod(0o1777)
+    assert export(store, "own.mp4", "alice").exit_code == 0
+
+
+@needs_root
+def test_export_under_sudo_is_handed_to_the_caller(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under sudo the copy is the caller's, and only where the caller could write itself."""
+    import pwd
+
+    monkeypatch.setattr(access_mod, "_caller_account", _REAL_CALLER_ACCOUNT)
+    nobody = pwd.getpwnam("nobody")
+    store.access.write_text(ACCESS + '\n[users.nobody]\nrole = "trainee"\nagent_id = "E10234"\n'
+                                     '[users.ghost-user-x]\nrole = "admin"\n')
+    res = export(store, "own.mp4", None, caller="nobody")  # sudo -> root, SUDO_USER=nobody
+    _config_error(res, store.dest, "nobody cannot write to the destination folder")
+    assert list(store.dest.iterdir()) == []
+    store.dest.chmod(0o777)
+    res = export(store, "own.mp4", None, caller="nobody")
+    assert res.exit_code == 0, res.output
+    copy = store.dest / "own.mp4"
+    assert (copy.stat().st_uid, copy.stat().st_gid) == (nobody.pw_uid, nobody.pw_gid)
+    assert stat.S_IMODE(copy.stat().st_mode) == 0o640
+    res = export(store, "mate.mp4", None, caller="ghost-user-x")  # allowed, but the copy would be nobody's
+    assert res.exit_code == 2 and "has no account" in res.stderr and list(store.dest.iterdir()) == [copy]
 
 
 # -- export: the deployment's files ---------------------------------------------------------
