@@ -187,7 +187,10 @@ def check_quarantine(qdir: Path, output_folders: list[Path]) -> None:
     what gets published."""
     q = qdir.resolve()
     for folder in output_folders:
-        if q == folder.resolve() or q.is_relative_to(folder.resolve()):
+        f = folder.resolve()
+        # Below a hidden folder is not published (the default ~/.local/state/... under an
+        # output written to $HOME): a run writes one file, not its folder's whole tree.
+        if q == f or (q.is_relative_to(f) and not any(part.startswith(".") for part in q.relative_to(f).parts)):
             raise ConfigError(f"the quarantine folder must not be inside the output folder {folder}", path=qdir)
     if not qdir.is_dir():
         try:

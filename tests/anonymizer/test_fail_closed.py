@@ -223,6 +223,11 @@ def test_default_quarantine_is_private_state(monkeypatch: pytest.MonkeyPatch, tm
         assert pipeline.quarantine_dir(job) == tmp_path / "home" / ".local" / "state" / "anonymizer" / "quarantine"
     pipeline.check_quarantine(pipeline.quarantine_dir(job), [tmp_path / "out"])
     assert stat.S_IMODE(pipeline.quarantine_dir(job).stat().st_mode) == 0o700
+    # `anonymizer run call.mp4` from the home folder: the default quarantine lies below the
+    # output folder, but under a hidden one, which is not published
+    pipeline.check_quarantine(pipeline.quarantine_dir(job), [tmp_path / "home"])
+    with pytest.raises(ConfigError, match="must not be inside the output folder"):
+        pipeline.check_quarantine(tmp_path / "home" / "shared" / "quarantine", [tmp_path / "home"])
 
 
 def test_bad_report_key_found_before_decoding(small: RecordingPaths, tmp_path: Path, no_decoding: pipeline.Models) -> None:
