@@ -100,6 +100,10 @@ def load_sidecar(path: Path | None) -> Sidecar:
     text: dict[str, str | None] = {}
     for k in ("call_id", "agent_employee_id", "purpose", "line"):
         v = data.get(k)
+        # CTI systems write numeric ids and lines as JSON numbers: whole numbers are taken
+        # as their digits; anything else (a fraction, a boolean, a list) is refused.
+        if isinstance(v, int) and not isinstance(v, bool) and k != "purpose":
+            v = str(v)
         if v is not None and not isinstance(v, str):
             raise ConfigError(f"sidecar {k} must be a string, not {type(v).__name__}", path=path)
         text[k] = v

@@ -283,7 +283,9 @@ def test_bad_sidecar_values_exit_2_at_start(tiny: RecordingPaths, tmp_path: Path
         ({"windows": [[0, 0, 10, 10]]}, "windows[0] must be an object"),
         ({"windows": [{"x": 0, "y": 0, "w": 10, "h": 10, "start_s": 2, "end_s": 1}]}, "windows[0].end_s must be after"),
         ({"windows": {"x": 0}}, "windows must be a list"),
-        ({"agent_employee_id": 10234}, "agent_employee_id must be a string"),
+        ({"agent_employee_id": 10234.5}, "agent_employee_id must be a string"),
+        ({"agent_employee_id": True}, "agent_employee_id must be a string"),
+        ({"purpose": 1}, "purpose must be a string"),
         ({"on_hook_s": "12"}, "on_hook_s must be a finite"),
     ],
 )
@@ -298,6 +300,16 @@ def test_sidecar_values_are_checked_not_converted(tmp_path: Path, sidecar: dict[
     with pytest.raises(ConfigError) as info:
         load_sidecar(path)
     assert needle in str(info.value) and str(path) in str(info.value)
+
+
+def test_numeric_ids_are_taken_as_their_digits(tmp_path: Path) -> None:
+    """CTI exports write employee ids, call ids and lines as JSON numbers."""
+    from anonymizer.sidecar import load_sidecar
+
+    path = tmp_path / "call.json"
+    path.write_text('{"call_id": 77, "agent_employee_id": 10234, "line": 33123456789}')
+    side = load_sidecar(path)
+    assert (side.call_id, side.agent_employee_id, side.line) == ("77", "10234", "33123456789")
 
 
 def test_valid_sidecar_windows_load_exactly(tmp_path: Path) -> None:
