@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 DEMO   ?= out/demo
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install system-deps demo test lint bench bench-speed bench-recogniser bench-render bench-kernels clean
+.PHONY: install install-gpu system-deps demo test lint bench bench-speed bench-recogniser bench-render bench-kernels clean
 
 $(BIN)/anonymizer-installed: setup.cfg pyproject.toml
 	$(MAKE) system-deps
@@ -20,6 +20,12 @@ $(BIN)/anonymizer-installed: setup.cfg pyproject.toml
 	touch $@
 
 install: $(BIN)/anonymizer-installed
+
+# GPU hosts: `make install` plus the CUDA 12 cuBLAS that CTranslate2 (Whisper) needs
+# beside torch's CUDA 13 (setup.cfg, extra gpu; loaded by anonymizer.cuda_libs). Then
+# `anonymizer check --device cuda`.
+install-gpu: install
+	$(BIN)/pip install -q -e '.[dev,gpu]'
 
 # espeak-ng speaks the generated sample calls; DejaVu fonts draw their screens; unshare
 # (util-linux), strace and cc (gcc, libc6-dev) run tests/test_network_isolation.py, which

@@ -156,6 +156,18 @@ class BatchConfig:
 
 
 @dataclass(frozen=True)
+class RuntimeConfig:
+    """Where the models ran and which encoder wrote the video: set by ``anonymizer.runtime``
+    from ``--device`` and the probes, never by the policy file. Device and encoder are in
+    every digest (GPU and CPU outputs differ); the reasons are prose for the report only."""
+
+    device: str = "cpu"  # "cpu" or "cuda:N"
+    encoder: str = "libx264"  # or "h264_nvenc"
+    device_reason: str = field(default="default (cpu)", compare=False)
+    encoder_reason: str = field(default="default (libx264)", compare=False)
+
+
+@dataclass(frozen=True)
 class Config:
     video: VideoConfig = field(default_factory=VideoConfig)
     audio: AudioConfig = field(default_factory=AudioConfig)
@@ -164,6 +176,7 @@ class Config:
     redact: RedactConfig = field(default_factory=RedactConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
     batch: BatchConfig = field(default_factory=BatchConfig)
+    runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
     # The policy file this was read from: an input no output may overwrite. Not a setting,
     # so it is left out of to_dict() and every digest (moving the file changes nothing).
     source: str = field(default="", compare=False)
@@ -171,6 +184,7 @@ class Config:
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
         d.pop("source")
+        d["runtime"] = {"device": self.runtime.device, "encoder": self.runtime.encoder}  # reasons: prose, not settings
         return d
 
     def digest(self) -> str:
@@ -245,7 +259,7 @@ def _check(ok: bool, message: str) -> None:
         raise ConfigError(message)
 
 
-_SECTIONS = {f.name: f.type for f in fields(Config) if f.name != "source"}
+_SECTIONS = {f.name: f.type for f in fields(Config) if f.name not in ("source", "runtime")}  # runtime: --device, not the policy
 _CLASSES = {"video": VideoConfig, "audio": AudioConfig, "detect": DetectConfig, "policy": PolicyConfig, "redact": RedactConfig,
             "output": OutputConfig, "batch": BatchConfig}
 

@@ -8,7 +8,6 @@ raises before the output's atomic rename: nothing half-anonymized is ever publis
 from __future__ import annotations
 
 import bisect
-import functools
 import getpass
 import json
 import logging
@@ -78,7 +77,8 @@ class Job:
     asr_model: Path | None = None
     report: Path | None = None
     plan: Path | None = None
-    gpu: bool = False
+    # Device and encoder: ``config.runtime`` (set by ``anonymizer.runtime.with_runtime``), so
+    # that they are in the config digest of the plan, the report and the batch's key.
 
     def report_path(self) -> Path:
         return self.report or self.output.with_name(self.output.stem + ".report.json")
@@ -120,16 +120,18 @@ def asr_threads(threads: int, cpus: int, *, shared_openmp: bool) -> int:
     return max(1, min(threads, cpus - threads + 1))
 
 
-def load_models(config: Config, *, asr_model: Path | None = None, gpu: bool = False, need_audio: bool = True) -> Models:
+def load_models(config: Config, *, asr_model: Path | None = None, device: str | None = None, need_audio: bool = True) -> Models:
+    """EasyOCR and Whisper on ``device`` ("cpu" or "cuda:N"; default ``config.runtime.device``)."""
+    device = device or config.runtime.device
     threads = cpu_threads()
     # Whisper first: CTranslate2 then binds to its own OpenMP runtime (see asr_threads), and
     # it sets the OpenMP thread count of the thread that loads it, which EasyOcrEngine then
     # sets back to ``threads`` for torch.
     shared = "torch" in sys.modules and "ctranslate2" not in sys.modules
-    transcriber = (WhisperTranscriber(asr_model, language=config.audio.language, device="cuda" if gpu else "cpu",
+    transcriber = (WhisperTranscriber(asr_model, language=config.audio.language, device=device,
                                       threads=asr_threads(threads, available_cpus(), shared_openmp=shared))
                    if need_audio else None)
-    ocr = EasyOcrEngine(gpu=gpu, threads=threads, detector=config.video.text_detector == "craft")
+    ocr = EasyOcrEngine(device=device, threads=threads, detector=config.video.text_detector == "craft")
     return Models(ocr=ocr, transcriber=transcriber)
 
 
@@ -249,7 +251,7 @@ def _run(job: Job, models: Models | None, *, renderer: Callable[..., int] | None
         raise InputError("no audio stream (pass --audio FILE, or set [audio] required = false in the policy)", path=job.input)
     t = time.monotonic()
     if models is None:
-        models = load_models(cfg, asr_model=job.asr_model, gpu=job.gpu, need_audio=audio_src is not None)
+        models = load_models(cfg, asr_model=job.asr_model, need_audio=audio_src is not None)
     preload_detection(cfg.detect)  # spaCy (~5 s) loads while the screen is read
     timings.add("load_models", time.monotonic() - t)
     key = _hash_key(cfg)
@@ -304,7 +306,7 @@ def _run(job: Job, models: Models | None, *, renderer: Callable[..., int] | None
         with atomic_path(job.output) as tmp:
             t = time.monotonic()
             out_audio = trim_audio(apply_audio(track, plan, cfg), plan.trim) if track is not None else None
-            render = renderer or functools.partial(render_video, encoder="h264_nvenc" if job.gpu else "libx264")
+            render = renderer or render_video  # with cfg.runtime's encoder
             n_written = render(job.input, tmp, info, plan, out_audio, cfg, timings)
             timings.add("render_total", time.monotonic() - t)
             kept = len(frame_times) if plan.trim is None else sum(1 for ft in frame_times if in_trim(ft, plan.trim))
@@ -745,10 +747,10 @@ def trim_audio(track: AudioTrack, trim: tuple[float, float] | None) -> AudioTrac
 
 
 def render_video(src: Path, dst: Path, info: MediaInfo, plan: Plan, audio: AudioTrack | None, cfg: Config, timings: Timings,
-                 *, encoder: str = "libx264") -> int:
+                 *, encoder: str | None = None) -> int:
     """Decode ``src`` again and write it to ``dst`` with the plan applied. Frames without
     any box or mask go to the encoder as decoded (no RGB conversion). ``encoder``:
-    "libx264", or "h264_nvenc" on CUDA hosts."""
+    default ``cfg.runtime.encoder`` (chosen by probing, ``media.writer.choose_encoder``)."""
     windows = plan.windows
 
     in_gen = 0.0
@@ -808,7 +810,8 @@ def render_video(src: Path, dst: Path, info: MediaInfo, plan: Plan, audio: Audio
     t_all = time.monotonic()
     n = write_recording(
         dst, width=info.width, height=info.height, time_base=info.time_base, rate=info.avg_rate,
-        frames=frames(), audio=audio, crf=cfg.video.crf, preset=cfg.video.preset, codec=encoder,
+        frames=frames(), audio=audio, crf=cfg.video.crf, preset=cfg.video.preset, codec=encoder or cfg.runtime.encoder,
+        device=cfg.runtime.device,
     )
     timings.add("render_encode", time.monotonic() - t_all - in_gen)
     return n

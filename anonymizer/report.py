@@ -28,6 +28,7 @@ def build_report(*, job: Any, info: Any, plan: Plan, sidecar: Any, output_sha256
     audio_counts = Counter(s.type for s in plan.audio_spans)
     categories = Counter(b.category for b in plan.boxes) + Counter(s.category for s in plan.audio_spans)
     duration = plan.duration_s
+    rt = job.config.runtime
     return {
         "anonymizer_version": version,
         "created_utc": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
@@ -51,6 +52,9 @@ def build_report(*, job: Any, info: Any, plan: Plan, sidecar: Any, output_sha256
                    "ink_pixel_fraction": round(screen_stats.ink_pixels / max(1, screen_stats.frame_pixels), 5)},
         "speech": {"words": n_words},
         "models": models.versions(),
+        # where the models ran and what wrote the video (both in config_sha256 too)
+        "runtime": {"device": rt.device, "device_reason": rt.device_reason, "encoder": rt.encoder,
+                    "encoder_reason": rt.encoder_reason},
         "timings_s": {k: round(v, 3) for k, v in timings.items()},
         "wall_s": round(wall_s, 3),
         "real_time_factor": round(wall_s / duration, 3) if duration else None,

@@ -62,14 +62,15 @@ def one(d: Path, gpu: bool, do_score: bool) -> dict[str, Any]:
     """Anonymize the recording in ``d`` (this process: a child of ``main``)."""
     from anonymizer.config import load_config
     from anonymizer.pipeline import Job, load_models, run
+    from anonymizer.runtime import with_runtime
 
-    config = load_config(None)
+    config = with_runtime(load_config(None), "cuda" if gpu else "cpu")
     t0 = time.monotonic()
-    models = load_models(config, gpu=gpu)
+    models = load_models(config)
     t_models = time.monotonic() - t0
     output = d / "call.anon.mp4"
     report = run(Job(input=d / "call.mp4", output=output, config=config, roster=d / "call.roster.csv",
-                     sidecar=d / "call.sidecar.json", gpu=gpu), models)
+                     sidecar=d / "call.sidecar.json"), models)
     wall = time.monotonic() - t0
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     timings = dict(report["timings_s"])

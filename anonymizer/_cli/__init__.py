@@ -58,24 +58,27 @@ _PATH = click.Path(path_type=Path)
 @click.option("--language", type=click.Choice((*LANGUAGES, "auto")),
               help="Call language for speech-to-text (fr and auto use the bundled multilingual model).")
 @click.option("--no-audio", is_flag=True, help="Accept a recording without audio (video only).")
-@click.option("--gpu", is_flag=True, help="Run OCR and speech-to-text on CUDA.")
+@click.option("--device", default="auto", show_default=True, metavar="auto|cpu|cuda[:N]",
+              help="Where OCR and speech-to-text run: auto uses CUDA only when torch and CTranslate2 both run on it; "
+                   "cuda[:N] is refused (exit 2) if they cannot.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
 @click.pass_context
 def run_cmd(ctx: click.Context, recording: Path, output: Path | None, roster: Path | None, sidecar: Path | None,
             policy: Path | None, audio: Path | None, asr_model: Path | None, report: Path | None, plan: Path | None,
-            style: str | None, audio_mode: str | None, language: str | None, no_audio: bool, gpu: bool, as_json: bool) -> None:
+            style: str | None, audio_mode: str | None, language: str | None, no_audio: bool, device: str, as_json: bool) -> None:
     """Anonymize one RECORDING (mp4/mkv/webm) into an MP4, a plan and a report."""
     from anonymizer.pipeline import Job, run
+    from anonymizer.runtime import with_runtime
 
     try:
         overrides: dict[str, dict[str, Any]] = {
             "video": {"style": style},
             "audio": {"mode": audio_mode, "language": language, "required": False if no_audio else None},
         }
-        config = load_config(policy, overrides)
+        config = with_runtime(load_config(policy, overrides), device)  # refused here, before any decoding
         out = output or recording.with_name(recording.stem + ".anon.mp4")
         job = Job(input=recording, output=out, config=config, roster=roster, sidecar=sidecar, audio=audio,
-                  asr_model=asr_model, report=report, plan=plan, gpu=gpu)
+                  asr_model=asr_model, report=report, plan=plan)
         result = run(job)
     except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - mapped to exit codes, fail closed
         fail(exc, ctx.obj["debug"])
@@ -87,6 +90,8 @@ def run_cmd(ctx: click.Context, recording: Path, output: Path | None, roster: Pa
         click.echo(f"  plan:   {result['output']['plan']}")
         click.echo(f"  report: {job.report_path()}")
         click.echo(f"  screen boxes: {sum(c['screen'].values())} {c['screen']}  audio spans: {sum(c['audio'].values())} {c['audio']}")
+        rt = result["runtime"]
+        click.echo(f"  device {rt['device']}, encoder {rt['encoder']}")
         click.echo(f"  wall {result['wall_s']:.1f} s, real-time factor {result['real_time_factor']}")
 
 

@@ -20,8 +20,9 @@ _PATH = click.Path(path_type=Path)
 @click.option("--cluster", metavar="tcp://HOST:PORT", help="Submit each recording to this Dask scheduler instead of local workers.")
 @click.option("--since", metavar="AGE", help="Only recordings modified in the last AGE (e.g. 24h, 7d).")
 @click.option("--asr-model", type=_PATH, help="CTranslate2 Whisper model folder (default: bundled tiny.en).")
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
-              help="Where models run: auto uses CUDA when available.")
+@click.option("--device", default="auto", show_default=True, metavar="auto|cpu|cuda[:N]",
+              help="Where models run, decided once for every worker: auto uses CUDA only when torch and CTranslate2 "
+                   "both run on it; cuda[:N] is refused (exit 2) if they cannot.")
 @click.option("--no-audio", is_flag=True, help="Accept recordings without audio (video only).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
 @click.option("--quiet", is_flag=True, help="No progress output.")
@@ -35,10 +36,13 @@ def batch_cmd(ctx: click.Context, inbox: Path, outbox: Path, roster: Path | None
     from anonymizer.batch.progress import Progress
     from anonymizer.config import load_config, parse_duration_s
     from anonymizer.errors import BatchIncomplete, ConfigError
+    from anonymizer.runtime import with_runtime
 
     debug = bool((ctx.find_root().obj or {}).get("debug"))
     try:
-        config = load_config(policy, {"audio": {"required": False if no_audio else None}})
+        # Device and encoder are resolved here, once: they go into the batch's resume key
+        # (config.processing_digest), and each worker refuses to run anything else.
+        config = with_runtime(load_config(policy, {"audio": {"required": False if no_audio else None}}), device)
         since_s = None
         if since is not None:
             since_s = parse_duration_s(since)
@@ -46,7 +50,7 @@ def batch_cmd(ctx: click.Context, inbox: Path, outbox: Path, roster: Path | None
                 raise ConfigError(f"--since {since!r}: expected a number and a unit, e.g. 24h or 7d")
         opts = BatchOptions(inbox=inbox, outbox=outbox, config=config, roster=roster,
                             workers=workers or max(1, (os.cpu_count() or 2) // 2), cluster=cluster, since_s=since_s,
-                            asr_model=asr_model, device=device)
+                            asr_model=asr_model, device=config.runtime.device)
         summary = run_batch(opts, progress=Progress(0, 0, enabled=not quiet))
     except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - mapped to exit codes, fail closed
         fail(exc, debug)

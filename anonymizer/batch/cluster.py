@@ -6,6 +6,12 @@ one model set, per worker process and reuses it for every task it gets; a crashi
 recording kills that child, not the Dask worker. Workers read INBOX and write OUTBOX
 through a path shared by every host (NFS, CIFS...), so the batch passes absolute paths.
 Start workers with ``--nthreads 1``: more threads on one worker only queue on its child.
+
+The device and the encoder are those the submitting host resolved (``--device``, in the
+spec's ``config.runtime`` and hence in the batch's resume key): every Dask worker's child
+probes them again and refuses to start if its host cannot run exactly those, so an output
+never differs from what its key says (a CPU worker never stands in for a GPU one). Submit
+from a host with the same kind of device as the workers.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Each recording runs in an isolated worker process; the batch survives whatever kills it.
 
 Why a long-lived child rather than one process per file: loading EasyOCR, Whisper and
-spaCy costs seconds to tens of seconds, so a worker loads one model set once (on CUDA when
-available) and then takes recordings one at a time. Why a child at all: a decoder may
+spaCy costs seconds to tens of seconds, so a worker loads one model set once (on the device
+the batch resolved at start, ``anonymizer.runtime``) and then takes recordings one at a time. Why a child at all: a decoder may
 segfault on a truncated file, a hostile header may ask for absurd memory, a stage may hang.
 The parent (``IsolatedWorker``) enforces, per recording:
 
@@ -52,7 +52,9 @@ class WorkerSpec:
 
     config: Config
     asr_model: str | None = None
-    device: str = "auto"  # auto | cpu | cuda
+    # "cpu" or "cuda:N", as the batch resolved it (``config.runtime.device``); "auto": the
+    # config's device. A worker that cannot run it, or the config's encoder, refuses to start.
+    device: str = "auto"
     # A module-level function with ``pipeline.load_models``' signature (None: that one).
     # A callable, never a name to import: nothing on the command line or in the
     # environment can make a worker load code (issue 15, 11). Tests pass fakes in-process.
@@ -117,34 +119,22 @@ def _die_with_parent() -> None:
         os._exit(1)
 
 
-def use_cuda(device: str) -> bool:
-    if device == "cpu":
-        return False
-    try:
-        import ctranslate2  # noqa: F401  (before torch: Whisper keeps its own OpenMP runtime, see pipeline.asr_threads)
-        import torch
-
-        available = bool(torch.cuda.is_available())
-    except ImportError:
-        available = False
-    if device == "cuda" and not available:
-        raise ConfigError("--device cuda: no CUDA device is available")
-    return available
-
-
 class Loaded:
     """A worker's model set, loaded once (used in the child and by Dask workers)."""
 
     def __init__(self, spec: WorkerSpec) -> None:
         from anonymizer.detect import Detector
+        from anonymizer.runtime import check_runtime
 
         self.spec = spec
-        self.gpu = use_cuda(spec.device)
+        # Probed again here: a Dask worker's host is not the one that resolved the device.
+        self.device = check_runtime(spec.config, spec.device).device
+        self.gpu = self.device != "cpu"
         if spec.models_factory is None:
             from anonymizer.pipeline import load_models as factory
         else:
             factory = spec.models_factory
-        self.models = factory(spec.config, asr_model=Path(spec.asr_model) if spec.asr_model else None, gpu=self.gpu, need_audio=True)
+        self.models = factory(spec.config, asr_model=Path(spec.asr_model) if spec.asr_model else None, device=self.device, need_audio=True)
         Detector(spec.config.detect)  # loads spaCy/Presidio now (cached per process), not in the first file's time
 
     def process(self, task: Task) -> dict[str, Any]:
@@ -160,7 +150,7 @@ class Loaded:
                                roster=Path(task.roster) if task.roster else None,
                                sidecar=Path(task.sidecar) if task.sidecar else None,
                                audio=Path(task.audio) if task.audio else None,
-                               asr_model=Path(self.spec.asr_model) if self.spec.asr_model else None, gpu=self.gpu)
+                               asr_model=Path(self.spec.asr_model) if self.spec.asr_model else None)
             report = pipeline.run(job, self.models)
             out["output_sha256"] = report["output"]["sha256"]
             out["media_s"] = float(report["input"].get("duration_s") or 0.0)

@@ -2,10 +2,15 @@
 the input's sample rate and channel layout, muxed into MP4.
 
 Audio is interleaved with video as encoding goes, so the muxer never has to buffer a
-whole stream (memory stays flat on long calls)."""
+whole stream (memory stays flat on long calls).
+
+The encoder is chosen by opening it (``choose_encoder``): NVENC is absent from data-centre
+GPUs (H100, H200) and consumer cards cap concurrent sessions, so a CUDA host is no promise
+that ``h264_nvenc`` opens."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Iterator
 from fractions import Fraction
 from pathlib import Path
@@ -18,6 +23,46 @@ from anonymizer.errors import ProcessingError
 from anonymizer.media.audio import AudioTrack
 
 AAC_FRAME = 1024
+ENCODERS = ("libx264", "h264_nvenc")
+_PROBE_PX = 256  # NVENC refuses frames below about 145x49
+
+log = logging.getLogger(__name__)
+
+
+def _cuda_index(device: str) -> int:
+    return int(device.split(":")[1]) if device.startswith("cuda:") else 0
+
+
+def probe_encoder(name: str, device: str = "cpu") -> None:
+    """Open encoder ``name`` and encode one small frame; raises (``av.error.FFmpegError``,
+    ``ValueError`` for a codec this FFmpeg lacks) if it cannot."""
+    ctx: Any = av.CodecContext.create(name, "w")
+    ctx.width = ctx.height = _PROBE_PX
+    ctx.pix_fmt = "yuv420p"
+    ctx.time_base = Fraction(1, 25)
+    ctx.framerate = Fraction(25)
+    if name == "h264_nvenc":
+        ctx.options = {"gpu": str(_cuda_index(device))}
+    ctx.open()
+    frame = av.VideoFrame.from_ndarray(np.zeros((_PROBE_PX, _PROBE_PX, 3), np.uint8), format="rgb24").reformat(format="yuv420p")
+    frame.pts = 0
+    packets = list(ctx.encode(frame)) + list(ctx.encode(None))
+    if not packets:
+        raise ValueError(f"{name} produced no packet for one frame")
+
+
+def choose_encoder(device: str) -> tuple[str, str]:
+    """(encoder, why) for ``device`` ("cpu" or "cuda:N"): on CUDA ``h264_nvenc`` if it
+    opens and encodes one frame, else libx264 with one log line saying why."""
+    if not device.startswith("cuda"):
+        return "libx264", "CPU run: libx264"
+    try:
+        probe_encoder("h264_nvenc", device)
+    except (av.error.FFmpegError, ValueError, RuntimeError, OSError) as exc:
+        reason = f"h264_nvenc cannot open on {device} ({type(exc).__name__}: {exc}); fell back to libx264"
+        log.warning("%s", reason)
+        return "libx264", reason
+    return "h264_nvenc", f"h264_nvenc opened and encoded a test frame on {device}"
 
 
 def _audio_frames(track: AudioTrack) -> Iterator[tuple[float, Any]]:
@@ -45,12 +90,14 @@ def write_recording(
     crf: int = 20,
     preset: str = "veryfast",
     codec: str = "libx264",
+    device: str = "cpu",
 ) -> int:
     """Write ``frames`` — ``(pts, av.VideoFrame | (H, W, 3) uint8 RGB array)`` — and
     ``audio`` to ``path`` (MP4). Returns the number of video frames written.
 
-    ``codec``: "libx264", or "h264_nvenc" on CUDA hosts (constant quality ``crf``)."""
-    if codec not in ("libx264", "h264_nvenc"):
+    ``codec``: "libx264", or "h264_nvenc" on ``device`` "cuda:N" (constant quality ``crf``),
+    as ``choose_encoder`` chose it."""
+    if codec not in ENCODERS:
         raise ValueError(f"unsupported encoder {codec!r}")
     path = Path(path)
     try:
@@ -69,7 +116,7 @@ def write_recording(
         if codec == "libx264":
             vs.options = {"crf": str(crf), "preset": preset}
         else:
-            vs.options = {"rc": "vbr", "cq": str(crf), "preset": "p4"}
+            vs.options = {"rc": "vbr", "cq": str(crf), "preset": "p4", "gpu": str(_cuda_index(device))}
         astream = None
         audio_iter: Iterator[tuple[float, Any]] | None = None
         pending: tuple[float, Any] | None = None

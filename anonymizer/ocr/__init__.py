@@ -72,20 +72,33 @@ def available_cpus() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
+def _one_device(reader: Any) -> None:
+    """EasyOCR wraps its nets in ``torch.nn.DataParallel`` on CUDA, which wants them on
+    cuda:0 (a net moved to cuda:1 fails at its first call) and spreads one worker's batch
+    over every GPU; unwrapped, each net runs on the device it was moved to."""
+    import torch
+
+    for name in ("detector", "recognizer"):
+        net = getattr(reader, name, None)
+        if isinstance(net, torch.nn.DataParallel):
+            setattr(reader, name, net.module)
+
+
 class EasyOcrEngine(OcrEngine):
-    def __init__(self, *, gpu: bool = False, model_dir: Path | None = None, mag_ratio: float = 1.0, threads: int | None = None,
+    def __init__(self, *, device: str = "cpu", model_dir: Path | None = None, mag_ratio: float = 1.0, threads: int | None = None,
                  detector: bool = True) -> None:
         """``threads``: torch CPU threads; default ``cpu_threads()`` (all this process may
         use, or ``ANONYMIZER_THREADS``). Measured on the 8 s 640x360 test call on an idle
         2-core machine: 2 threads 10.5 s of detector time, 1 thread 16.0 s; a batch with
         several workers divides the cores between them instead. ``detector``: load CRAFT now;
         else ``read`` loads it on first use (the ``ink`` text detector needs the recogniser
-        alone)."""
+        alone). ``device``: "cpu" or "cuda:N" (``anonymizer.runtime``), given to EasyOCR as a
+        torch device: its ``gpu=True`` would fall back to the CPU silently."""
         import torch
 
         import models
 
-        if not gpu:
+        if device == "cpu":
             torch.set_num_threads(threads or cpu_threads())
 
         try:
@@ -100,7 +113,7 @@ class EasyOcrEngine(OcrEngine):
                 warnings.simplefilter("ignore")
                 self._reader = easyocr.Reader(
                     ["en"],
-                    gpu=gpu,
+                    gpu=False if device == "cpu" else device,
                     model_storage_directory=str(directory),
                     user_network_directory=str(directory),
                     download_enabled=False,
@@ -109,6 +122,9 @@ class EasyOcrEngine(OcrEngine):
                 )
         except Exception as exc:  # EasyOCR raises bare Exceptions/FileNotFoundError on bad weights
             raise ModelError(f"EasyOCR could not load its models from {directory}: {exc}") from exc
+        if device != "cpu":
+            _one_device(self._reader)
+        self.device = device
         self.mag_ratio = mag_ratio
         self.has_detector = detector
         self._lines: dict[bytes, tuple[str, float]] = {}  # line crop content -> (text, conf)
@@ -172,6 +188,8 @@ class EasyOcrEngine(OcrEngine):
                 self._reader.setDetector("craft")
             except Exception as exc:
                 raise ModelError(f"EasyOCR could not load its text detector: {exc}") from exc
+            if self.device != "cpu":
+                _one_device(self._reader)
             self.has_detector = True
         raw = self._call(
             rgb,

@@ -48,10 +48,17 @@ class WhisperTranscriber(Transcriber):
         self.model_dir = directory
         self.threads = threads  # CPU intra-op threads (0: CTranslate2 chooses)
         try:
+            # ``device``: "cpu" or "cuda:N" (anonymizer.runtime); CTranslate2 takes the index apart.
+            kind, _, index = device.partition(":")
+            if kind != "cpu":  # CTranslate2 needs CUDA 12's cuBLAS beside torch's 13 (faster-whisper 1431)
+                from anonymizer.cuda_libs import preload_cuda12
+
+                preload_cuda12()
             from faster_whisper import WhisperModel
 
-            compute = "int8" if device == "cpu" else "float16"
-            self._model = WhisperModel(str(directory), device=device, compute_type=compute, cpu_threads=threads, local_files_only=True)
+            compute = "int8" if kind == "cpu" else "float16"
+            self._model = WhisperModel(str(directory), device=kind, device_index=int(index or 0), compute_type=compute,
+                                       cpu_threads=threads, local_files_only=True)
         except Exception as exc:  # CTranslate2 raises RuntimeError/ValueError on bad folders
             raise ModelError(f"speech model could not load from {directory}: {exc}") from exc
 

@@ -70,7 +70,7 @@ class DeafTranscriber(Transcriber):
         return []
 
 
-def load_models(config: Config, *, asr_model: Path | None = None, gpu: bool = False, need_audio: bool = True) -> Models:
+def load_models(config: Config, *, asr_model: Path | None = None, device: str | None = None, need_audio: bool = True) -> Models:
     return Models(ocr=FastOcr(), transcriber=DeafTranscriber() if need_audio else None)
 
 
