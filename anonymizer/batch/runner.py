@@ -350,6 +350,11 @@ def _run(opts: BatchOptions, cfg: Config, db: StateDB, summary: Summary, progres
         status = str(result["status"])
         if status != "done":
             result["reason"] = str(result.get("reason") or "") + _remove_partials(task_of[id(item)].output, status)
+        abandoned = _abandoned(item.rec, now(), cfg.batch.settle_s) if status == "deferred" else None
+        if abandoned is not None:  # never finished: a failure someone must look at, not a wait
+            status = result["status"] = "bad_input"
+            result["exit_code"] = 3
+            result["reason"] = f"{result.get('reason') or 'incomplete container'}; {abandoned}"
         if status == "deferred":  # an unfinished container: no outcome to remember, next run tries again
             summary.deferred.append({"path": item.rec.rel, "reason": str(result.get("reason") or "")})
             progress.update(item.rec.rel, status, item.rec.size, 0.0, str(result.get("reason") or ""))
@@ -377,6 +382,24 @@ def _run(opts: BatchOptions, cfg: Config, db: StateDB, summary: Summary, progres
 def _stats(rec: Recording) -> list[tuple[int, int]]:
     """(size, mtime in ns) of each of the recording's files, links not followed."""
     return [(st.st_size, st.st_mtime_ns) for st in (p.lstat() for p in rec.files())]
+
+
+# An unfinished container is waited for (the recorder may still be writing it) until it has
+# not changed for this long, or ten times [batch] settle_s if that is longer: then its
+# recorder is gone, and the night's batch reports it (bad_input, exit 7) instead of deferring it forever.
+ABANDONED_S = 86400.0
+
+
+def _abandoned(rec: Recording, now_s: float, settle_s: float) -> str | None:
+    """Why an unfinished recording is no longer waited for, or None while it may still grow."""
+    try:
+        age_s = now_s - max(mtime_ns for _, mtime_ns in _stats(rec)) / 1e9
+    except (OSError, ValueError):
+        return None
+    if age_s < max(ABANDONED_S, 10 * settle_s):
+        return None
+    return (f"unchanged for {age_s / 3600:.0f} h, so its recorder will not finish it: if the recording is whole, remux it "
+            f"(ffmpeg -i {rec.video.name} -c copy fixed.mp4) and put that in the inbox; else remove it")
 
 
 def _unsettled(stats: list[tuple[int, int]], now_s: float, settle_s: float) -> str | None:

@@ -99,6 +99,23 @@ def test_unfinished_and_growing_files_are_deferred_not_published(seeds: list[Rec
     assert sorted(s["done_files"]) == ["cut.mkv", "frag_growing.mp4", "fresh/call00_00.mp4"]
 
 
+def test_an_unfinished_container_left_for_days_is_reported_not_deferred_forever(seeds: list[RecordingPaths], tmp_path: Path) -> None:
+    inbox, out = tmp_path / "in", tmp_path / "out"
+    unfinished_files(seeds[0].video, inbox)
+    for p in list(inbox.iterdir()):  # keep one unfinished file (and its sidecar)
+        if not p.name.startswith("live."):
+            p.unlink()
+    age(inbox, 3 * 86400.0)  # its recorder died three days ago
+    policy = write_policy(tmp_path / "p.toml", "[batch]\nsettle_s = 600\n")
+    proc, s = run_batch_cli(inbox, out, policy)
+    assert proc.returncode == 7, (proc.stderr, s)  # some recordings failed
+    assert s["deferred_files"] == [] and s["failed"] == 1, s
+    failure = s["failures"][0]
+    assert failure["path"] == "live.mkv" and failure["status"] == "bad_input", failure
+    assert "without a duration" in failure["reason"] and "remux it" in failure["reason"] and "unchanged for 72 h" in failure["reason"]
+    assert leftovers(out) == [] and not list(out.rglob("*.mp4"))
+
+
 def test_run_refuses_an_unfinished_container_with_exit_3(seeds: list[RecordingPaths], tmp_path: Path) -> None:
     files = unfinished_files(seeds[0].video, tmp_path)
     r = anonymizer_cmd("run", str(files["frag_growing"]), "-o", str(tmp_path / "o.mp4"), "--no-audio")
