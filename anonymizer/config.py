@@ -24,6 +24,7 @@ STYLES = ("fill", "blur", "pixelate")
 TEXT_DETECTORS = ("ink", "craft")
 AUDIO_MODES = ("tone", "silence")
 LANGUAGES = ("en", "fr")
+PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")  # libx264's
 ENTITY_TYPES = (
     "PERSON",
     "PHONE_NUMBER",
@@ -209,6 +210,8 @@ class Config:
         _check(0 <= v.ocr_pad_px <= 256, "video.ocr_pad_px must be in 0..256")
         _check(0 <= v.crf <= 51, "video.crf must be in 0..51")
         _check(0.0 <= v.unsure_conf <= 1.0, "video.unsure_conf must be in 0..1")
+        _check(1 <= v.unsure_min_digits <= 32, "video.unsure_min_digits must be in 1..32")
+        _check(v.preset in PRESETS, f"video.preset must be one of {PRESETS}, not {v.preset!r}")
         _check(0 <= a.pad_ms <= 5000, "audio.pad_ms must be in 0..5000")
         _check(20.0 <= a.tone_hz <= 8000.0, "audio.tone_hz must be in 20..8000")
         _check(1 <= a.min_digits <= 32, "audio.min_digits must be in 1..32")

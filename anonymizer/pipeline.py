@@ -43,7 +43,7 @@ from anonymizer.screen.layout import Line, build_lines, finding_boxes
 from anonymizer.screen.state import ScreenState
 from anonymizer.screen.tracks import StateBox, merge_tracks, unsure_boxes
 from anonymizer.sidecar import Sidecar, load_sidecar
-from anonymizer.signing import load_key, sign_report
+from anonymizer.signing import load_key, long_enough, sign_report
 from anonymizer.speech import Transcriber, WhisperTranscriber, unheard_speech
 from anonymizer.speech.carriers import carrier_spans
 from anonymizer.speech.normalize import normalize, render
@@ -239,6 +239,7 @@ def _run(job: Job, models: Models | None, *, renderer: Callable[..., int] | None
     check_paths(job)
     # The report key is read now: a bad key is exit 2 before the run, not after it.
     report_key = load_key(Path(cfg.policy.report_key_file)) if cfg.policy.report_key_file else None
+    key = _hash_key(cfg)  # likewise the hash key: a missing file is exit 2 before any decoding
     roster = load_roster(job.roster)
     sidecar = load_sidecar(job.sidecar)  # every value checked here (NaN, strings, 0 windows): exit 2 before any media is read
     info = probe(job.input)
@@ -254,7 +255,6 @@ def _run(job: Job, models: Models | None, *, renderer: Callable[..., int] | None
         models = load_models(cfg, asr_model=job.asr_model, need_audio=audio_src is not None)
     preload_detection(cfg.detect)  # spaCy (~5 s) loads while the screen is read
     timings.add("load_models", time.monotonic() - t)
-    key = _hash_key(cfg)
     hasher = value_hasher(key)
 
     # -- analyse ---------------------------------------------------------------------
@@ -446,9 +446,11 @@ def _user() -> str:
 def _hash_key(cfg: Config) -> bytes:
     if cfg.output.hash_key_file:
         try:
-            return Path(cfg.output.hash_key_file).read_bytes()
+            key = Path(cfg.output.hash_key_file).read_bytes()
         except OSError as exc:
             raise ConfigError(f"cannot read hash key: {exc}", path=cfg.output.hash_key_file) from exc
+        # It keys the value hashes and the voice disguise: a guessable one undoes both.
+        return long_enough(key, "hash key file", cfg.output.hash_key_file)
     return secrets.token_bytes(32)
 
 

@@ -95,9 +95,13 @@ def read_trusted(path: Path, what: str, *, secret: bool = False, owners: Collect
 
 def load_key(path: Path, *, owners: Collection[int] | None = None) -> bytes:
     """The report key (``[policy] report_key_file``): at least 32 bytes, private."""
-    key = read_trusted(Path(path), "report key file", secret=True, owners=owners)
+    return long_enough(read_trusted(Path(path), "report key file", secret=True, owners=owners), "report key file", path)
+
+
+def long_enough(key: bytes, what: str, path: Path | str) -> bytes:
+    """``key`` if it holds at least ``MIN_KEY_BYTES``; a short key is guessable (exit 2)."""
     if len(key) < MIN_KEY_BYTES:
-        raise ConfigError(f"report key file holds {len(key)} bytes; it needs at least {MIN_KEY_BYTES} random bytes "
+        raise ConfigError(f"{what} holds {len(key)} bytes; it needs at least {MIN_KEY_BYTES} random bytes "
                           f"(head -c 32 /dev/urandom)", path=path)
     return key
 

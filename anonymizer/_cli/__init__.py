@@ -117,3 +117,7 @@ register_batch(cli)
 from anonymizer._cli.check import register as register_check  # noqa: E402
 
 register_check(cli)
+
+from anonymizer._cli.config import register as register_config  # noqa: E402
+
+register_config(cli)

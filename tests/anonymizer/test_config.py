@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -40,6 +41,8 @@ def test_policy_file_and_overrides(tmp_path: Path) -> None:
         ("[video]\npad_s = nan\n", "[video].pad_s must be a finite number"),
         ("[video]\nunsure_conf = nan\n", "[video].unsure_conf must be a finite number"),
         ("[video]\nunsure_conf = 7.0\n", "video.unsure_conf must be in 0..1"),
+        ("[video]\nunsure_min_digits = -5\n", "video.unsure_min_digits must be in 1..32"),
+        ('[video]\npreset = "bogus"\n', "video.preset must be one of"),
         ("[audio]\ntone_hz = inf\n", "[audio].tone_hz must be a finite number"),
         ("[policy]\nverify_min_interval_s = -inf\n", "[policy].verify_min_interval_s must be a finite number"),
         ("[batch]\nsettle_s = nan\n", "[batch].settle_s must be a finite number"),
@@ -84,3 +87,26 @@ def test_policy_file_path_is_kept_but_not_hashed(tmp_path: Path) -> None:
     assert ca.source == str(a) and load_config(None).source == ""
     assert ca.digest() == cb.digest() and ca.processing_digest() == cb.processing_digest() and ca == cb
     assert "source" not in ca.to_dict()
+
+
+def test_config_show_prints_a_policy_that_loads_back_to_the_same_digest(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from anonymizer._cli import cli
+
+    policy = tmp_path / "p.toml"
+    policy.write_text('[video]\nstyle = "blur"\n[detect]\nid_patterns = [{name = "CONTRACT_ID", regex = "CT-\\\\d{8}"}]\n'
+                      '[audio]\nmode = "silence"\n')
+    cfg = load_config(policy)
+    result = CliRunner().invoke(cli, ["config", "show", "--policy", str(policy)])
+    assert result.exit_code == 0, result.output
+    assert f"# config_sha256 = {cfg.digest()}" in result.output
+    saved = tmp_path / "shown.toml"
+    saved.write_text(result.output)
+    assert load_config(saved).digest() == cfg.digest() != load_config(None).digest()
+    as_json = CliRunner().invoke(cli, ["config", "show", "--policy", str(policy), "--json"])
+    assert json.loads(as_json.output)["settings"]["video"]["style"] == "blur"
+
+    policy.write_text("[video]\nunsure_min_digits = -5\n")
+    bad = CliRunner().invoke(cli, ["config", "show", "--policy", str(policy)])
+    assert bad.exit_code == 2 and str(policy) in bad.output and "unsure_min_digits" in bad.output

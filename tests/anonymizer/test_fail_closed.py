@@ -242,3 +242,16 @@ def test_bad_report_key_found_before_decoding(small: RecordingPaths, tmp_path: P
             pipeline.run(job, no_decoding)
         assert info.value.exit_code == 2 and info.value.path == str(key)
     assert not (tmp_path / "c.mp4").exists()
+
+
+def test_missing_or_short_hash_key_found_before_decoding(small: RecordingPaths, tmp_path: Path, no_decoding: pipeline.Models) -> None:
+    short = tmp_path / "short.key"
+    short.write_bytes(b"0123456789")
+    for key, needle in ((tmp_path / "missing.key", "cannot read hash key"), (short, "holds 10 bytes; it needs at least 32")):
+        policy = tmp_path / "policy.toml"
+        policy.write_text(f'[output]\nhash_key_file = "{key}"\n')
+        job = pipeline.Job(input=small.video, output=tmp_path / "c.mp4", config=load_config(policy))
+        with pytest.raises(ConfigError, match=needle) as info:
+            pipeline.run(job, no_decoding)
+        assert info.value.exit_code == 2 and str(key) in str(info.value)
+        assert not (tmp_path / "c.mp4").exists()
