@@ -65,7 +65,9 @@ only the pixels around the boxes are converted to RGB (BT.601, limited range, in
 coordinates (same texture phases as on an RGB frame), and what comes back is the luma
 of the pixels inside the boxes and the chroma of the 2x2 blocks they touch. Nothing
 else of the frame is written; a whole-frame RGB round trip (~6 ms per 1280x720 frame)
-is never made.
+is never made. Both conversions work on the union of the boxes (a flag byte per 2x2
+chroma block), so a pixel under many overlapping boxes is converted once; the bytes
+are those of converting box by box (``reference.redact_yuv420_ref``).
 
 ``luma_ranges(plane, boxes)`` reads a ``(H, W) uint8`` plane (it writes nothing): per
 box, the spread ``max - min`` of the pixels inside the clipped box, ``-1`` for a box
@@ -74,7 +76,8 @@ frame (a box spanning fewer levels than the change threshold holds no readable g
 
 Performance: all boxes of a frame are processed in one ``njit`` call, with
 scratch memory allocated once per call; ``fill`` samples a fixed 32 ring pixels
-per box and writes each row as one vectorised byte add.  The kernels are
+per box and writes each row as one vectorised byte add; a box whose every pixel
+later boxes overwrite is skipped (its colour and fill leave no trace).  The kernels are
 single-threaded on purpose: ``prange`` variants (connected components of
 overlapping boxes in parallel, bit-identical output; see
 ``benchmarks/bench_kernels.py``) were ~1.8x faster for blur and mask_outside on
@@ -89,7 +92,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _numba as _nb
-from ._validate import STYLES, check_boxes, check_frame, check_int, check_plane, check_style, seed64
+from ._validate import STYLES, check_boxes, check_frame, check_int, check_plane, check_style, check_yuv420, seed64
 
 __all__ = ["MAX_RADIUS", "RING_SAMPLES", "STYLES", "luma_ranges", "mask_outside", "redact", "redact_yuv420", "warmup"]
 
@@ -145,20 +148,22 @@ def redact_yuv420(
     strength: int = 0,
 ) -> None:
     """Redact `boxes` of a yuv420p frame in place (see module docstring)."""
-    if width <= 0 or height <= 0 or width % 2 or height % 2:
-        raise ValueError(f"yuv420p frames here have even sizes, got {width}x{height}")
-    y, u, v = planes
-    check_plane(y, "Y plane", min_shape=(height, width), writeable=True)
-    check_plane(u, "U plane", min_shape=(height // 2, width // 2), writeable=True)
-    check_plane(v, "V plane", min_shape=(height // 2, width // 2), writeable=True)
-    b = check_boxes(boxes)
-    check_style(style)
+    y, u, v, b = check_yuv420(planes, width, height, boxes, style)
     if b.shape[0] == 0:
         return
-    rgb = np.zeros((height, width, 3), np.uint8)
-    _nb.yuv420_to_rgb_around(y, u, v, rgb, b, 2)  # the ring (1 px) and whole chroma blocks
+    if strength:
+        strength = check_int(strength, "strength", 0, _MAX_STRENGTH)
+    # One flag byte per 2x2 chroma block: the union of the boxes grown by the ring
+    # (1 px) and widened to whole blocks is converted to RGB once, however many boxes
+    # overlap there; the union of the boxes is written back once.
+    flags, ext = _nb.yuv420_block_flags(b, height, width, 2)
+    # Not zeroed: ``redact`` reads only pixels inside the boxes and their 1-px ring,
+    # and the write-back only whole blocks touched by a box, all inside the converted
+    # union, so no pixel outside it is ever read.
+    rgb = np.empty((height, width, 3), np.uint8)
+    _nb.yuv420_to_rgb_blocks(y, u, v, rgb, flags, ext)
     redact(rgb, b, style, seed=seed, strength=strength)
-    _nb.rgb_to_yuv420_in(rgb, y, u, v, b)
+    _nb.rgb_to_yuv420_blocks(rgb, y, u, v, flags, ext)
 
 
 def luma_ranges(plane: np.ndarray, boxes: npt.ArrayLike) -> np.ndarray:

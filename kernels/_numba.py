@@ -353,9 +353,59 @@ def _fill_scratch(cb, nthreads):
     return base3, vals, coarse, fine, cand
 
 
-@njit(cache=True, nogil=True)
-def fill_serial(frame, boxes, seed):
-    """Irreversible fill: ring-median colour + deterministic low-contrast texture."""
+@njit(cache=True)
+def _covered_later(cb):
+    """Per box: True when every pixel of its clipped rect lies in some LATER box.
+
+    Walks the boxes last to first over a byte mask of the pixels painted so far
+    (bounding rect of the boxes only); a box whose rows are all painted is covered,
+    otherwise its rows are painted from the first one that is not."""
+    n = cb.shape[0]
+    cov = np.zeros(n, np.bool_)
+    mx0 = np.int64(1) << 62
+    my0 = mx0
+    mx1 = np.int64(0)
+    my1 = np.int64(0)
+    nl = 0
+    for i in range(n):
+        if not _empty(cb, i):
+            mx0 = min(mx0, cb[i, 0])
+            my0 = min(my0, cb[i, 1])
+            mx1 = max(mx1, cb[i, 2])
+            my1 = max(my1, cb[i, 3])
+            nl += 1
+    if nl < 2:
+        return cov
+    mask = np.zeros((my1 - my0, mx1 - mx0), np.uint8)
+    for i in range(n - 1, -1, -1):
+        if _empty(cb, i):
+            continue
+        xa = cb[i, 0] - mx0
+        xb = cb[i, 2] - mx0
+        ya = cb[i, 1] - my0
+        yb = cb[i, 3] - my0
+        yy = ya
+        while yy < yb:
+            row = mask[yy, xa:xb]
+            s = np.uint8(1)
+            for j in range(xb - xa):
+                s &= row[j]
+            if s == 0:
+                break
+            yy += 1
+        if yy == yb:
+            cov[i] = True
+            continue
+        while yy < yb:
+            row = mask[yy, xa:xb]
+            for j in range(xb - xa):
+                row[j] = 1
+            yy += 1
+    return cov
+
+
+@njit(cache=True)
+def _fill_all(frame, boxes, seed, prune):
     n = boxes.shape[0]
     if n == 0:
         return
@@ -368,14 +418,30 @@ def fill_serial(frame, boxes, seed):
     vals0 = vals[0]
     coarse0 = coarse[0]
     fine0 = fine[0]
+    # A box whose every pixel a later box overwrites leaves no trace: its colour
+    # (used by its own fill only) and its fill are skipped.  It still counts for
+    # the ring exclusion of the other boxes (``live``).
+    skip = _covered_later(cb) if prune else np.zeros(n, np.bool_)
     # Phase 1: all colours from the ORIGINAL frame, before anything is written.
     for i in range(n):
-        if live_of[i] >= 0:
+        if live_of[i] >= 0 and not skip[i]:
             _ring_colour(frame, boxes, i, live, live_of[i], hits, cand0, vals0, coarse0, fine0, cols[i])
     # Phase 2: fill in index order.
     for i in range(n):
-        if not _empty(cb, i):
+        if not _empty(cb, i) and not skip[i]:
             _fill_box(frame, boxes, cb, i, cols[i], seed, base3[0])
+
+
+@njit(cache=True, nogil=True)
+def fill_serial(frame, boxes, seed):
+    """Irreversible fill: ring-median colour + deterministic low-contrast texture."""
+    _fill_all(frame, boxes, seed, True)
+
+
+@njit(cache=True, nogil=True)
+def fill_serial_unpruned(frame, boxes, seed):
+    """fill_serial filling every box, covered or not (the same bytes; for benchmarks)."""
+    _fill_all(frame, boxes, seed, False)
 
 
 # ---------------------------------------------------------------- blur
@@ -742,6 +808,8 @@ def _nonempty_rects(boxes, hgt, wid, margin):
     return out[:k]
 
 
+# The per-box conversions (kernels.redact_yuv420 ran these until it converted the union
+# of the boxes once, below); kept as the reference for tests and benchmarks.
 @njit(cache=True, nogil=True)
 def yuv420_to_rgb_around(y, u, v, rgb, boxes, margin):
     """Convert to ``rgb`` (H, W, 3) the pixels of each box padded by ``margin`` and
@@ -791,3 +859,150 @@ def rgb_to_yuv420_in(rgb, y, u, v, boxes):
                         b += row[2 * bx + dx, 2]
                 u[by, bx] = ((-38 * r - 74 * g + 112 * b + 512) >> 10) + 128
                 v[by, bx] = ((112 * r - 94 * g - 18 * b + 512) >> 10) + 128
+
+
+# Union-of-boxes variant (what kernels.redact_yuv420 runs).  The two per-box kernels
+# above convert every pixel once per box around it; with many overlapping boxes (a
+# text line and its words, the same line in several plan entries) that is the same
+# pixels many times.  Both conversions are pure per-pixel / per-2x2-block functions
+# of their input, so converting (and writing back) the UNION of the boxes' blocks
+# once gives the very same bytes.  The union is a flag byte per 2x2 chroma block:
+_BLK_RGB = 1  # inside some box grown by the margin and widened to whole blocks
+_BLK_UV = 2  # touched by some box: chroma written back
+# bits 4..7: luma of pixel (dy, dx) of the block inside some box (bit 4 + 2 * dy + dx)
+
+
+@njit(cache=True)
+def _or_run(row, a, b, m):
+    for j in range(a, b):
+        row[j] |= m
+
+
+@njit(cache=True)
+def _pix_bits(lo, hi, k):
+    """Bit 0: pixel 2k inside [lo, hi); bit 1: pixel 2k + 1 inside it."""
+    p = 2 * k
+    return (1 if lo <= p < hi else 0) | (2 if lo <= p + 1 < hi else 0)
+
+
+@njit(cache=True)
+def _luma_nibble(rm, cm):
+    """Luma bits (bits 4..7) of a block from its row (dy) and column (dx) bit pairs."""
+    return ((cm if rm & 1 else 0) | ((cm << 2) if rm & 2 else 0)) << 4
+
+
+@njit(cache=True, nogil=True)
+def yuv420_block_flags(boxes, hgt, wid, margin):
+    """Flag bytes of the (hgt // 2, wid // 2) chroma blocks for the clipped boxes (see
+    _BLK_*) and, per block row, the [start, end) columns holding flagged blocks
+    (start >= end: none).  ``margin`` as in yuv420_to_rgb_around."""
+    cb = _clip_boxes(boxes, hgt, wid)
+    bh = hgt // 2
+    bw = wid // 2
+    flags = np.zeros((bh, bw), np.uint8)
+    ext = np.empty((bh, 2), np.int64)
+    for by in range(bh):
+        ext[by, 0] = bw
+        ext[by, 1] = 0
+    for i in range(cb.shape[0]):
+        if _empty(cb, i):
+            continue
+        x0, y0, x1, y1 = cb[i, 0], cb[i, 1], cb[i, 2], cb[i, 3]
+        # grown block rect (exactly yuv420_to_rgb_around's rect, in blocks)
+        gx0 = (max(0, x0 - margin) & ~1) >> 1
+        gy0 = (max(0, y0 - margin) & ~1) >> 1
+        gx1 = min(wid, (x1 + margin + 1) & ~1) >> 1
+        gy1 = min(hgt, (y1 + margin + 1) & ~1) >> 1
+        for by in range(gy0, gy1):
+            _or_run(flags[by], gx0, gx1, _BLK_RGB)
+            ext[by, 0] = min(ext[by, 0], gx0)
+            ext[by, 1] = max(ext[by, 1], gx1)
+        # touched blocks (exactly rgb_to_yuv420_in's chroma loop) and their luma bits
+        tx0 = x0 >> 1
+        tx1 = (x1 + 1) >> 1
+        cm0 = _pix_bits(x0, x1, tx0)
+        cm1 = _pix_bits(x0, x1, tx1 - 1)
+        for by in range(y0 >> 1, (y1 + 1) >> 1):
+            rm = _pix_bits(y0, y1, by)
+            row = flags[by]
+            row[tx0] |= _BLK_UV | _luma_nibble(rm, cm0)
+            if tx1 - 1 > tx0:
+                _or_run(row, tx0 + 1, tx1 - 1, _BLK_UV | _luma_nibble(rm, 3))
+                row[tx1 - 1] |= _BLK_UV | _luma_nibble(rm, cm1)
+    return flags, ext
+
+
+@njit(cache=True)
+def _yuv_to_rgb_run(yrow, urow, vrow, out, ba, bb):
+    """Pixels 2 * ba .. 2 * bb - 1 of one row; the chroma terms once per block (the
+    same integers as yuv420_to_rgb_around: (c + t) >> 8 with c = 298 (Y - 16) + 128)."""
+    for bx in range(ba, bb):
+        d = np.int32(urow[bx]) - 128
+        e = np.int32(vrow[bx]) - 128
+        tr = 409 * e
+        tg = -100 * d - 208 * e
+        tb = 516 * d
+        for xx in range(2 * bx, 2 * bx + 2):
+            c = 298 * (np.int32(yrow[xx]) - 16) + 128
+            out[xx, 0] = _clip8((c + tr) >> 8)
+            out[xx, 1] = _clip8((c + tg) >> 8)
+            out[xx, 2] = _clip8((c + tb) >> 8)
+
+
+@njit(cache=True, nogil=True)
+def yuv420_to_rgb_blocks(y, u, v, rgb, flags, ext):
+    """Convert to ``rgb`` every pixel of the blocks flagged _BLK_RGB, once: the same
+    values yuv420_to_rgb_around writes there.  Other pixels of ``rgb`` are untouched."""
+    for by in range(flags.shape[0]):
+        fr = flags[by]
+        bx = ext[by, 0]
+        end = ext[by, 1]
+        while bx < end:
+            if not fr[bx] & _BLK_RGB:
+                bx += 1
+                continue
+            a = bx
+            while bx < end and fr[bx] & _BLK_RGB:
+                bx += 1
+            for yy in range(2 * by, 2 * by + 2):
+                _yuv_to_rgb_run(y[yy], u[by], v[by], rgb[yy], a, bx)
+
+
+@njit(cache=True)
+def _luma_of(px):
+    r = np.int32(px[0])
+    g = np.int32(px[1])
+    b = np.int32(px[2])
+    return ((66 * r + 129 * g + 25 * b + 128) >> 8) + 16
+
+
+@njit(cache=True, nogil=True)
+def rgb_to_yuv420_blocks(rgb, y, u, v, flags, ext):
+    """Write back from ``rgb`` the luma of the pixels whose bit is set and the chroma
+    of the blocks flagged _BLK_UV, once: the same values rgb_to_yuv420_in writes."""
+    for by in range(flags.shape[0]):
+        fr = flags[by]
+        r0 = rgb[2 * by]
+        r1 = rgb[2 * by + 1]
+        y0 = y[2 * by]
+        y1 = y[2 * by + 1]
+        ur = u[by]
+        vr = v[by]
+        for bx in range(ext[by, 0], ext[by, 1]):
+            f = fr[bx]
+            if not f & _BLK_UV:
+                continue
+            xa = 2 * bx
+            if f & 0x10:
+                y0[xa] = _luma_of(r0[xa])
+            if f & 0x20:
+                y0[xa + 1] = _luma_of(r0[xa + 1])
+            if f & 0x40:
+                y1[xa] = _luma_of(r1[xa])
+            if f & 0x80:
+                y1[xa + 1] = _luma_of(r1[xa + 1])
+            r = np.int32(r0[xa, 0]) + np.int32(r0[xa + 1, 0]) + np.int32(r1[xa, 0]) + np.int32(r1[xa + 1, 0])
+            g = np.int32(r0[xa, 1]) + np.int32(r0[xa + 1, 1]) + np.int32(r1[xa, 1]) + np.int32(r1[xa + 1, 1])
+            b = np.int32(r0[xa, 2]) + np.int32(r0[xa + 1, 2]) + np.int32(r1[xa, 2]) + np.int32(r1[xa + 1, 2])
+            ur[bx] = ((-38 * r - 74 * g + 112 * b + 512) >> 10) + 128
+            vr[bx] = ((112 * r - 94 * g - 18 * b + 512) >> 10) + 128

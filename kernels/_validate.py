@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import operator
+from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -118,3 +119,18 @@ def seed64(seed: object) -> int:
     except TypeError:
         raise TypeError(f"seed must be an integer, got {seed!r}") from None
     return s & ((1 << 62) - 1)
+
+
+def check_yuv420(planes: Sequence[np.ndarray], width: int, height: int, boxes: npt.ArrayLike, style: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The checks of ``redact_yuv420`` (and its numpy twin): even sizes, three writeable
+    planes at least ``height x width`` (chroma half that), valid boxes and style.
+    Returns the planes and the boxes as an (N, 4) int32 array."""
+    if width <= 0 or height <= 0 or width % 2 or height % 2:
+        raise ValueError(f"yuv420p frames here have even sizes, got {width}x{height}")
+    y, u, v = planes
+    check_plane(y, "Y plane", min_shape=(height, width), writeable=True)
+    check_plane(u, "U plane", min_shape=(height // 2, width // 2), writeable=True)
+    check_plane(v, "V plane", min_shape=(height // 2, width // 2), writeable=True)
+    b = check_boxes(boxes)
+    check_style(style)
+    return y, u, v, b

@@ -6,12 +6,14 @@ these bit for bit.  Integer arithmetic only, so there is no rounding slack.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import numpy.typing as npt
 
-from ._validate import STYLES, check_boxes, check_frame, check_int, check_plane, check_style, seed64
+from ._validate import STYLES, check_boxes, check_frame, check_int, check_plane, check_style, check_yuv420, seed64
 
-__all__ = ["STYLES", "mask_outside_ref", "redact_ref"]
+__all__ = ["STYLES", "mask_outside_ref", "redact_ref", "redact_yuv420_ref"]
 
 # Constants mirrored from kernels._numba (tests assert they agree).
 MAX_RADIUS = 101
@@ -194,3 +196,53 @@ def luma_ranges_ref(plane: np.ndarray, boxes: npt.ArrayLike) -> np.ndarray:
             crop = plane[y0:y1, x0:x1]
             out[i] = int(crop.max()) - int(crop.min())
     return out
+
+
+def _yuv_to_rgb(yb: np.ndarray, ub: np.ndarray, vb: np.ndarray) -> np.ndarray:
+    """BT.601 limited range, 8-bit fixed point: (h, w) luma + (h/2, w/2) chroma -> (h, w, 3)."""
+    c = 298 * (yb.astype(np.int64) - 16) + 128
+    d = np.repeat(np.repeat(ub.astype(np.int64) - 128, 2, axis=0), 2, axis=1)
+    e = np.repeat(np.repeat(vb.astype(np.int64) - 128, 2, axis=0), 2, axis=1)
+    rgb = np.stack([(c + 409 * e) >> 8, (c - 100 * d - 208 * e) >> 8, (c + 516 * d) >> 8], axis=-1)
+    return np.clip(rgb, 0, 255).astype(np.uint8)
+
+
+def redact_yuv420_ref(
+    planes: tuple[np.ndarray, np.ndarray, np.ndarray] | list[np.ndarray],
+    width: int,
+    height: int,
+    boxes: npt.ArrayLike,
+    style: str = "fill",
+    *,
+    seed: int = 0,
+    strength: int = 0,
+    redact: Callable[..., None] | None = None,
+) -> None:
+    """Numpy twin of :func:`kernels.redact_yuv420`, box by box (the algorithm the
+    kernel had before it converted the union of the boxes once): a zeroed RGB frame,
+    each box grown by 2 px and widened to whole 2x2 chroma blocks converted to RGB,
+    ``redact`` (default :func:`redact_ref`; tests may pass :func:`kernels.redact` for
+    speed) on it, then per box the luma inside it and the chroma of the blocks it
+    touches (from the block's mean colour) written back.  Planes may be padded."""
+    y, u, v, b = check_yuv420(planes, width, height, boxes, style)
+    if b.shape[0] == 0:
+        return
+    rects = [c for c in _clip(b, height, width) if c[0] < c[2] and c[1] < c[3]]
+    rgb = np.zeros((height, width, 3), np.uint8)
+    for x0, y0, x1, y1 in rects:
+        gx0, gy0 = max(0, x0 - 2) & ~1, max(0, y0 - 2) & ~1
+        gx1, gy1 = min(width, (x1 + 3) & ~1), min(height, (y1 + 3) & ~1)
+        rgb[gy0:gy1, gx0:gx1] = _yuv_to_rgb(
+            y[gy0:gy1, gx0:gx1], u[gy0 // 2 : gy1 // 2, gx0 // 2 : gx1 // 2], v[gy0 // 2 : gy1 // 2, gx0 // 2 : gx1 // 2]
+        )
+    (redact or redact_ref)(rgb, b, style, seed=seed, strength=strength)
+    px = rgb.astype(np.int64)
+    luma = ((66 * px[..., 0] + 129 * px[..., 1] + 25 * px[..., 2] + 128) >> 8) + 16
+    s = px.reshape(height // 2, 2, width // 2, 2, 3).sum(axis=(1, 3))
+    cu = ((-38 * s[..., 0] - 74 * s[..., 1] + 112 * s[..., 2] + 512) >> 10) + 128
+    cv = ((112 * s[..., 0] - 94 * s[..., 1] - 18 * s[..., 2] + 512) >> 10) + 128
+    for x0, y0, x1, y1 in rects:
+        y[y0:y1, x0:x1] = luma[y0:y1, x0:x1]
+        bx0, by0, bx1, by1 = x0 >> 1, y0 >> 1, (x1 + 1) >> 1, (y1 + 1) >> 1
+        u[by0:by1, bx0:bx1] = cu[by0:by1, bx0:bx1]
+        v[by0:by1, bx0:bx1] = cv[by0:by1, bx0:bx1]
