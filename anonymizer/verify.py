@@ -95,10 +95,41 @@ class _Group:
     near: list[Box]  # its boxes, padded, in region coordinates
     one_line: bool
     first_sight: bool  # a value (or a place) not seen before: read even when flat
+    boxes: list[Box]  # its boxes, clipped, in the order the renderer drew them
+
+
+def flat_visible(luma: np.ndarray, region: Box, boxes: list[Box], threshold: int) -> bool:
+    """True when every box of a group is flat on the part of it that shows: the renderer
+    draws boxes in order, so where boxes overlap the later one's fill is seen. Overlapping
+    boxes of different fill colours fail the per-box test (two colours in one interior)
+    and were OCR'd for nothing; here each box's visible part, less ``EDGE_PX`` from every
+    border between fills (codec ringing), must span fewer than ``threshold`` levels. A part
+    too thin to have such a core cannot hold a glyph's stroke either."""
+    h, w = region.h, region.w
+    e = EDGE_PX
+    if h <= 2 * e or w <= 2 * e:
+        return False
+    owner = np.full((h, w), -1, np.int32)
+    for i, b in enumerate(boxes):
+        owner[max(0, b.y - region.y) : max(0, b.y1 - region.y), max(0, b.x - region.x) : max(0, b.x1 - region.x)] = i
+    centre = owner[e : h - e, e : w - e]
+    core = centre >= 0  # a core pixel: every pixel within EDGE_PX shows the same box
+    for dy in range(-e, e + 1):
+        for dx in range(-e, e + 1):
+            core &= owner[e + dy : h - e + dy, e + dx : w - e + dx] == centre
+    labels = centre[core]
+    if labels.size == 0:
+        return True
+    seen = luma[region.y + e : region.y1 - e, region.x + e : region.x1 - e][core]
+    lo = np.full(len(boxes), 255, np.int32)
+    hi = np.zeros(len(boxes), np.int32)
+    np.minimum.at(lo, labels, seen)
+    np.maximum.at(hi, labels, seen)
+    return bool(((hi - lo) < threshold).all())
 
 
 def _groups(live: list[PlanBox], width: int, height: int, values_seen: set[str],
-            places_seen: set[tuple[int, int, int]]) -> tuple[list[_Group], np.ndarray, np.ndarray]:
+            places_seen: set[tuple[int, int, int]], first_sights: bool = True) -> tuple[list[_Group], np.ndarray, np.ndarray]:
     """The regions read for the boxes ``live`` now, each box's interior (less ``EDGE_PX``)
     as an (N, 4) array, and whether each has one (a box too thin to hold an interior is
     never proven flat)."""
@@ -111,12 +142,12 @@ def _groups(live: list[PlanBox], width: int, height: int, values_seen: set[str],
         inside = [active[i] for i in members]
         # A value is read once where it first appears; a new value in a box already read
         # at the same place (a field being typed, a ticking clock) is not a new sight.
-        first_sight = any(b.value_hash not in values_seen and _place(bx) not in places_seen for bx, b in inside)
+        first_sight = first_sights and any(b.value_hash not in values_seen and _place(bx) not in places_seen for bx, b in inside)
         values_seen.update(b.value_hash for _, b in inside)
         places_seen.update(_place(bx) for bx, _ in inside)
         near = [Box(padded[i].x - region.x, padded[i].y - region.y, padded[i].w, padded[i].h) for i in members]
         one_line = region.h <= 2 * min(bx.h for bx, _ in inside)
-        groups.append(_Group(region, np.array(members, dtype=np.intp), near, one_line, first_sight))
+        groups.append(_Group(region, np.array(members, dtype=np.intp), near, one_line, first_sight, [bx for bx, _ in inside]))
     return groups, inner, has_interior
 
 
@@ -146,11 +177,13 @@ def span_windows(mono: np.ndarray, rate: int, plan: Plan, start_s: float, contex
 
 def verify_output(path: Path, plan: Plan, detector: Detector, ocr: OcrEngine, transcriber: Transcriber | None,
                   *, width: int, height: int, threshold: int = 24, min_interval_s: float = 0.5,
-                  max_problems: int = 20, text_detector: str = "ink") -> tuple[list[Problem], VerifyStats]:
+                  max_problems: int = 20, text_detector: str = "ink", first_sights: bool = True) -> tuple[list[Problem], VerifyStats]:
     """Re-read ``path`` (the rendered output) where ``plan`` redacted it and hear its bleeped
     audio again: every known value found is a problem. A region of several lines is split
     into lines by ``text_detector`` ("ink": ``inklines`` at half the change threshold, so
-    faint text left by a blur is still read; "craft": EasyOCR's detector)."""
+    faint text left by a blur is still read; "craft": EasyOCR's detector).
+    ``first_sights=False``: a flat region is not read even where a value first appears
+    (``anonymizer.reverify``: the run's verification read those sights already)."""
     stats = VerifyStats()
     problems: list[Problem] = []
     sweep = LiveBoxes(plan.boxes)
@@ -169,7 +202,7 @@ def verify_output(path: Path, plan: Plan, detector: Detector, ocr: OcrEngine, tr
         ids = tuple(map(id, live))
         if ids != live_ids:  # the regions change only when a box starts or ends
             live_ids = ids
-            groups, inner, has_interior = _groups(live, width, height, values_seen, places_seen)
+            groups, inner, has_interior = _groups(live, width, height, values_seen, places_seen, first_sights)
         if not groups:
             continue
         luma = fd.luma()
@@ -192,6 +225,9 @@ def verify_output(path: Path, plan: Plan, detector: Detector, ocr: OcrEngine, tr
                 stats.crops_cached += 1
                 continue
             seen_now[key] = (t, gray)
+            if not first_sight and flat_visible(luma, region, g.boxes, threshold):
+                stats.crops_flat += 1  # boxes of different fills overlapping: each flat where it shows
+                continue
             digest = (hashlib.blake2b(np.ascontiguousarray(gray >> 3).tobytes(), digest_size=16).digest(), region.w, region.h)
             text = texts.get(digest)
             if text is None:

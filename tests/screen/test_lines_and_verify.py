@@ -13,7 +13,7 @@ from anonymizer.ocr import OcrEngine, OcrText
 from anonymizer.screen.changes import content_boxes
 from anonymizer.screen.state import ScreenState
 from anonymizer.types import Box, TextBox
-from anonymizer.verify import flat_interior
+from anonymizer.verify import flat_interior, flat_visible
 from tests.anonymizer.test_screen import FONT, _luma
 from tests.anonymizer.test_screen import _frame as text_frame
 
@@ -88,6 +88,21 @@ def test_filled_boxes_are_flat_and_text_is_not() -> None:
     kernels.redact(rgb, np.array([[box.x, box.y, box.w, box.h]], dtype=np.int32), "fill", seed=7)
     assert flat_interior(_luma(rgb), box, 24)
     assert not flat_interior(_luma(rgb), Box(8, 18, 3, 22), 24)  # too thin to prove anything: OCR it
+
+
+def test_overlapping_fills_of_two_colours_are_flat_where_each_shows_and_a_glyph_is_not() -> None:
+    rgb = _frame({20: "Jean Dupont 06 12 34 56 78", 40: "Marie Curie 07 00"})
+    first, second = Box(10, 10, 150, 30), Box(60, 20, 150, 30)  # the second is drawn over the first
+    boxes = np.array([[b.x, b.y, b.w, b.h] for b in (first, second)], np.int32)
+    kernels.redact(rgb, boxes, "fill")
+    rgb[20:50, 60:210] = (40, 40, 40)  # a dark fill next to a light one (fill takes each box's ring colour)
+    luma = _luma(rgb)
+    region = Box(0, 0, 400, 200)
+    assert not flat_interior(luma, first, 24)  # two colours in the first box's interior
+    assert flat_visible(luma, region, [first, second], 24)
+    assert not flat_visible(luma, region, [second, first], 24)  # drawn the other way round, what shows is not one fill
+    rgb[30:36, 20:50] = 0  # a stroke in the part of the first box that shows
+    assert not flat_visible(_luma(rgb), region, [first, second], 24)
 
 
 def test_content_boxes_skip_background_and_rules_but_keep_every_glyph() -> None:
