@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 DEMO   ?= out/demo
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install install-gpu system-deps demo test lint bench bench-speed bench-recogniser bench-render bench-kernels clean
+.PHONY: install install-gpu system-deps demo test lint bench bench-speed bench-recogniser bench-render bench-kernels bench-rerender bench-voice clean
 
 $(BIN)/anonymizer-installed: setup.cfg pyproject.toml
 	$(MAKE) system-deps
@@ -29,12 +29,14 @@ install-gpu: install
 
 # espeak-ng speaks the generated sample calls; DejaVu fonts draw their screens; unshare
 # (util-linux), strace and cc (gcc, libc6-dev) run tests/test_network_isolation.py, which
-# fails, never skips, without them.
+# fails, never skips, without them. chromium and its chromedriver (Debian's, never a browser
+# a tool downloads) run the review page's tests.
 system-deps:
 	@if ! command -v espeak-ng >/dev/null || [ ! -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] \
-	  || ! command -v unshare >/dev/null || ! command -v strace >/dev/null || ! command -v cc >/dev/null; then \
+	  || ! command -v unshare >/dev/null || ! command -v strace >/dev/null || ! command -v cc >/dev/null \
+	  || ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
 	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq espeak-ng fonts-dejavu-core \
-	    util-linux strace gcc libc6-dev >/dev/null; fi
+	    util-linux strace gcc libc6-dev chromium chromium-driver >/dev/null; fi
 
 demo: install
 	$(BIN)/python -m benchmarks.corpus $(DEMO) --width 1280 --height 720 --duration 20 --seed 7
@@ -63,6 +65,14 @@ bench-render: install
 
 bench-kernels: install
 	$(BIN)/python -m benchmarks.bench_kernels
+
+# anonymizer render against a full run on the demo call (make demo first)
+bench-rerender: install
+	$(BIN)/python -m benchmarks.bench_rerender
+
+# the voice disguise against a speaker-identification attack, and Whisper's word error (~5 min)
+bench-voice: install
+	$(BIN)/python benchmarks/voice_attack.py
 
 clean:
 	rm -rf out bench-out .pytest_cache .mypy_cache .ruff_cache

@@ -23,6 +23,8 @@ from anonymizer.errors import ConfigError
 STYLES = ("fill", "blur", "pixelate")
 TEXT_DETECTORS = ("ink", "craft")
 AUDIO_MODES = ("tone", "silence")
+VOICES = ("keep", "disguise")
+CHANNELS = ("left", "right")
 LANGUAGES = ("en", "fr")
 PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")  # libx264's
 ENTITY_TYPES = (
@@ -74,6 +76,9 @@ class AudioConfig:
     min_digits: int = 4  # a spoken run of this many digits is always redacted
     unsure_prob: float = 0.5  # a word speech-to-text is less sure of is redacted (0: off)
     bridge_ms: int = 1000  # two bleeps closer than this become one
+    voice: str = "keep"  # "disguise": the agent's voice (with stereo, the agent's channel; in mono the whole call) is transformed
+    customer_voice: str = "keep"  # stereo only: "disguise" transforms the customer's channel too
+    agent_channel: str = "left"  # stereo: the channel the agent speaks on ("left" or "right")
 
 
 @dataclass(frozen=True)
@@ -203,6 +208,9 @@ class Config:
         _check(v.text_detector in TEXT_DETECTORS, f"video.text_detector must be one of {TEXT_DETECTORS}, not {v.text_detector!r}")
         _check(a.mode in AUDIO_MODES, f"audio.mode must be one of {AUDIO_MODES}, not {a.mode!r}")
         _check(a.language in (*LANGUAGES, "auto"), f"audio.language must be one of {(*LANGUAGES, 'auto')}")
+        _check(a.voice in VOICES, f"audio.voice must be one of {VOICES}, not {a.voice!r}")
+        _check(a.customer_voice in VOICES, f"audio.customer_voice must be one of {VOICES}, not {a.customer_voice!r}")
+        _check(a.agent_channel in CHANNELS, f"audio.agent_channel must be one of {CHANNELS}, not {a.agent_channel!r}")
         _check(0 <= v.pad_px <= 64, "video.pad_px must be in 0..64")
         _check(0.0 <= v.pad_s <= 5.0, "video.pad_s must be in 0..5")
         _check(4 <= v.tile_px <= 256, "video.tile_px must be in 4..256")

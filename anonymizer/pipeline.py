@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import getpass
+import hashlib
 import json
 import logging
 import os
@@ -19,6 +20,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -205,7 +207,16 @@ def check_quarantine(qdir: Path, output_folders: list[Path]) -> None:
     check_writable_dir(qdir, "quarantine folder")
 
 
-def run(job: Job, models: Models | None = None, *, renderer: Callable[..., int] | None = None) -> dict[str, Any]:
+# progress(stage, done, total): frames of a stage done of those expected (0 total: unknown)
+ProgressFn = Callable[[str, int, int], None]
+
+
+def _no_progress(stage: str, done: int, total: int) -> None:
+    pass
+
+
+def run(job: Job, models: Models | None = None, *, renderer: Callable[..., int] | None = None,
+        progress: ProgressFn = _no_progress) -> dict[str, Any]:
     """Anonymize ``job.input`` into ``job.output`` (+ plan and report). Returns the report.
 
     With ``[policy] audit_log`` set, every run leaves one hash-chained audit record: a
@@ -222,7 +233,7 @@ def run(job: Job, models: Models | None = None, *, renderer: Callable[..., int] 
                          output_sha256=report["output"]["sha256"], exit_code=0)
 
     try:
-        return _run(job, models, renderer=renderer, before_publish=before_publish)
+        return _run(job, models, renderer=renderer, before_publish=before_publish, progress=progress)
     except BaseException as exc:
         if log is not None:
             result = "quarantined" if isinstance(exc, VerificationError) else "refused" if isinstance(exc, PolicyRefusal) else "failed"
@@ -232,14 +243,14 @@ def run(job: Job, models: Models | None = None, *, renderer: Callable[..., int] 
 
 
 def _run(job: Job, models: Models | None, *, renderer: Callable[..., int] | None,
-         before_publish: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+         before_publish: Callable[[dict[str, Any]], None], progress: ProgressFn = _no_progress) -> dict[str, Any]:
     t_start = time.monotonic()
     timings = Timings()
     cfg = job.config
     check_paths(job)
     # The report key is read now: a bad key is exit 2 before the run, not after it.
     report_key = load_key(Path(cfg.policy.report_key_file)) if cfg.policy.report_key_file else None
-    key = _hash_key(cfg)  # likewise the hash key: a missing file is exit 2 before any decoding
+    key = read_hash_key(cfg) or secrets.token_bytes(32)  # likewise the hash key: a missing file is exit 2 before any decoding
     roster = load_roster(job.roster)
     sidecar = load_sidecar(job.sidecar)  # every value checked here (NaN, strings, 0 windows): exit 2 before any media is read
     info = probe(job.input)
@@ -258,7 +269,9 @@ def _run(job: Job, models: Models | None, *, renderer: Callable[..., int] | None
     hasher = value_hasher(key)
 
     # -- analyse ---------------------------------------------------------------------
-    states, frame_times, screen_stats = analyse_screen(job.input, info, models.ocr, cfg, timings)
+    n_expected = expected_frames(info)
+    states, frame_times, screen_stats = analyse_screen(job.input, info, models.ocr, cfg, timings,
+                                                       progress=lambda n: progress("screen", n, n_expected))
     # The speech is transcribed in a thread while the screen's text is registered: Whisper
     # (CTranslate2) releases the GIL, Presidio holds it, and each keeps one core busy.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="asr") as pool:
@@ -296,6 +309,7 @@ def _run(job: Job, models: Models | None, *, renderer: Callable[..., int] | None
         audio_spans=audio_spans,
         windows=list(gate.windows),
         trim=gate.trim,
+        voice=voice_plan(track, cfg),
     )
 
     # -- render (to a temporary name; renamed only when complete) ----------------------
@@ -305,8 +319,9 @@ def _run(job: Job, models: Models | None, *, renderer: Callable[..., int] | None
     try:
         with atomic_path(job.output) as tmp:
             t = time.monotonic()
-            out_audio = trim_audio(apply_audio(track, plan, cfg), plan.trim) if track is not None else None
-            render = renderer or render_video  # with cfg.runtime's encoder
+            out_audio = output_audio(track, plan, cfg, key) if track is not None else None
+            progress("render", 0, len(frame_times))
+            render = renderer or partial(render_video, progress=lambda n: progress("render", n, len(frame_times)))
             n_written = render(job.input, tmp, info, plan, out_audio, cfg, timings)
             timings.add("render_total", time.monotonic() - t)
             kept = len(frame_times) if plan.trim is None else sum(1 for ft in frame_times if in_trim(ft, plan.trim))
@@ -318,6 +333,7 @@ def _run(job: Job, models: Models | None, *, renderer: Callable[..., int] | None
             verification: dict[str, Any] = {"enabled": cfg.policy.verify}
             if cfg.policy.verify:
                 t = time.monotonic()
+                progress("verify", 0, 0)
                 problems, vstats = verify_output(tmp, plan, detector, models.ocr, models.transcriber if track is not None else None,
                                                  width=info.width, height=info.height, threshold=cfg.video.change_threshold,
                                                  min_interval_s=cfg.policy.verify_min_interval_s, text_detector=cfg.video.text_detector)
@@ -333,9 +349,11 @@ def _run(job: Job, models: Models | None, *, renderer: Callable[..., int] | None
                 audio=track, n_words=len(words), user=_user(), version=__version__,
             )
             report["verification"] = verification
+            plan_json = plan.to_json()
+            report["output"]["plan_sha256"] = hashlib.sha256(plan_json.encode("utf-8")).hexdigest()  # render: an edited plan is refused
             if report_key is not None:  # export trusts a report only with a valid HMAC (anonymizer.signing)
                 sign_report(report, report_key, agent_id=sidecar.agent_employee_id)
-            write_atomic(job.plan_path(), plan.to_json())
+            write_atomic(job.plan_path(), plan_json)
             written.append(job.plan_path())
             write_atomic(job.report_path(), json.dumps(report, indent=1, sort_keys=True))
             written.append(job.report_path())
@@ -443,7 +461,9 @@ def _user() -> str:
         return "unknown"
 
 
-def _hash_key(cfg: Config) -> bytes:
+def read_hash_key(cfg: Config) -> bytes | None:
+    """The deployment's value-hash key (``[output] hash_key_file``), or None when unset
+    (a run then draws a random one)."""
     if cfg.output.hash_key_file:
         try:
             key = Path(cfg.output.hash_key_file).read_bytes()
@@ -451,10 +471,16 @@ def _hash_key(cfg: Config) -> bytes:
             raise ConfigError(f"cannot read hash key: {exc}", path=cfg.output.hash_key_file) from exc
         # It keys the value hashes and the voice disguise: a guessable one undoes both.
         return long_enough(key, "hash key file", cfg.output.hash_key_file)
-    return secrets.token_bytes(32)
+    return None
 
 
-def analyse_screen(path: Path, info: MediaInfo, ocr: OcrEngine, cfg: Config, timings: Timings) -> tuple[list[tuple[float, list[TextBox]]], list[float], Any]:
+def expected_frames(info: MediaInfo) -> int:
+    """Frames the container announces (for progress only; 0 when it cannot say)."""
+    return round(info.duration_s * float(info.avg_rate)) if info.avg_rate and info.duration_s > 0 else 0
+
+
+def analyse_screen(path: Path, info: MediaInfo, ocr: OcrEngine, cfg: Config, timings: Timings,
+                   *, progress: Callable[[int], None] | None = None) -> tuple[list[tuple[float, list[TextBox]]], list[float], Any]:
     """Decode once; OCR only changed regions. Returns the text states (start time, texts),
     every frame's time, and OCR statistics."""
     v = cfg.video
@@ -471,6 +497,8 @@ def analyse_screen(path: Path, info: MediaInfo, ocr: OcrEngine, cfg: Config, tim
         if changed or not states:
             states.append((fd.t, list(state.texts)))
         times.append(fd.t)
+        if progress is not None:
+            progress(len(times))
     if not times:
         raise CorruptInputError("video stream has no decodable frame", path=path)
     # A truncated file can decode "successfully" up to the cut: compare with the duration
@@ -731,6 +759,38 @@ def apply_audio(track: AudioTrack, plan: Plan, cfg: Config) -> AudioTrack:
     return AudioTrack(samples=samples, sample_rate=rate, layout=track.layout, start_s=track.start_s)
 
 
+def voice_channels(track: AudioTrack, cfg: Config) -> list[int]:
+    """The channels whose voice is disguised: with stereo, the agent's side (``[audio]
+    agent_channel``) and the customer's only if ``customer_voice`` says so; a mono (or
+    other) mix holds both voices, so it is disguised whole when either is to be."""
+    a = cfg.audio
+    n = track.samples.shape[0]
+    if n == 2:
+        agent = 0 if a.agent_channel == "left" else 1
+        return sorted(([agent] if a.voice == "disguise" else []) + ([1 - agent] if a.customer_voice == "disguise" else []))
+    return list(range(n)) if "disguise" in (a.voice, a.customer_voice) else []
+
+
+def voice_plan(track: AudioTrack | None, cfg: Config) -> dict[str, Any]:
+    """What the plan records of the disguise: the method and the channels, never the key."""
+    channels = voice_channels(track, cfg) if track is not None else []
+    if not channels:
+        return {}
+    from anonymizer.speech.disguise import METHOD
+
+    return {**METHOD, "channels": channels}
+
+
+def output_audio(track: AudioTrack, plan: Plan, cfg: Config, key: bytes) -> AudioTrack:
+    """The audio as published: voices disguised (plan.voice), then bleeped (so the bleeps
+    stay exact tones that verification hears), then trimmed to pick-up..hang-up."""
+    if plan.voice:
+        from anonymizer.speech.disguise import disguise_track
+
+        track = disguise_track(track, key, input_sha256=plan.input_sha256, channels=plan.voice["channels"])
+    return trim_audio(apply_audio(track, plan, cfg), plan.trim)
+
+
 def in_trim(t: float, trim: tuple[float, float]) -> bool:
     return trim[0] - 1e-6 <= t <= trim[1] + 1e-6
 
@@ -749,7 +809,7 @@ def trim_audio(track: AudioTrack, trim: tuple[float, float] | None) -> AudioTrac
 
 
 def render_video(src: Path, dst: Path, info: MediaInfo, plan: Plan, audio: AudioTrack | None, cfg: Config, timings: Timings,
-                 *, encoder: str | None = None) -> int:
+                 *, encoder: str | None = None, progress: Callable[[int], None] | None = None) -> int:
     """Decode ``src`` again and write it to ``dst`` with the plan applied. Frames without
     any box or mask go to the encoder as decoded (no RGB conversion). ``encoder``:
     default ``cfg.runtime.encoder`` (chosen by probing, ``media.writer.choose_encoder``)."""
@@ -764,12 +824,16 @@ def render_video(src: Path, dst: Path, info: MediaInfo, plan: Plan, audio: Audio
     def frames() -> Iterator[tuple[int, Any]]:
         nonlocal in_gen
         t_kernel = 0.0
+        n_done = 0
         t_gen = time.monotonic()
         for fd in iter_frames(src):
             t = fd.t
             if plan.trim is not None and not in_trim(t, plan.trim):
                 continue  # CNIL: only pick-up to hang-up is kept
             active = sweep.at(t)
+            n_done += 1
+            if progress is not None:
+                progress(n_done)
             wins = [w for w in windows if w.start_s - 1e-6 <= t and (w.end_s is None or t <= w.end_s + 1e-6)]
             # Decided per frame from the windows active now (issue 15: a full-frame window
             # that had ended still unmasked everything after it). With windows known, a

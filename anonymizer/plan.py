@@ -90,6 +90,9 @@ class Plan:
     audio_spans: list[AudioSpan] = field(default_factory=list)
     windows: list[Window] = field(default_factory=list)
     trim: tuple[float, float] | None = None
+    # {} when the voices are kept; else how they were disguised ({"method", "channels", ...};
+    # never the key or anything drawn from it): anonymizer.speech.disguise
+    voice: dict[str, Any] = field(default_factory=dict)
     version: int = PLAN_VERSION
 
     def to_json(self) -> str:

@@ -8,6 +8,7 @@ from collections import Counter
 from typing import Any
 
 import models
+from anonymizer.fsutil import sha256_file
 from anonymizer.plan import Plan
 
 
@@ -19,6 +20,11 @@ def _ranges(items: list[tuple[float, float]]) -> list[list[float]]:
         else:
             merged.append([round(s, 3), round(e, 3)])
     return merged
+
+
+def companion_sha256(path: Any) -> str | None:
+    """sha256 of a roster or sidecar file the run read, or None when there was none."""
+    return sha256_file(path) if path else None
 
 
 def build_report(*, job: Any, info: Any, plan: Plan, sidecar: Any, output_sha256: str, screen_stats: Any,
@@ -38,7 +44,9 @@ def build_report(*, job: Any, info: Any, plan: Plan, sidecar: Any, output_sha256
         "input": {"file": str(job.input), "sha256": plan.input_sha256, "width": info.width, "height": info.height,
                   "frames": n_frames, "duration_s": round(info.duration_s or duration, 3), "video_codec": info.video_codec,
                   "audio": None if audio is None else {"sample_rate": audio.sample_rate, "layout": audio.layout,
-                                                       "duration_s": round(audio.duration_s, 3)}},
+                                                       "duration_s": round(audio.duration_s, 3)},
+                  # what verification searched besides the recording's own values (render compares them)
+                  "roster_sha256": companion_sha256(job.roster), "sidecar_sha256": companion_sha256(job.sidecar)},
         "output": {"file": str(job.output), "sha256": output_sha256, "plan": str(job.plan_path())},
         "call": {"call_id": sidecar.call_id, "agent_employee_id_present": sidecar.agent_employee_id is not None},
         "config_sha256": plan.config_sha256,
@@ -50,7 +58,7 @@ def build_report(*, job: Any, info: Any, plan: Plan, sidecar: Any, output_sha256
                    "ocr_pixel_fraction": round(screen_stats.ocr_pixels / max(1, screen_stats.frame_pixels), 5),
                    "ink_reads": screen_stats.ink_reads, "boxes_read": screen_stats.boxes_read,
                    "ink_pixel_fraction": round(screen_stats.ink_pixels / max(1, screen_stats.frame_pixels), 5)},
-        "speech": {"words": n_words},
+        "speech": {"words": n_words, "voice": plan.voice or {"method": "keep"}},
         "models": models.versions(),
         # where the models ran and what wrote the video (both in config_sha256 too)
         "runtime": {"device": rt.device, "device_reason": rt.device_reason, "encoder": rt.encoder,

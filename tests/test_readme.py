@@ -32,7 +32,7 @@ def test_documented_options_exist() -> None:
     usage = _block("## Command line")
     checked = 0
     for line in usage.splitlines():
-        m = re.match(r"anonymizer ((?:audit )?[a-z-]+)", line.strip())
+        m = re.match(r"anonymizer ((?:audit |config )?[a-z-]+)", line.strip())
         if m:
             command = m.group(1).split()
             helptext = anonymizer_cmd(*command, "--help")

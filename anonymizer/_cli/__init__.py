@@ -9,12 +9,12 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import NoReturn
 
 import click
 
 from anonymizer import __version__
-from anonymizer.config import AUDIO_MODES, LANGUAGES, STYLES, load_config
+from anonymizer._cli.options import config_from_options, config_options
 from anonymizer.errors import EXIT_CODES, AnonymizerError
 
 
@@ -48,38 +48,35 @@ _PATH = click.Path(path_type=Path)
 @click.option("-o", "--output", type=_PATH, help="Anonymized MP4 (default: RECORDING.anon.mp4).")
 @click.option("--roster", type=_PATH, help="HR roster CSV: employee_id,first_name,last_name,login,email,extension.")
 @click.option("--sidecar", type=_PATH, help="CTI sidecar JSON (call id, agent, call times, windows).")
-@click.option("--policy", type=_PATH, help="TOML policy file.")
 @click.option("--audio", "audio", type=_PATH, help="Call audio as a separate file (else the recording's own).")
 @click.option("--asr-model", type=_PATH, help="CTranslate2 Whisper model folder (default: bundled tiny.en).")
 @click.option("--report", type=_PATH, help="Report JSON (default: OUTPUT with .report.json).")
 @click.option("--plan", "plan", type=_PATH, help="Plan JSON (default: OUTPUT with .plan.json).")
-@click.option("--style", type=click.Choice(STYLES), help="Redaction style (default fill: irreversible).")
-@click.option("--audio-mode", type=click.Choice(AUDIO_MODES), help="Replace audio spans by a tone or silence.")
-@click.option("--language", type=click.Choice((*LANGUAGES, "auto")),
-              help="Call language for speech-to-text (fr and auto use the bundled multilingual model).")
-@click.option("--no-audio", is_flag=True, help="Accept a recording without audio (video only).")
-@click.option("--device", default="auto", show_default=True, metavar="auto|cpu|cuda[:N]",
-              help="Where OCR and speech-to-text run: auto uses CUDA only when torch and CTranslate2 both run on it; "
-                   "cuda[:N] is refused (exit 2) if they cannot.")
+@config_options
+@click.option("--review", is_flag=True, help="Also write the review page (OUTPUT with .review.html): see `anonymizer review`.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
+@click.option("--quiet", is_flag=True, help="No progress bar (it is shown only on a terminal anyway).")
 @click.pass_context
 def run_cmd(ctx: click.Context, recording: Path, output: Path | None, roster: Path | None, sidecar: Path | None,
-            policy: Path | None, audio: Path | None, asr_model: Path | None, report: Path | None, plan: Path | None,
-            style: str | None, audio_mode: str | None, language: str | None, no_audio: bool, device: str, as_json: bool) -> None:
+            audio: Path | None, asr_model: Path | None, report: Path | None, plan: Path | None, policy: Path | None,
+            style: str | None, audio_mode: str | None, language: str | None, no_audio: bool, device: str, voice: str | None,
+            review: bool, as_json: bool, quiet: bool) -> None:
     """Anonymize one RECORDING (mp4/mkv/webm) into an MP4, a plan and a report."""
+    from anonymizer._cli.review import review_after_run
+    from anonymizer.batch.progress import StageProgress
     from anonymizer.pipeline import Job, run
-    from anonymizer.runtime import with_runtime
 
     try:
-        overrides: dict[str, dict[str, Any]] = {
-            "video": {"style": style},
-            "audio": {"mode": audio_mode, "language": language, "required": False if no_audio else None},
-        }
-        config = with_runtime(load_config(policy, overrides), device)  # refused here, before any decoding
+        config = config_from_options(policy, style, audio_mode, language, no_audio, device, voice)  # refused before any decoding
         out = output or recording.with_name(recording.stem + ".anon.mp4")
         job = Job(input=recording, output=out, config=config, roster=roster, sidecar=sidecar, audio=audio,
                   asr_model=asr_model, report=report, plan=plan)
-        result = run(job)
+        progress = StageProgress(enabled=not quiet)
+        try:
+            result = run(job, progress=progress)
+        finally:
+            progress.close()
+        page = review_after_run(job.report_path()) if review else None
     except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - mapped to exit codes, fail closed
         fail(exc, ctx.obj["debug"])
     if as_json:
@@ -89,6 +86,8 @@ def run_cmd(ctx: click.Context, recording: Path, output: Path | None, roster: Pa
         click.echo(f"anonymized: {result['output']['file']}")
         click.echo(f"  plan:   {result['output']['plan']}")
         click.echo(f"  report: {job.report_path()}")
+        if page is not None:
+            click.echo(f"  review: {page}")
         click.echo(f"  screen boxes: {sum(c['screen'].values())} {c['screen']}  audio spans: {sum(c['audio'].values())} {c['audio']}")
         rt = result["runtime"]
         click.echo(f"  device {rt['device']}, encoder {rt['encoder']}")
@@ -121,3 +120,11 @@ register_check(cli)
 from anonymizer._cli.config import register as register_config  # noqa: E402
 
 register_config(cli)
+
+from anonymizer._cli.review import register as register_review  # noqa: E402
+
+register_review(cli)
+
+from anonymizer._cli.render import register as register_render  # noqa: E402
+
+register_render(cli)

@@ -61,3 +61,40 @@ class Progress:
         if self.enabled:
             self.stream.write(("\n" if self.tty and 0 < self.files < self.total_files else "") + f"anonymizer batch: {text}\n")
             self.stream.flush()
+
+
+class StageProgress:
+    """``anonymizer run`` on a terminal: the stage, its frames done of those expected and an
+    ETA for the stage, redrawn at most 5 times a second; nothing when not a terminal (the
+    report has the timings)."""
+
+    def __init__(self, *, stream: TextIO | None = None, tty: bool | None = None, enabled: bool = True) -> None:
+        self.stream = stream or sys.stderr
+        self.enabled = enabled and (self.stream.isatty() if tty is None else tty)
+        self.stage = ""
+        self.t_stage = self.t_drawn = 0.0
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if stage != self.stage:
+            if self.stage:
+                self.stream.write("\n")
+            self.stage, self.t_stage, self.t_drawn = stage, now, 0.0
+        if now - self.t_drawn < 0.2 and done < total:
+            return
+        self.t_drawn = now
+        width = 30
+        share = min(1.0, done / total) if total > 0 else 0.0
+        elapsed = now - self.t_stage
+        eta = _hms(elapsed * (1 - share) / share) if share > 0 else "?"
+        frames = f"{done}/{total} frames" if total > 0 else f"{done} frames"
+        self.stream.write(f"\r{stage:<8} [{'#' * round(width * share)}{'.' * (width - round(width * share))}] {frames}, ETA {eta}  ")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled and self.stage:
+            self.stream.write("\n")
+            self.stream.flush()
+        self.stage = ""

@@ -311,15 +311,23 @@ def inspect_target(path: Path, *, key: bytes, access: Access, service_uid: int |
                   owner_unknown_because=owner_why)
 
 
-def decide(access: Access, user_name: str, target: Target, *, os_user: str | None = None) -> Decision:
-    """Apply the rules of the module docstring; pure, so every branch is testable."""
+def _identity_refused(access: Access, user_name: str, os_user: str | None) -> Decision | None:
+    """Rules 0 and 1: only an admin acts as someone else, and the user must be known."""
     if os_user is not None and os_user != user_name:
         acting = access.users.get(os_user)
         if acting is None or acting.role != "admin":
             return Decision(False, "as_other_user", f"OS user {os_user!r} may not act as {user_name!r} (only an admin may)")
-    user = access.users.get(user_name)
-    if user is None:
+    if user_name not in access.users:
         return Decision(False, "unknown_user", f"user {user_name!r} is not in the access file")
+    return None
+
+
+def decide(access: Access, user_name: str, target: Target, *, os_user: str | None = None) -> Decision:
+    """Apply the rules of the module docstring; pure, so every branch is testable."""
+    refused = _identity_refused(access, user_name, os_user)
+    if refused is not None:
+        return refused
+    user = access.users[user_name]
     if user.role == "admin":
         return Decision(True, "admin", "admins may export any recording")
     if user.agent_id is not None and target.owner_agent == user.agent_id:
@@ -333,10 +341,32 @@ def decide(access: Access, user_name: str, target: Target, *, os_user: str | Non
         return Decision(True, "anonymized", "a trainee may export published anonymized recordings")
     if target.owner_agent is None:
         return Decision(False, "owner_unknown", f"a trainer may export only recordings of their teams{unknown}")
-    team = access.agent_teams.get(target.owner_agent)
+    return _team_decision(access, user, target.owner_agent, "a trainer may export anonymized recordings of team")
+
+
+def decide_original(access: Access, user_name: str, owner_agent: str | None, *, os_user: str | None = None) -> Decision:
+    """Who may see a recording's original pixels and sound (``review --with-original``,
+    and un-hiding in ``render --overrides``): an admin, or a trainer of the agent's team.
+    An agent is not enough even for their own call: the original shows the customer too."""
+    refused = _identity_refused(access, user_name, os_user)
+    if refused is not None:
+        return refused
+    user = access.users[user_name]
+    if user.role == "admin":
+        return Decision(True, "admin", "admins may see any original")
+    if user.role != "trainer":
+        return Decision(False, "role", f"a {user.role} may not see originals (a trainer of the agent's team or an admin may)")
+    if owner_agent is None:
+        return Decision(False, "owner_unknown", "the recording's agent is unknown, so no team's trainer may see its original")
+    return _team_decision(access, user, owner_agent, "a trainer may see originals of team")
+
+
+def _team_decision(access: Access, user: User, owner_agent: str, granted: str) -> Decision:
+    """A trainer's rule: allowed when the recording's agent is in one of their teams."""
+    team = access.agent_teams.get(owner_agent)
     if team is not None and team in user.teams:
-        return Decision(True, "team", f"a trainer may export anonymized recordings of team {team}")
-    return Decision(False, "not_team", f"the recording's agent is not in {user_name}'s teams ({', '.join(user.teams) or 'none'})")
+        return Decision(True, "team", f"{granted} {team}")
+    return Decision(False, "not_team", f"the recording's agent is not in {user.name}'s teams ({', '.join(user.teams) or 'none'})")
 
 
 def _caller_account(os_user: str) -> pwd.struct_passwd | None:

@@ -35,6 +35,9 @@ def test_policy_file_and_overrides(tmp_path: Path) -> None:
         ("[audio]\nrequired = 1\n", "[audio].required must be true or false"),
         ("[detect]\nentities = ['PERSON', 'SHOE_SIZE']\n", "unknown entity type 'SHOE_SIZE'"),
         ("[detect]\nlanguages = ['de']\n", "unknown language 'de'"),
+        ("[audio]\nvoice = 'robot'\n", "audio.voice must be one of"),
+        ("[audio]\ncustomer_voice = 'yes'\n", "audio.customer_voice must be one of"),
+        ("[audio]\nagent_channel = 'centre'\n", "audio.agent_channel must be one of"),
         ("video = 3\n", "[video] must be a table"),
         ("[video\n", "not valid TOML"),
         # issue 15: TOML has nan and inf; every float is checked finite, named by its key
@@ -96,7 +99,7 @@ def test_config_show_prints_a_policy_that_loads_back_to_the_same_digest(tmp_path
 
     policy = tmp_path / "p.toml"
     policy.write_text('[video]\nstyle = "blur"\n[detect]\nid_patterns = [{name = "CONTRACT_ID", regex = "CT-\\\\d{8}"}]\n'
-                      '[audio]\nmode = "silence"\n')
+                      '[audio]\nvoice = "disguise"\n')
     cfg = load_config(policy)
     result = CliRunner().invoke(cli, ["config", "show", "--policy", str(policy)])
     assert result.exit_code == 0, result.output

@@ -21,6 +21,7 @@ from anonymizer.policy import (
     User,
     check_gates,
     decide,
+    decide_original,
     normalize_line,
     parse_duration,
     purge,
@@ -238,6 +239,21 @@ def test_decide(user: str, owner: str | None, anonymized: bool, allowed: bool, r
 ])
 def test_decide_as_must_be_the_os_user_unless_admin(os_user: str, user: str, allowed: bool, rule: str) -> None:
     d = decide(ACCESS, user, target("E1", False), os_user=os_user)
+    assert (d.allowed, d.rule) == (allowed, rule), d
+
+
+@pytest.mark.parametrize(("user", "owner", "os_user", "allowed", "rule"), [
+    ("carol", None, None, True, "admin"),
+    ("bob", "E2", None, True, "team"),
+    ("bob", "E3", None, False, "not_team"),
+    ("bob", None, None, False, "owner_unknown"),
+    ("alice", "E1", None, False, "role"),  # an agent may not see the original of even their own call: it shows the customer
+    ("mallory", "E1", None, False, "unknown_user"),
+    ("bob", "E2", "alice", False, "as_other_user"),
+    ("bob", "E2", "carol", True, "team"),
+])
+def test_decide_original(user: str, owner: str | None, os_user: str | None, allowed: bool, rule: str) -> None:
+    d = decide_original(ACCESS, user, owner, os_user=os_user)
     assert (d.allowed, d.rule) == (allowed, rule), d
 
 

@@ -31,7 +31,8 @@ ROSTER_NAME = "Jeanne Dupont"  # LeakyOcr reads it; tests put her in their roste
 def _ink(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(ys, xs) of the pixels that stand out from the crop's background (text contrast)."""
     grey = rgb.mean(axis=2)
-    return np.nonzero(np.abs(grey - np.median(grey)) >= 24)
+    ys, xs = np.nonzero(np.abs(grey - np.median(grey)) >= 24)
+    return ys, xs
 
 
 class FastOcr(OcrEngine):
@@ -63,6 +64,14 @@ class LeakyOcr(FastOcr):
 
     def read_boxes(self, grey: np.ndarray, boxes: list[Box]) -> list[OcrText]:
         return [OcrText(b, f"Agent {ROSTER_NAME}", 0.99) for b in boxes]
+
+
+class HearAll(Transcriber):
+    """One confident word over the whole audio: nothing is unheard, so nothing is bleeped
+    by a run, and a reviewer's bleep or a voice disguise is the only change to the sound."""
+
+    def words(self, audio: np.ndarray) -> list[Word]:
+        return [Word("hello", 0.0, audio.size / 16000, 1.0)] if audio.size else []
 
 
 class DeafTranscriber(Transcriber):

@@ -1,0 +1,425 @@
+"""Render a recording again from its plan (and a reviewer's overrides), without analysing it.
+
+Why: analysis (OCR of every changed region, speech-to-text, detection) is most of a run;
+a reviewer who un-hides a label or adds a forgotten rectangle needs only the render pass
+(decode, blur kernel, encode) and verification again. The plan must be the one made for
+these bytes with this configuration: the recording's sha256 and the effective config's
+digest are compared with the plan's before anything is decoded, and an overrides file
+must name the plan's sha256 (:mod:`anonymizer.overrides`).
+
+Un-hiding shows what analysis hid, so it needs the right to see the original
+(:func:`anonymizer.policy.access.decide_original`: an admin, or a trainer of the agent's
+team) under the deployment's policy (``$ANONYMIZER_POLICY`` or /etc/anonymizer/policy.toml,
+with ``access_file``, ``report_key_file`` and ``audit_log``). Without such a deployment
+un-hiding is refused (fail closed); adding boxes and bleeps needs no role. The agent comes
+from the run's signed report next to the plan, else from the recording's sidecar, as for
+``export``.
+
+Verification reads the output again as ``run`` does, with a registry rebuilt without
+analysis: the roster, and every value the plan still hides, matched by its HMAC (an exact
+re-read of a hidden value hashes to the plan's ``value_hash``). Values the reviewer
+un-hid are left out of both, so showing them is not a leak; anything else found is, and
+the output is quarantined, nothing published. Limits: without ``[output] hash_key_file``
+the plan's hashes cannot be recomputed, so only the roster is searched (and a plan with a
+disguised voice cannot be reproduced at all: refused); a value hidden under a different
+spelling than the one re-read is found only if it is in the roster.
+
+Voice disguise is reproduced from the deployment's hash key (:func:`pipeline.output_audio`).
+Outputs are published as ``run``'s are: MP4 renamed into place last, plan and report
+before it, audit records before the rename; the report says ``overrides`` (plan sha256,
+reviewer, each item and its reason) and ``rendered_from`` (the plan)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from anonymizer import __version__, audit
+from anonymizer.config import CATEGORIES, Config
+from anonymizer.detect import Detector
+from anonymizer.detect.roster import Employee, load_roster
+from anonymizer.errors import ConfigError, PolicyRefusal, ProcessingError, VerificationError
+from anonymizer.fsutil import atomic_path, check_appendable, sha256_file, write_atomic
+from anonymizer.media import probe, read_audio
+from anonymizer.overrides import Overrides, apply_overrides, load_overrides, plan_items, unhidden_hashes
+from anonymizer.pipeline import (
+    Job,
+    Models,
+    Timings,
+    _user,
+    check_paths,
+    load_models,
+    output_audio,
+    quarantine,
+    read_hash_key,
+    registers,
+    render_video,
+    same_file,
+)
+from anonymizer.plan import Plan, value_hasher
+from anonymizer.policy.gates import RuleRefusal
+from anonymizer.report import build_report, companion_sha256
+from anonymizer.reverify import LazyOcr, reverify
+from anonymizer.sidecar import load_sidecar
+from anonymizer.signing import load_key, sign_report, signature_problem
+from anonymizer.types import Finding
+from anonymizer.verify import verify_output
+
+MAX_VALUE_WORDS = 8  # longest hidden value re-read as a run of words (an address line)
+_EDGE_PUNCT = ".,;:!?()[]{}\"'"
+
+
+def source_report_path(plan_path: Path) -> Path:
+    """The run's report next to its plan: ``X.plan.json`` -> ``X.report.json``."""
+    name = plan_path.name
+    stem = name[: -len(".plan.json")] if name.endswith(".plan.json") else plan_path.stem
+    return plan_path.with_name(stem + ".report.json")
+
+
+@dataclass
+class VerifyRegistry(Detector):
+    """A detector for :func:`anonymizer.verify.verify_output` built without analysis: only
+    ``find_known`` works (Presidio and spaCy are not loaded). It finds the roster's values
+    and every value the plan still hides, by HMAC: each run of up to ``MAX_VALUE_WORDS``
+    words of a text read back is hashed and looked up in ``hidden``."""
+
+    hidden: dict[str, tuple[str, str]] = field(default_factory=dict)  # value hash -> (entity type, category)
+    hasher: Callable[[str], str] | None = None
+
+    def __post_init__(self) -> None:  # no Presidio engine: verification searches known values only
+        for emp in self.roster:
+            category = "agent" if self.agent_id and emp.employee_id == self.agent_id else "colleague"
+            for etype, value in emp.values():
+                self.add_known(etype, value, category, roster=True)
+
+    def find_known(self, text: str) -> list[Finding]:
+        return super().find_known(text) + self._hashed(text)
+
+    def _hashed(self, text: str) -> list[Finding]:
+        if self.hasher is None or not self.hidden:
+            return []
+        words = list(re.finditer(r"\S+", text))
+        out = []
+        for i, first in enumerate(words):
+            for last in words[i : i + MAX_VALUE_WORDS]:
+                piece = text[first.start() : last.end()]
+                for cand in dict.fromkeys((piece, piece.strip(_EDGE_PUNCT))):
+                    hit = self.hidden.get(self.hasher(cand)) if cand else None
+                    if hit is not None and hit[1] not in self.keep_categories:
+                        out.append(Finding(hit[0], first.start(), last.end(), 1.0, hit[1]))
+        return out
+
+
+def verify_registry(plan: Plan, cfg: Config, roster: list[Employee], agent_id: str | None, key: bytes | None,
+                    unhidden: set[str]) -> VerifyRegistry:
+    """The registry verification searches: roster employees none of whose values the
+    reviewer un-hid, and the plan's values of the specific types ``run`` registers, by hash. Without a key nothing can be hashed: roster only, whole."""
+    hasher = value_hasher(key) if key is not None else None
+    if hasher is not None and unhidden:
+        roster = [e for e in roster if not any(hasher(v) in unhidden for _, v in e.values())]
+    reg = VerifyRegistry(cfg.detect, roster=roster, agent_id=agent_id,
+                         keep_categories=tuple(c for c in CATEGORIES if cfg.redact.keeps(c)), hasher=hasher)
+    for item in plan_items(plan):
+        # the types run registers as proof; never FIELD, UNSURE or ANNOUNCED (weak by design)
+        if item.value_hash and item.value_hash not in unhidden and registers(item.type, reg):
+            reg.hidden.setdefault(item.value_hash, (item.type, item.category))
+    return reg
+
+
+def _read_plan(plan_path: Path) -> tuple[Plan, str]:
+    try:
+        data = Path(plan_path).read_bytes()
+    except FileNotFoundError as exc:
+        raise ConfigError("plan file not found", path=plan_path) from exc
+    except OSError as exc:
+        raise ConfigError(f"cannot read the plan: {exc.strerror}", path=plan_path) from exc
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError("not a valid plan: not UTF-8", path=plan_path) from exc
+    return Plan.from_json(text, path=Path(plan_path)), hashlib.sha256(data).hexdigest()
+
+
+def _read_source_report(path: Path) -> dict[str, Any] | None:
+    """The run's report, if there is one; one that is there but unreadable is an error
+    (it may be what proves the agent, or the plan's hash)."""
+    try:
+        report = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"the run's report next to the plan is unreadable ({type(exc).__name__})", path=path) from exc
+    if not isinstance(report, dict):
+        raise ConfigError("the run's report next to the plan is not a JSON object", path=path)
+    return report
+
+
+def check_plan(plan: Plan, plan_sha256: str, plan_path: Path, src_report: dict[str, Any] | None, input_path: Path,
+               cfg: Config) -> None:
+    """Refuse (exit 2) a plan made for other bytes, with another configuration, or changed
+    since its run (when the run's report records the plan's sha256)."""
+    if src_report is not None:
+        out = src_report.get("output")
+        recorded = out.get("plan_sha256") if isinstance(out, dict) else None
+        if recorded is not None and recorded != plan_sha256:
+            raise ConfigError("the plan was changed since its run (its sha256 differs from the one in the run's report)",
+                              path=plan_path)
+        if src_report.get("config_sha256") not in (None, plan.config_sha256):
+            raise ConfigError("the plan and the run's report next to it name different configurations", path=plan_path)
+    if cfg.digest() != plan.config_sha256:
+        raise ConfigError(f"the effective configuration ({cfg.digest()[:12]}) is not the one the plan was made with "
+                          f"({plan.config_sha256[:12]}): render with the run's policy and options", path=plan_path)
+    if sha256_file(input_path) != plan.input_sha256:
+        raise ConfigError(f"the recording is not the one the plan was made for (sha256 differs from {plan.input_sha256[:12]})",
+                          path=input_path)
+
+
+def verified_baseline(src_report: dict[str, Any] | None, report_path: Path, plan_sha256: str, report_key: bytes | None,
+                      job: Job) -> tuple[Path | None, str]:
+    """The run's output, when it is the verified render of exactly this plan (its report
+    names the plan's sha256 and the same roster and sidecar, verification ran and found
+    nothing, the file is there with the report's sha256, and, with ``report_key_file``
+    set, the report's signature is valid); else None and why. A re-render is then verified
+    against it (:mod:`anonymizer.reverify`)."""
+    if src_report is None:
+        return None, "no run report next to the plan"
+    out, ver, inp = src_report.get("output"), src_report.get("verification"), src_report.get("input")
+    if not isinstance(out, dict) or out.get("plan_sha256") != plan_sha256:
+        return None, "the run's report does not name this plan's sha256"
+    if (not isinstance(inp, dict) or "roster_sha256" not in inp or inp.get("roster_sha256") != companion_sha256(job.roster)
+            or inp.get("sidecar_sha256") != companion_sha256(job.sidecar)):
+        return None, "the run searched another roster or sidecar than this render"
+    if not isinstance(ver, dict) or ver.get("enabled") is not True or ver.get("problems") != []:
+        return None, "the run's output was not verified clean"
+    if report_key is not None and signature_problem(src_report, report_key) is not None:
+        return None, "the run's report is not signed with the policy's key"
+    name = Path(str(out.get("file", "")))
+    for path in dict.fromkeys((name, report_path.parent / name.name)):
+        if path.is_file() and sha256_file(path) == out.get("sha256"):
+            return path, ""
+    return None, "the run's output is not there with the sha256 its report names"
+
+
+@dataclass(frozen=True)
+class UnhideGrant:
+    """Who was allowed to un-hide, under which rule, and where it is logged."""
+
+    user: str
+    os_user: str
+    rule: str
+    owner_known: bool
+    audit_log: Path | None
+
+
+def authorise_unhide(input_path: Path, plan: Plan, src_report: dict[str, Any] | None, *, user: str | None,
+                     os_user: str | None) -> UnhideGrant:
+    """Decide under the deployment's access file whether ``user`` may see this recording's
+    original; refused: RuleRefusal (exit 6). No deployment (or one without an access file):
+    ConfigError (exit 2), never allowed."""
+    from anonymizer.policy import access as acc
+
+    try:
+        dep = acc.load_deployment(for_export=True)
+    except ConfigError as exc:
+        raise ConfigError(f"un-hiding needs the deployment's access policy, and it is not usable: {exc}",
+                          path=input_path) from exc
+    assert dep.access is not None and dep.key is not None
+    real = os_user or acc.os_user(dep.service_uid)
+    name = user or real
+    owner: str | None = None
+    report_ok = (src_report is not None and signature_problem(src_report, dep.key) is None
+                 and isinstance(src_report.get("input"), dict) and src_report["input"].get("sha256") == plan.input_sha256)
+    if report_ok:
+        assert src_report is not None
+        owner, _ = acc._report_owner(src_report, dep.key, dep.access)
+    if owner is None:
+        owner, _ = acc._sidecar_owner(Path(input_path), os.stat(input_path), dep.service_uid)
+    decision = acc.decide_original(dep.access, name, owner, os_user=real)
+    if not decision.allowed:
+        raise RuleRefusal(decision.rule, f"un-hiding: {decision.reason}", path=input_path)
+    return UnhideGrant(user=name, os_user=real, rule=decision.rule, owner_known=owner is not None, audit_log=dep.audit_log)
+
+
+@dataclass
+class _ZeroScreen:
+    """No analysis ran: the report's screen statistics are the run's (``rendered_from``)."""
+
+    frames_changed: int = 0
+    ocr_calls: int = 0
+    ocr_pixels: int = 0
+    frame_pixels: int = 1
+    ink_reads: int = 0
+    boxes_read: int = 0
+    ink_pixels: int = 0
+
+
+def rerender(input_path: Path, plan_path: Path, overrides_path: Path | None, output: Path, cfg: Config, *,
+             user: str | None = None, os_user: str | None = None, models: Models | None = None,
+             roster: Path | None = None, sidecar: Path | None = None, audio: Path | None = None,
+             asr_model: Path | None = None) -> dict[str, Any]:
+    """Render ``input_path`` into ``output`` with the plan at ``plan_path`` and the overrides
+    (if any) applied; verify; publish the MP4 with ``OUTPUT.plan.json`` and
+    ``OUTPUT.report.json``. Returns the report. ``models``: OCR and speech-to-text for
+    verification (loaded only when verification is on and none are given).
+
+    Every attempt leaves a ``render`` audit record in ``[policy] audit_log`` (and in the
+    deployment's, when un-hiding): published, refused, quarantined or failed; a published
+    render's ``override`` records (one per item, with its reason) come before it."""
+    logs = [Path(cfg.policy.audit_log)] if cfg.policy.audit_log else []
+    for log in logs:
+        check_appendable(log, "audit log")
+    base: dict[str, Any] = {"os_user": os_user or _user(), "user": user or os_user or _user(), "input": str(input_path),
+                            "output": str(output), "plan": str(plan_path), "config_sha256": cfg.digest(),
+                            "overrides": None if overrides_path is None else str(overrides_path)}
+
+    def append(event: str, **fields: Any) -> None:
+        for log in dict.fromkeys(logs):
+            audit.append(log, event, **{**base, **fields})
+
+    try:
+        return _rerender(input_path, plan_path, overrides_path, output, cfg, base=base, logs=logs, append=append,
+                         user=user, os_user=os_user, models=models, roster=roster, sidecar=sidecar, audio=audio,
+                         asr_model=asr_model)
+    except BaseException as exc:
+        result = "quarantined" if isinstance(exc, VerificationError) else "refused" if isinstance(exc, PolicyRefusal) else "failed"
+        if logs:
+            append("render", result=result, rule=getattr(exc, "rule", None), reason=str(exc)[:500],
+                   exit_code=getattr(exc, "exit_code", 1))
+        raise
+
+
+def _rerender(input_path: Path, plan_path: Path, overrides_path: Path | None, output: Path, cfg: Config, *,
+              base: dict[str, Any], logs: list[Path], append: Callable[..., None], user: str | None, os_user: str | None,
+              models: Models | None, roster: Path | None, sidecar: Path | None, audio: Path | None,
+              asr_model: Path | None) -> dict[str, Any]:
+    t_start = time.monotonic()
+    timings = Timings()
+    input_path, plan_path, output = Path(input_path), Path(plan_path), Path(output)
+    job = Job(input=input_path, output=output, config=cfg, roster=roster, sidecar=sidecar, audio=audio, asr_model=asr_model)
+    check_paths(job)
+    src_report_path = source_report_path(plan_path)
+    for what, out in (("output", output), ("plan", job.plan_path()), ("report", job.report_path())):
+        for kind, path in (("plan", plan_path), ("overrides file", overrides_path), ("run's report", src_report_path)):
+            if path is not None and same_file(out, path):
+                raise ConfigError(f"the {what} path is the {kind} ({path}): render writes new files, never over its inputs",
+                                  path=out)
+    report_key = load_key(Path(cfg.policy.report_key_file)) if cfg.policy.report_key_file else None
+    plan, plan_sha = _read_plan(plan_path)
+    base["plan_sha256"] = plan_sha
+    src_report = _read_source_report(src_report_path)
+    check_plan(plan, plan_sha, plan_path, src_report, input_path, cfg)
+    ov: Overrides | None = load_overrides(overrides_path, plan, plan_sha) if overrides_path is not None else None
+    if ov is not None:
+        base.update(overrides_sha256=ov.sha256, reviewer=ov.reviewer)
+    key = read_hash_key(cfg)
+    if plan.voice and key is None:
+        raise ConfigError("the plan disguises the voice with the run's key, which was random ([output] hash_key_file unset): "
+                          "its audio cannot be reproduced", path=plan_path)
+    info = probe(input_path)
+    if (info.width, info.height) != (plan.width, plan.height):
+        raise ConfigError(f"the recording is {info.width}x{info.height}, the plan {plan.width}x{plan.height}", path=input_path)
+    side = load_sidecar(sidecar)
+    grant: UnhideGrant | None = None
+    if ov is not None and ov.unhides():
+        grant = authorise_unhide(input_path, plan, src_report, user=user, os_user=os_user)
+        base.update(user=grant.user, os_user=grant.os_user, access_rule=grant.rule)
+        if grant.audit_log is not None:
+            logs.append(grant.audit_log)
+    new_plan = apply_overrides(plan, ov) if ov is not None else plan
+    unhidden = unhidden_hashes(plan, ov) if ov is not None else set()
+
+    audio_src = Path(audio) if audio else (input_path if info.has_audio else None)
+    t = time.monotonic()
+    track = read_audio(audio_src) if audio_src is not None else None
+    timings.add("audio_decode", time.monotonic() - t)
+    baseline, no_baseline = verified_baseline(src_report, src_report_path, plan_sha, report_key, job)
+
+    def get_models() -> Models:  # loaded only when a full verification, or an OCR read, needs them
+        nonlocal models
+        if models is None:
+            t = time.monotonic()
+            models = load_models(cfg, asr_model=asr_model, need_audio=track is not None)
+            timings.add("load_models", time.monotonic() - t)
+        return models
+
+    written: list[Path] = []
+    try:
+        with atomic_path(output) as tmp:
+            t = time.monotonic()
+            out_audio = output_audio(track, new_plan, cfg, key or b"") if track is not None else None
+            n_written = render_video(input_path, tmp, info, new_plan, out_audio, cfg, timings)
+            timings.add("render_total", time.monotonic() - t)
+            if n_written == 0:
+                raise ProcessingError("render wrote no frame", path=input_path)
+            out_info = probe(tmp)
+            if (out_info.width, out_info.height) != (info.width, info.height):
+                raise ProcessingError("output size differs from input", path=output)
+            verification: dict[str, Any] = {"enabled": cfg.policy.verify}
+            if cfg.policy.verify:
+                t = time.monotonic()
+                registry = verify_registry(new_plan, cfg, load_roster(roster), side.agent_employee_id, key, unhidden)
+                v = cfg.video
+                frame_s = 1.0 / float(info.avg_rate) if info.avg_rate else 0.1
+                delta = (reverify(tmp, baseline, plan, new_plan, registry, LazyOcr(lambda: (models or load_models(cfg, asr_model=asr_model, need_audio=False)).ocr), width=info.width,
+                                  height=info.height, frame_s=frame_s, threshold=v.change_threshold,
+                                  min_interval_s=cfg.policy.verify_min_interval_s, text_detector=v.text_detector)
+                         if baseline is not None else None)
+                if delta is not None:
+                    checked, problems, vstats = delta
+                    verification.update(mode="against_run", baseline_sha256=src_report["output"]["sha256"] if src_report else None,
+                                        frames_compared=checked.frames, max_noise_outside=checked.max_noise_outside,
+                                        boxes_rechecked=checked.boxes_rechecked)
+                else:
+                    why = no_baseline if baseline is None else "the renders differ beyond codec noise outside the overridden regions"
+                    models = get_models()
+                    problems, vstats = verify_output(tmp, new_plan, registry, models.ocr, models.transcriber if track is not None else None,
+                                                     width=info.width, height=info.height, threshold=v.change_threshold,
+                                                     min_interval_s=cfg.policy.verify_min_interval_s, text_detector=v.text_detector)
+                    verification.update(mode="full", why_full=why)
+                timings.add("verify", time.monotonic() - t)
+                verification.update(problems=[asdict(p) for p in problems], frames=vstats.frames, crops_read=vstats.crops_read,
+                                    crops_cached=vstats.crops_cached, crops_flat=vstats.crops_flat, words=vstats.words,
+                                    registry={"roster_values": len(registry.known_values()), "hidden_hashes": len(registry.hidden)})
+                if problems:
+                    quarantine(job, tmp, new_plan, problems, verification)
+            report = build_report(job=job, info=info, plan=new_plan, sidecar=side, output_sha256=sha256_file(tmp),
+                                  screen_stats=_ZeroScreen(), timings=timings.stages, wall_s=time.monotonic() - t_start,
+                                  n_frames=n_written, audio=track, n_words=0, user=base["user"], version=__version__)
+            # no analysis ran: what it read is the run's report's
+            report["screen"] = (src_report or {}).get("screen")
+            report["speech"]["words"] = ((src_report or {}).get("speech") or {}).get("words")
+            report["verification"] = verification
+            report["rendered_from"] = {"plan": str(plan_path), "plan_sha256": plan_sha, "input_sha256": plan.input_sha256,
+                                       "report": str(src_report_path) if src_report is not None else None}
+            report["overrides"] = None if ov is None else {**ov.record(), "file": str(overrides_path),
+                                                            "unhidden_value_hashes": sorted(unhidden),
+                                                            "access_rule": None if grant is None else grant.rule}
+            plan_json = new_plan.to_json()
+            # so that a later render can tell this plan was not edited since
+            report["output"]["plan_sha256"] = hashlib.sha256(plan_json.encode("utf-8")).hexdigest()
+            if report_key is not None:
+                sign_report(report, report_key, agent_id=side.agent_employee_id)
+            write_atomic(job.plan_path(), plan_json)
+            written.append(job.plan_path())
+            write_atomic(job.report_path(), json.dumps(report, indent=1, sort_keys=True))
+            written.append(job.report_path())
+            if logs:
+                for item in ov.items() if ov is not None else []:
+                    append("override", **item, result="applied")
+                append("render", result="published", input_sha256=plan.input_sha256, output_sha256=report["output"]["sha256"],
+                       exit_code=0)
+    except BaseException:
+        for p in written:
+            p.unlink(missing_ok=True)
+        raise
+    return report
+
+
+__all__ = ["VerifyRegistry", "authorise_unhide", "check_plan", "rerender", "source_report_path"]
