@@ -25,7 +25,13 @@ read back from the written file)::
                           "who": "agent", "partial": true?}],
                  "labels": [{"text": "Phone", "box": [x, y, w, h]}]}],
      "audio_spans": [{"type": "PHONE_NUMBER", "value": "06 12 34 56 78", "who": "customer",
-                      "text": "<what espeak said>", "start_s": 12.3, "end_s": 14.1}]}
+                      "text": "<what espeak said>", "start_s": 12.3, "end_s": 14.1}],
+     "speech": [{"start_s": 11.2, "end_s": 12.1, "who": "customer", "pii": false,
+                 "text": "my number is"}]}
+
+``speech`` lists every utterance placed in the call, personal or not (``pii``), trimmed
+to its speech extent like the values: the scorer's ``speech_kept`` is measured on the
+ordinary ones.
 
 PII types: PERSON, PHONE_NUMBER, EMAIL_ADDRESS, ADDRESS, DATE_OF_BIRTH, IBAN_CODE,
 CREDIT_CARD (customer), EMPLOYEE_ID, LOGIN, EXTENSION (agent); ``who`` is customer, agent or
@@ -1315,11 +1321,13 @@ class _Tts:
 
 def _plan_audio(data: CallData, sr: int, n_samples: int, workdir: Path,
                 rng: random.Random | None = None, start: int | None = None
-                ) -> tuple[np.ndarray, list[dict[str, Any]]]:
+                ) -> tuple[np.ndarray, list[dict[str, Any]], list[dict[str, Any]]]:
+    """The call's audio, its PII spans and every utterance placed (``speech``)."""
     voices = {"fr": {"agent": "fr+f2", "customer": "fr+m3"},
               "en": {"agent": "en-us+f2", "customer": "en-gb+m3"}}[data.lang]
     tts = _Tts(sr, workdir)
     turns = _dialogue(data, rng, start)
+    who_of = {id(pt): who for who, parts in turns for pt in parts}
     dur = n_samples / sr
     lead = min(0.5, 0.05 * dur)
     end_limit = dur - min(0.3, 0.05 * dur)
@@ -1385,10 +1393,13 @@ def _plan_audio(data: CallData, sr: int, n_samples: int, workdir: Path,
 
     buf = np.zeros(n_samples, dtype=np.float32)
     spans: list[dict[str, Any]] = []
+    speech: list[dict[str, Any]] = []
     for t0, x, pt in plan:
         s0 = round(t0 * sr)
         s1 = min(n_samples, s0 + len(x))
         buf[s0:s1] += x[: s1 - s0]
+        speech.append({"start_s": round(s0 / sr, 6), "end_s": round(s1 / sr, 6), "who": who_of[id(pt)],
+                       "pii": pt.pii is not None, "text": pt.text})
         if pt.pii is not None:
             typ, value, who, *form = pt.pii
             span: dict[str, Any] = {"type": typ, "value": value, "who": who, "text": pt.text,
@@ -1399,7 +1410,7 @@ def _plan_audio(data: CallData, sr: int, n_samples: int, workdir: Path,
     peak = float(np.abs(buf).max())
     if peak > 0:
         buf *= 0.7 / peak
-    return buf, spans
+    return buf, spans, speech
 
 
 # --------------------------------------------------------------------------- writing
@@ -1505,10 +1516,11 @@ def generate(out_dir: Path, *, name: str = "call", width: int = 1280, height: in
     sr = VIDEO_AUDIO[container][3]
     pcm: np.ndarray | None = None
     spans: list[dict[str, Any]] = []
+    speech: list[dict[str, Any]] = []
     n_samples = round(dur * sr)
     if audio:
         with tempfile.TemporaryDirectory(prefix="corpus-tts-") as tmp:
-            pcm, spans = _plan_audio(data, sr, n_samples, Path(tmp),
+            pcm, spans, speech = _plan_audio(data, sr, n_samples, Path(tmp),
                                      random.Random(f"anonymizer-corpus/{seed}/{lang}/dialogue"),
                                      dialogue_start)
 
@@ -1540,6 +1552,7 @@ def generate(out_dir: Path, *, name: str = "call", width: int = 1280, height: in
         "frames": [{"i": f["i"], "t": f["t"], "pii": f["pii"], "labels": f["labels"]}
                    for f in truth_frames],
         "audio_spans": spans,
+        "speech": speech,
     }
     truth_path = out_dir / f"{name}.truth.json"
     truth_path.write_text(json.dumps(truth, ensure_ascii=False, separators=(",", ":")),

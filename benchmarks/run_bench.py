@@ -162,7 +162,7 @@ def bench_one(rec: Rec, out_dir: Path, *, duration: float, verify: bool, asr_mod
     row["pii"] = {k: s["pii"][k] for k in ("box_frames", "checked", "unchecked", "leaked",
                                            "by_entity", "leaked_values")}
     row["audio"] = {k: s["audio"].get(k) for k in ("spans", "survived", "by_entity", "length_ok",
-                                                   "format_equal")}
+                                                   "format_equal", "speech_kept")}
     row["audio"]["surviving"] = [d["entity"] + " " + d["value"]
                                  for d in s["audio"].get("span_details", []) if d["survived"]]
     row["labels"] = s["labels"]
@@ -218,10 +218,27 @@ def aggregate(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "checked_box_frames": sum((r.get("pii") or {}).get("checked", 0) for r in rows),
         "unchecked_box_frames": sum((r.get("pii") or {}).get("unchecked", 0) for r in rows),
         "surviving_audio_spans": sum((r.get("audio") or {}).get("survived") or 0 for r in rows),
+        "speech_kept": _speech_kept(rows),
         "audio_spans": sum((r.get("audio") or {}).get("spans") or 0 for r in rows),
         "media_s": dur, "anonymize_wall_s": round(wall, 1), "rtf": round(wall / dur, 2) if dur else None,
         "failed_runs": [r["recording"] for r in rows if r["exit_code"] != 0],
     }
+
+
+def _speech_of(r: dict[str, Any]) -> dict[str, Any] | None:
+    return (((r.get("audio") or {}).get("speech_kept")) or {}).get("all")
+
+
+def _speech_kept(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Ordinary (non-personal) speech reaching the output unaltered, per language and in all
+    (issue 17: what bleeping destroyed, beside what leaked)."""
+    out: dict[str, Any] = {}
+    for lang in [*sorted({r.get("lang", "?") for r in rows}), "all"]:
+        sel = [k for r in rows if (k := _speech_of(r)) and lang in ("all", r.get("lang", "?"))]
+        speech = sum(k["speech_s"] for k in sel)
+        out[lang] = {"kept_s": round(sum(k["kept_s"] for k in sel), 2), "speech_s": round(speech, 2),
+                     "share": round(sum(k["kept_s"] for k in sel) / speech, 4) if speech else None}
+    return out
 
 
 def _pct(x: float | None) -> str:
@@ -251,19 +268,22 @@ def format_tables(rows: list[dict[str, Any]], agg: dict[str, Any]) -> str:
                f"{_pct(p['audio'])}")
     out.append("  by plan type: " + ", ".join(f"{t} {_pct(v['on_pii'] / v['box_frames'] if v['box_frames'] else None)}"
                                               f" of {v['box_frames']}" for t, v in p["by_plan_type"].items()))
+    out.append("ordinary speech kept (not bleeped): " + ", ".join(
+        f"{lang} {_pct(v['share'])} of {v['speech_s']:.0f} s" for lang, v in agg["speech_kept"].items()))
     out.append(f"labels destroyed {lb['destroyed']}/{lb['boxes']} ({_pct(lb['fraction'])}, target <= 10%); "
                f"decoys destroyed {lb['decoys_destroyed']}/{lb['decoys']} ({_pct(lb['decoy_fraction'])})")
     out.append(f"anonymize: {agg['media_s']:.0f} s of media in {agg['anonymize_wall_s']:.0f} s "
                f"(RTF {agg['rtf']}, CLI incl. model loading)")
     out.append("")
     out.append(f"{'recording':<30}{'exit':>5}{'wall s':>8}{'RTF':>6}{'score s':>8}{'leaked':>7}{'surv.':>6}"
-               f"{'labels x':>9}{'prec.':>7}{'sync':>5}")
+               f"{'speech kept':>12}{'labels x':>9}{'prec.':>7}{'sync':>5}")
     for r in rows:
         lab = r.get("labels") or {}
         prec = (r.get("precision") or {}).get("box_precision")
         out.append(f"{r['recording']:<30}{r['exit_code']:>5}{r['wall_s']:>8.1f}{r['rtf']:>6.2f}"
                    f"{r.get('score_s', 0):>8.1f}{(r.get('pii') or {}).get('leaked', '-'):>7}"
                    f"{(r.get('audio') or {}).get('survived', '-'):>6}"
+                   f"{_pct((_speech_of(r) or {}).get('share')):>12}"
                    f"{_pct(lab.get('fraction')):>9}{_pct(prec):>7}{'ok' if r.get('frames_ok') else 'NO':>5}")
         for v, n in list(((r.get("pii") or {}).get("leaked_values") or {}).items())[:8]:
             out.append(f"   leaked on screen: {v} x{n}")

@@ -228,16 +228,19 @@ def _changed_fraction(a: np.ndarray, b: np.ndarray) -> tuple[int, int]:
 # --------------------------------------------------------------------------- audio spans
 
 
-def _span_survival(orig: np.ndarray, out: np.ndarray, start_s: float, end_s: float,
-                   max_lag_s: float = 0.05, win_s: float = 0.02) -> dict[str, Any]:
+def _windows(orig: np.ndarray, out: np.ndarray, start_s: float, end_s: float,
+             max_lag_s: float = 0.05, win_s: float = 0.02) -> tuple[np.ndarray, np.ndarray, int]:
+    """The span of ``orig`` cut into ``win_s`` windows, aligned with ``out`` (best lag by
+    FFT cross-correlation within +-``max_lag_s``): per window, whether it holds speech
+    (RMS above a tenth of the span's loudest) and its normalised correlation with the
+    output there (a window kept through AAC correlates > 0.9; a tone or silence ~0)."""
     s0, s1 = round(start_s * AUDIO_SR), round(end_s * AUDIO_SR)
     s1 = min(s1, len(orig))
     a = orig[s0:s1].astype(np.float64)
     L = round(max_lag_s * AUDIO_SR)
     win = round(win_s * AUDIO_SR)
     if len(a) < win:
-        return {"survived": False, "fraction": 0.0, "speech_windows": 0, "lag_ms": 0.0}
-    # best lag by FFT cross-correlation of the span against the output +-L samples around it
+        return np.zeros(0, bool), np.zeros(0), 0
     lo = s0 - L
     seg = np.zeros(len(a) + 2 * L)
     src_lo, src_hi = max(0, lo), min(len(out), s1 + L)
@@ -254,11 +257,32 @@ def _span_survival(orig: np.ndarray, out: np.ndarray, start_s: float, end_s: flo
     speech = rms > max(1e-4, 0.1 * float(rms.max()))
     num = (A * B).sum(axis=1)
     den = np.sqrt((A ** 2).sum(axis=1) * (B ** 2).sum(axis=1)) + 1e-12
-    corr = num / den
+    return speech, num / den, lag
+
+
+def _span_survival(orig: np.ndarray, out: np.ndarray, start_s: float, end_s: float) -> dict[str, Any]:
+    speech, corr, lag = _windows(orig, out, start_s, end_s)
     n_speech = int(speech.sum())
     frac = float((corr[speech] > 0.5).mean()) if n_speech else 0.0
     return {"survived": frac > 0.10, "fraction": round(frac, 4), "speech_windows": n_speech,
             "lag_ms": round(lag * 1000 / AUDIO_SR, 2)}
+
+
+def speech_kept(orig: np.ndarray, out: np.ndarray, speech: list[dict[str, Any]]) -> dict[str, Any]:
+    """Usefulness of the sound (issue 17): of the ordinary (non-personal) speech of the call,
+    the share of its 20 ms speech windows that reach the output unaltered (correlation
+    > 0.5 with the original: not bleeped, not silenced). Also per speaker."""
+    kept: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for u in speech:
+        if u["pii"]:
+            continue
+        sp, corr, _ = _windows(orig, out, u["start_s"], u["end_s"])
+        for who in (u["who"], "all"):
+            kept[who][0] += int((corr[sp] > 0.5).sum())
+            kept[who][1] += int(sp.sum())
+    win_s = 0.02
+    return {who: {"kept_s": round(k * win_s, 2), "speech_s": round(n * win_s, 2),
+                  "share": round(k / n, 4) if n else None} for who, (k, n) in sorted(kept.items())}
 
 
 # --------------------------------------------------------------------------- precision
@@ -542,7 +566,7 @@ def score(truth_path: Path, output_video: Path, *, original: Path | None = None,
     t_aud = time.perf_counter()
     ta = truth.get("audio")
     spans = truth.get("audio_spans") or []
-    out_a = _audio(output_video, want_pcm=original is not None and bool(spans))
+    out_a = _audio(output_video, want_pcm=original is not None and bool(spans or truth.get("speech")))
     audio: dict[str, Any] = {"present": out_a.present, "truth": ta}
     if ta is None:
         audio["note"] = "truth has no audio"
@@ -555,10 +579,13 @@ def score(truth_path: Path, output_video: Path, *, original: Path | None = None,
                      format_equal=(out_a.sample_rate == ta["sample_rate"]
                                    and out_a.channels == ta["channels"]),
                      length_ok=abs(out_a.n_samples - ta["n_samples"]) <= AAC_FRAME)
+        speech = truth.get("speech")
         if original is None:
             audio["note"] = "span survival needs --original; skipped"
-        elif spans:
+        elif spans or speech:
             org_a = _audio(Path(original), want_pcm=True)
+            if speech:  # older truth files have no utterance list
+                audio["speech_kept"] = speech_kept(org_a.mono16k, out_a.mono16k, speech)
             details = []
             by_t: dict[str, dict[str, int]] = defaultdict(lambda: {"spans": 0, "survived": 0})
             by_e: dict[str, dict[str, int]] = defaultdict(lambda: {"spans": 0, "survived": 0})
@@ -616,6 +643,9 @@ def format_report(r: dict[str, Any]) -> str:
             lines.append(f"audio: {a.get('sample_rate')} Hz x{a.get('channels')} "
                          f"{a.get('n_samples')} samples (truth {a['truth']['n_samples']}); "
                          f"format equal: {a.get('format_equal')}  length ok: {a.get('length_ok')}")
+        kept = (a.get("speech_kept") or {}).get("all")
+        if kept:
+            lines.append(f"ordinary speech kept: {kept['kept_s']}/{kept['speech_s']} s ({kept['share']})")
         if "spans" in a:
             lines.append(f"audio PII spans surviving: {a['survived']}/{a['spans']}")
             for d in a["span_details"]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import shutil
 from fractions import Fraction
@@ -32,8 +33,9 @@ def truth(rec: corpus.RecordingPaths) -> dict[str, Any]:
 
 
 def _redact(src: Path, dst: Path, truth: dict[str, Any], *, pad: int = 2,
-            boxes: bool = True, spans: bool = True) -> None:
-    """Copy ``src`` to ``dst`` painting every truth PII box black and zeroing the PII spans."""
+            boxes: bool = True, spans: bool = True, mute: str = "audio_spans") -> None:
+    """Copy ``src`` to ``dst`` painting every truth PII box black and zeroing the PII spans
+    (``mute="speech"``: every utterance)."""
     times = [f["t"] for f in truth["frames"]]
     with av.open(str(src)) as inp, av.open(str(dst), "w") as out:
         vin, ain = inp.streams.video[0], inp.streams.audio[0]
@@ -60,7 +62,7 @@ def _redact(src: Path, dst: Path, truth: dict[str, Any], *, pad: int = 2,
                 a = frame.to_ndarray().astype(np.float32).mean(axis=0)
                 s0 = round(float((frame.pts or 0) * (frame.time_base or 1)) * sr)
                 if spans:
-                    for sp in truth["audio_spans"]:
+                    for sp in truth[mute]:
                         lo = max(0, round(sp["start_s"] * sr) - s0)
                         hi = min(len(a), round(sp["end_s"] * sr) - s0)
                         if hi > lo:
@@ -136,6 +138,32 @@ def test_audio_spans(rec: corpus.RecordingPaths, truth: dict[str, Any]) -> None:
     assert {s["type"] for s in spans} >= {"PERSON", "PHONE_NUMBER"}
     for s in spans:
         assert 0.0 <= s["start_s"] < s["end_s"] <= truth["duration_s"]
+    speech = truth["speech"]  # a short call holds only the values
+    assert [(u["start_s"], u["end_s"]) for u in speech if u["pii"]] == [(s["start_s"], s["end_s"]) for s in spans]
+
+
+@pytest.fixture(scope="module")
+def talk(tmp_path_factory: pytest.TempPathFactory) -> tuple[corpus.RecordingPaths, dict[str, Any]]:
+    """A call long enough for the ordinary speech around the values."""
+    rec = corpus.generate(tmp_path_factory.mktemp("talk"), name="talk", width=320, height=180, duration_s=15.0, seed=2)
+    return rec, json.loads(rec.truth.read_text(encoding="utf-8"))
+
+
+def test_every_utterance_is_listed_and_speech_kept_is_measured(talk: tuple[corpus.RecordingPaths, dict[str, Any]],
+                                                               tmp_path: Path) -> None:
+    rec, truth = talk
+    speech = truth["speech"]
+    assert [(u["start_s"], u["end_s"]) for u in speech if u["pii"]] == [(s["start_s"], s["end_s"]) for s in truth["audio_spans"]]
+    assert any(not u["pii"] for u in speech) and {u["who"] for u in speech} == {"agent", "customer"}
+    assert all(a["end_s"] <= b["start_s"] for a, b in itertools.pairwise(speech))  # in order, no overlap
+    same = score.score(rec.truth, rec.video, original=rec.video, max_crops=0)["audio"]["speech_kept"]
+    assert same["all"]["share"] >= 0.98 and same["all"]["speech_s"] > 2 and set(same) == {"agent", "customer", "all"}
+    muted = tmp_path / "muted.mp4"
+    _redact(rec.video, muted, truth, boxes=False)  # the values only
+    assert score.score(rec.truth, muted, original=rec.video, max_crops=0)["audio"]["speech_kept"]["all"]["share"] >= 0.9
+    silent = tmp_path / "silent.mp4"
+    _redact(rec.video, silent, truth, boxes=False, mute="speech")
+    assert score.score(rec.truth, silent, original=rec.video, max_crops=0)["audio"]["speech_kept"]["all"]["share"] <= 0.05
     with av.open(str(rec.video)) as c:
         a = c.streams.audio[0]
         assert a.codec_context.name == "aac"

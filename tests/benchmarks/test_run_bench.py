@@ -44,7 +44,8 @@ def _row(name: str, leaked: int, survived: int, destroyed: int) -> dict:  # type
                               "FR_NIR customer": {"box_frames": 100, "checked": 100, "leaked": 0}},
                 "leaked_values": {"PERSON:Léa": leaked} if leaked else {}},
         "audio": {"spans": 2, "survived": survived, "surviving": [],
-                  "by_entity": {"FR_NIR customer": {"spans": 2, "survived": survived}}},
+                  "by_entity": {"FR_NIR customer": {"spans": 2, "survived": survived}},
+                  "speech_kept": {"all": {"kept_s": 2.0 + destroyed / 5, "speech_s": 5.0, "share": (2.0 + destroyed / 5) / 5}}},
         "labels": {"boxes": 100, "destroyed": destroyed, "decoys": 10, "decoys_destroyed": 1},
         "precision": {"box_frames": 10, "on_pii": 9, "area_px": 100, "area_on_pii_px": 80, "audio_s": 2.0,
                       "audio_on_pii_s": 1.0, "by_type": {"PERSON": {"box_frames": 10, "on_pii": 9}}},
@@ -62,8 +63,10 @@ def test_aggregate_and_table() -> None:
     assert agg["labels"]["fraction"] == 0.1 and agg["labels"]["decoy_fraction"] == 0.1
     assert agg["precision"]["box"] == 0.9 and agg["precision"]["area"] == 0.8
     assert agg["rtf"] == 5.0 and agg["leaked_box_frames"] == 1
+    assert agg["speech_kept"]["fr"] == agg["speech_kept"]["all"] == {"kept_s": 8.0, "speech_s": 10.0, "share": 0.8}
     text = run_bench.format_tables(rows, agg)
     assert "PERSON/first colleague" in text and "MISS" in text
+    assert "ordinary speech kept (not bleeped): fr 80.0% of 10 s, all 80.0% of 10 s" in text
     assert "leaked on screen: PERSON:Léa x1" in text
 
 
