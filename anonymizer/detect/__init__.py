@@ -24,11 +24,6 @@ from anonymizer.errors import ModelError
 from anonymizer.textnorm import digits, fold, ocr_canonical
 from anonymizer.types import Finding
 
-# Words of the business application's UI (labels, menus, buttons, history actions, titles):
-# a NER span made only of them is a label, not a name ("Nom", "Phone", "Outbound" are often
-# tagged PERSON by small models on short OCR lines).
-LABEL_WORDS = UI_WORDS
-
 _log = logging.getLogger(__name__)
 # Presidio warns once per call about entity/label mapping details we configure on purpose.
 logging.getLogger("presidio-analyzer").setLevel(logging.ERROR)
@@ -283,7 +278,7 @@ class Detector:
             for kv in self._known.values():
                 if kv.entity_type == "PERSON":
                     for tok in re.findall(r"[a-z]{5,}", fold(kv.value)):
-                        if tok not in LABEL_WORDS:
+                        if tok not in UI_WORDS:
                             tokens.setdefault(ocr_canonical(tok), kv)
             ids = {fold(kv.value): kv for kv in self._known.values()
                    if kv.entity_type in ("EMPLOYEE_ID", "LOGIN") and kv.strong and len(kv.value) >= 5}
@@ -314,7 +309,7 @@ class Detector:
         out = []
         for m in re.finditer(r"[a-z0-9|]{4,}", folded):
             word = ocr_canonical(m.group())
-            if len(word) < 4 or fold(m.group()) in LABEL_WORDS:
+            if len(word) < 4 or fold(m.group()) in UI_WORDS:
                 continue
             for tok, kv in tokens.items():
                 if abs(len(tok) - len(word)) <= 1 and (word == tok or within_one_edit(word, tok)):
@@ -331,7 +326,7 @@ class Detector:
         for kv in self._known.values():
             if kv.entity_type == "PERSON" and kv.strong:
                 for tok in re.findall(r"[^\W\d_]{3,}", kv.value):
-                    if fold(tok) not in LABEL_WORDS:
+                    if fold(tok) not in UI_WORDS:
                         for key in phonetic_keys(tok):
                             names.setdefault(key, kv)
                         full.add(primary_key(tok))
@@ -344,7 +339,7 @@ class Detector:
                 group = words[i : i + n]
                 if len(group) < n or (n > 1 and any(len(w.group()) > 5 for w in group)):
                     break
-                if n == 1 and fold(group[0].group()) in LABEL_WORDS:
+                if n == 1 and fold(group[0].group()) in UI_WORDS:
                     continue  # "Mr" is not "Marie"
                 if n > 1 and any(text[a.end() : b.start()].strip() for a, b in itertools.pairwise(group)):
                     continue  # only words separated by spaces join
