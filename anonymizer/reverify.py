@@ -28,6 +28,7 @@ from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from itertools import zip_longest
 from pathlib import Path
 
 import numpy as np
@@ -83,10 +84,10 @@ def compare_outputs(new: Path, baseline: Path, regions: list[Region], width: int
     """Decode both renders in step and measure their difference outside ``regions``."""
     r = Reverify()
     mask = np.ones((height, width), bool)
-    for fa, fb in zip(iter_frames(new), iter_frames(baseline), strict=False):
+    for fa, fb in zip_longest(iter_frames(new), iter_frames(baseline)):
         r.frames += 1
-        if abs(fa.t - fb.t) > 1e-3:
-            r.frames_over.append(fa.t)  # frames out of step: nothing below holds
+        if fa is None or fb is None or abs(fa.t - fb.t) > 1e-3:
+            r.frames_over.append(-1.0 if fa is None else round(fa.t, 3))  # out of step: nothing below holds
             break
         mask[:] = True
         for g in regions:

@@ -25,7 +25,7 @@ from anonymizer._cli.render import render_cmd
 from anonymizer.config import Config, load_config
 from anonymizer.detect.roster import load_roster
 from anonymizer.errors import ConfigError, PolicyRefusal, VerificationError
-from anonymizer.media import iter_frames, read_audio
+from anonymizer.media import iter_frames, probe, read_audio, write_recording
 from anonymizer.overrides import plan_items
 from anonymizer.plan import Plan, PlanBox, value_hasher
 from benchmarks.corpus import RecordingPaths, generate
@@ -449,3 +449,15 @@ def test_a_difference_outside_the_changed_regions_is_not_taken_for_noise(call: C
     assert told.consistent and told.frames == 20
     untold = reverify.compare_outputs(work / "call.rev.mp4", call.output, [], 320, 180)  # the box's own pixels now count
     assert not untold.consistent and untold.frames_over and all(0.4 <= t <= 1.3 for t in untold.frames_over)
+
+
+def test_renders_of_different_lengths_are_not_consistent(call: Call, work: Path) -> None:
+    info = probe(call.output)
+    short = work / "short.mp4"
+    first = [(fd.pts, fd.rgb()) for _, fd in zip(range(10), iter_frames(call.output), strict=False)]
+    write_recording(short, width=info.width, height=info.height, time_base=info.time_base, rate=info.avg_rate,
+                    frames=iter(first), audio=None)
+    assert reverify.compare_outputs(short, short, [], 320, 180).consistent  # itself: same frames, same times
+    for a, b in ((short, call.output), (call.output, short)):
+        told = reverify.compare_outputs(a, b, [], 320, 180)
+        assert not told.consistent and told.frames == 11
