@@ -17,8 +17,10 @@ Format (JSON, version 1)::
      "add_boxes":  [{"x": 10, "y": 20, "w": 100, "h": 18, "start_s": 1.0, "end_s": 4.5, "reason": "..."}],
      "add_bleeps": [{"start_s": 12.0, "end_s": 13.2, "reason": "..."}]}
 
-* ``unhide_values``: every box and audio span with that ``value_hash`` is dropped (the value
-  is shown and heard wherever analysis had hidden it).
+* ``unhide_values``: every box with that ``value_hash`` is dropped (the value is shown
+  wherever analysis had hidden it on screen). Bleeps are never removed by value: one bleep
+  may cover several values said close together (a merged span keeps only the first one's
+  hash) and all unheard speech shares one hash; a hash only heard is refused.
 * ``unhide_boxes``: one box of ``plan.boxes``, by its index (boxes have no other stable id).
 * ``add_boxes`` (drawn in the plan's style) and ``add_bleeps`` are added with type
   ``MANUAL`` and category ``reviewer``. Times are seconds of the recording (the plan's own
@@ -236,10 +238,13 @@ def parse_overrides(data: bytes, plan: Plan, plan_sha256: str, *, path: Path) ->
         return text
 
     unhide_values: list[UnhideValue] = []
+    shown = {b.value_hash for b in plan.boxes if b.value_hash}
     for where, item in r.items(top, "unhide_values"):
         vh = r.str_(item, "value_hash", where)
         if vh not in categories:
             raise r.fail(where, f"value_hash {vh!r} is not in the plan")
+        if vh not in shown:
+            raise r.fail(where, f"value_hash {vh!r} is only heard, never shown: bleeps are not un-hidden by value")
         if any(u.value_hash == vh for u in unhide_values):
             raise r.fail(where, f"value_hash {vh!r} is listed twice")
         unhide_values.append(UnhideValue(vh, reason(item, where, bool(categories[vh] & set(ROSTER_CATEGORIES)))))
@@ -285,11 +290,11 @@ def load_overrides(path: Path, plan: Plan, plan_sha256: str) -> Overrides:
 
 
 def unhidden_hashes(plan: Plan, ov: Overrides) -> set[str]:
-    """Value hashes no longer hidden anywhere once ``ov`` is applied: those un-hidden by
-    value, and those of un-hidden boxes that no other box or span still hides."""
-    new = apply_overrides(plan, ov)
-    still = {i.value_hash for i in plan_items(new) if i.value_hash}
-    return {h for h in value_categories(plan) if h not in still}
+    """Value hashes no longer hidden on screen once ``ov`` is applied: those un-hidden by
+    value, and those of un-hidden boxes that no other box still hides (verification must
+    not take them, now shown, for a leak)."""
+    still = {b.value_hash for b in apply_overrides(plan, ov).boxes if b.value_hash}
+    return {b.value_hash for b in plan.boxes if b.value_hash and b.value_hash not in still}
 
 
 def apply_overrides(plan: Plan, ov: Overrides) -> Plan:
@@ -299,6 +304,7 @@ def apply_overrides(plan: Plan, ov: Overrides) -> Plan:
     indexes = {u.box for u in ov.unhide_boxes}
     boxes = [b for i, b in enumerate(plan.boxes) if i not in indexes and b.value_hash not in values]
     boxes += [PlanBox(a.x, a.y, a.w, a.h, a.start_s, a.end_s, MANUAL_TYPE, REVIEWER_CATEGORY, "reviewer") for a in ov.add_boxes]
-    spans = [s for s in plan.audio_spans if s.value_hash not in values]
-    spans += [AudioSpan(a.start_s, a.end_s, MANUAL_TYPE, REVIEWER_CATEGORY) for a in ov.add_bleeps]
+    # Bleeps stay: one bleep may cover several values said close together (a merged span
+    # keeps only the first one's hash), and all unheard speech shares one hash.
+    spans = [*plan.audio_spans, *(AudioSpan(a.start_s, a.end_s, MANUAL_TYPE, REVIEWER_CATEGORY) for a in ov.add_bleeps)]
     return replace(plan, boxes=boxes, audio_spans=spans)

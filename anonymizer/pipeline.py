@@ -45,7 +45,7 @@ from anonymizer.screen.layout import Line, build_lines, finding_boxes
 from anonymizer.screen.state import ScreenState
 from anonymizer.screen.tracks import StateBox, merge_tracks, unsure_boxes
 from anonymizer.sidecar import Sidecar, load_sidecar
-from anonymizer.signing import load_key, long_enough, sign_report
+from anonymizer.signing import key_id, load_key, long_enough, sign_report
 from anonymizer.speech import Transcriber, WhisperTranscriber, unheard_speech
 from anonymizer.speech.carriers import carrier_spans
 from anonymizer.speech.normalize import normalize, render
@@ -250,7 +250,8 @@ def _run(job: Job, models: Models | None, *, renderer: Callable[..., int] | None
     check_paths(job)
     # The report key is read now: a bad key is exit 2 before the run, not after it.
     report_key = load_key(Path(cfg.policy.report_key_file)) if cfg.policy.report_key_file else None
-    key = read_hash_key(cfg) or secrets.token_bytes(32)  # likewise the hash key: a missing file is exit 2 before any decoding
+    file_key = read_hash_key(cfg)
+    key = file_key or secrets.token_bytes(32)  # likewise the hash key: a missing file is exit 2 before any decoding
     roster = load_roster(job.roster)
     sidecar = load_sidecar(job.sidecar)  # every value checked here (NaN, strings, 0 windows): exit 2 before any media is read
     info = probe(job.input)
@@ -310,6 +311,7 @@ def _run(job: Job, models: Models | None, *, renderer: Callable[..., int] | None
         windows=list(gate.windows),
         trim=gate.trim,
         voice=voice_plan(track, cfg),
+        hash_key_id=key_id(file_key) if file_key is not None else "",
     )
 
     # -- render (to a temporary name; renamed only when complete) ----------------------

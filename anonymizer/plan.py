@@ -93,6 +93,9 @@ class Plan:
     # {} when the voices are kept; else how they were disguised ({"method", "channels", ...};
     # never the key or anything drawn from it): anonymizer.speech.disguise
     voice: dict[str, Any] = field(default_factory=dict)
+    # signing.key_id of [output] hash_key_file ("" when the run drew a random key): render
+    # refuses another key, whose hashes would match nothing and whose disguise would differ
+    hash_key_id: str = ""
     version: int = PLAN_VERSION
 
     def to_json(self) -> str:

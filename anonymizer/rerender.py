@@ -68,7 +68,7 @@ from anonymizer.policy.gates import RuleRefusal
 from anonymizer.report import build_report, companion_sha256
 from anonymizer.reverify import LazyOcr, reverify
 from anonymizer.sidecar import load_sidecar
-from anonymizer.signing import load_key, sign_report, signature_problem
+from anonymizer.signing import key_id, load_key, sign_report, signature_problem
 from anonymizer.types import Finding
 from anonymizer.verify import verify_output
 
@@ -92,11 +92,12 @@ class VerifyRegistry(Detector):
 
     hidden: dict[str, tuple[str, str]] = field(default_factory=dict)  # value hash -> (entity type, category)
     hasher: Callable[[str], str] | None = None
+    unhidden: frozenset[str] = frozenset()  # hashes the reviewer un-hid
 
     def __post_init__(self) -> None:  # no Presidio engine: verification searches known values only
         for emp in self.roster:
             category = "agent" if self.agent_id and emp.employee_id == self.agent_id else "colleague"
-            for etype, value in emp.values():
+            for etype, value in searched_roster_values(emp, self.hasher, self.unhidden):
                 self.add_known(etype, value, category, roster=True)
 
     def find_known(self, text: str) -> list[Finding]:
@@ -117,15 +118,27 @@ class VerifyRegistry(Detector):
         return out
 
 
+def searched_roster_values(emp: Employee, hasher: Callable[[str], str] | None, unhidden: frozenset[str]) -> list[tuple[str, str]]:
+    """An employee's values less those the reviewer un-hid and the words of them (an
+    un-hidden full name shows its first and last names too); the employee's other values
+    (login, email, id...) are still searched."""
+    values = emp.values()
+    if hasher is None or not unhidden:
+        return values
+    words = {w.casefold() for _, v in values if hasher(v) in unhidden for w in v.split()}
+    return [(t, v) for t, v in values
+            if hasher(v) not in unhidden and not (v.split() and all(w.casefold() in words for w in v.split()))]
+
+
 def verify_registry(plan: Plan, cfg: Config, roster: list[Employee], agent_id: str | None, key: bytes | None,
                     unhidden: set[str]) -> VerifyRegistry:
-    """The registry verification searches: roster employees none of whose values the
-    reviewer un-hid, and the plan's values of the specific types ``run`` registers, by hash. Without a key nothing can be hashed: roster only, whole."""
+    """The registry verification searches: the roster's values but those the reviewer
+    un-hid, and the plan's values of the specific types ``run`` registers, by hash.
+    Without a key nothing can be hashed: the roster only, whole."""
     hasher = value_hasher(key) if key is not None else None
-    if hasher is not None and unhidden:
-        roster = [e for e in roster if not any(hasher(v) in unhidden for _, v in e.values())]
     reg = VerifyRegistry(cfg.detect, roster=roster, agent_id=agent_id,
-                         keep_categories=tuple(c for c in CATEGORIES if cfg.redact.keeps(c)), hasher=hasher)
+                         keep_categories=tuple(c for c in CATEGORIES if cfg.redact.keeps(c)), hasher=hasher,
+                         unhidden=frozenset(unhidden))
     for item in plan_items(plan):
         # the types run registers as proof; never FIELD, UNSURE or ANNOUNCED (weak by design)
         if item.value_hash and item.value_hash not in unhidden and registers(item.type, reg):
@@ -147,6 +160,15 @@ def _read_plan(plan_path: Path) -> tuple[Plan, str]:
     return Plan.from_json(text, path=Path(plan_path)), hashlib.sha256(data).hexdigest()
 
 
+def _run_output(report_path: Path) -> Path | None:
+    """The output the run's report names (for the never-overwrite check), if readable."""
+    try:
+        name = json.loads(report_path.read_text(encoding="utf-8"))["output"]["file"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return Path(name) if isinstance(name, str) else None
+
+
 def _read_source_report(path: Path) -> dict[str, Any] | None:
     """The run's report, if there is one; one that is there but unreadable is an error
     (it may be what proves the agent, or the plan's hash)."""
@@ -161,24 +183,49 @@ def _read_source_report(path: Path) -> dict[str, Any] | None:
     return report
 
 
-def check_plan(plan: Plan, plan_sha256: str, plan_path: Path, src_report: dict[str, Any] | None, input_path: Path,
-               cfg: Config) -> None:
-    """Refuse (exit 2) a plan made for other bytes, with another configuration, or changed
-    since its run (when the run's report records the plan's sha256)."""
-    if src_report is not None:
-        out = src_report.get("output")
-        recorded = out.get("plan_sha256") if isinstance(out, dict) else None
-        if recorded is not None and recorded != plan_sha256:
-            raise ConfigError("the plan was changed since its run (its sha256 differs from the one in the run's report)",
-                              path=plan_path)
-        if src_report.get("config_sha256") not in (None, plan.config_sha256):
-            raise ConfigError("the plan and the run's report next to it name different configurations", path=plan_path)
+def check_plan(plan: Plan, plan_sha256: str, plan_path: Path, src_report: dict[str, Any] | None, job: Job,
+               report_key: bytes | None, key: bytes | None) -> None:
+    """Refuse (exit 2) a plan that is not exactly the one its run published for these
+    inputs: the run's report must lie next to it (``X.plan.json`` -> ``X.report.json``),
+    signed when ``report_key_file`` is set, and name the plan's sha256 (an edited plan, or
+    one copied away from its report, could un-hide anything without any role); and the
+    recording, configuration, sidecar, separate audio and hash key must be the run's."""
+    report_path = source_report_path(plan_path)
+    if src_report is None:
+        raise ConfigError(f"the run's report ({report_path.name}) is not next to the plan: render trusts a plan only "
+                          "with the report that names its sha256", path=plan_path)
+    if report_key is not None and signature_problem(src_report, report_key) is not None:
+        raise ConfigError("the run's report next to the plan is not signed with the policy's key", path=report_path)
+    out, inp = src_report.get("output"), src_report.get("input")
+    recorded = out.get("plan_sha256") if isinstance(out, dict) else None
+    if recorded is None or not isinstance(inp, dict):
+        raise ConfigError("the run's report does not name its plan's sha256 (made by an older version): run again",
+                          path=report_path)
+    if recorded != plan_sha256:
+        raise ConfigError("the plan was changed since its run (its sha256 differs from the one in the run's report)",
+                          path=plan_path)
+    if src_report.get("config_sha256") != plan.config_sha256 or inp.get("sha256") != plan.input_sha256:
+        raise ConfigError("the plan and the run's report next to it name different configurations or recordings",
+                          path=plan_path)
+    cfg = job.config
     if cfg.digest() != plan.config_sha256:
         raise ConfigError(f"the effective configuration ({cfg.digest()[:12]}) is not the one the plan was made with "
                           f"({plan.config_sha256[:12]}): render with the run's policy and options", path=plan_path)
-    if sha256_file(input_path) != plan.input_sha256:
+    if sha256_file(job.input) != plan.input_sha256:
         raise ConfigError(f"the recording is not the one the plan was made for (sha256 differs from {plan.input_sha256[:12]})",
-                          path=input_path)
+                          path=job.input)
+    # the sidecar names the agent (who may un-hide, whose hash the new report signs) and the
+    # separate audio is what is bleeped: both must be the run's
+    for what, given, name in (("sidecar", job.sidecar, "sidecar_sha256"), ("audio", job.audio, "audio_sha256")):
+        if companion_sha256(given) != inp.get(name):
+            raise ConfigError(f"the {what} is not the run's (pass the same --{what} as the run, or none if it had none)",
+                              path=given or job.input)
+    if plan.voice and not plan.hash_key_id:
+        raise ConfigError("the plan disguises the voice with the run's key, which was random ([output] hash_key_file unset): "
+                          "its audio cannot be reproduced", path=plan_path)
+    if plan.hash_key_id and (key is None or key_id(key) != plan.hash_key_id):
+        raise ConfigError("[output] hash_key_file is not the key the run used: its value hashes and voice disguise would "
+                          "not match the plan", path=cfg.output.hash_key_file or plan_path)
 
 
 def verified_baseline(src_report: dict[str, Any] | None, report_path: Path, plan_sha256: str, report_key: bytes | None,
@@ -218,7 +265,7 @@ class UnhideGrant:
     audit_log: Path | None
 
 
-def authorise_unhide(input_path: Path, plan: Plan, src_report: dict[str, Any] | None, *, user: str | None,
+def authorise_unhide(input_path: Path, plan: Plan, src_report: dict[str, Any] | None, *, logged: list[Path], user: str | None,
                      os_user: str | None) -> UnhideGrant:
     """Decide under the deployment's access file whether ``user`` may see this recording's
     original; refused: RuleRefusal (exit 6). No deployment (or one without an access file):
@@ -243,6 +290,11 @@ def authorise_unhide(input_path: Path, plan: Plan, src_report: dict[str, Any] | 
         owner, _ = acc._sidecar_owner(Path(input_path), os.stat(input_path), dep.service_uid)
     decision = acc.decide_original(dep.access, name, owner, os_user=real)
     if not decision.allowed:
+        if dep.audit_log is not None and not any(same_file(dep.audit_log, log) for log in logged):
+            # the deployment's log hears of every refusal, not only the run's [policy] audit_log
+            audit.append(dep.audit_log, "render", user=name, os_user=real, input=str(input_path),
+                         input_sha256=plan.input_sha256, result="refused", rule=decision.rule, reason=decision.reason,
+                         exit_code=RuleRefusal.exit_code)
         raise RuleRefusal(decision.rule, f"un-hiding: {decision.reason}", path=input_path)
     return UnhideGrant(user=name, os_user=real, rule=decision.rule, owner_known=owner is not None, audit_log=dep.audit_log)
 
@@ -306,7 +358,8 @@ def _rerender(input_path: Path, plan_path: Path, overrides_path: Path | None, ou
     check_paths(job)
     src_report_path = source_report_path(plan_path)
     for what, out in (("output", output), ("plan", job.plan_path()), ("report", job.report_path())):
-        for kind, path in (("plan", plan_path), ("overrides file", overrides_path), ("run's report", src_report_path)):
+        for kind, path in (("plan", plan_path), ("overrides file", overrides_path), ("run's report", src_report_path),
+                           ("run's output", _run_output(src_report_path))):
             if path is not None and same_file(out, path):
                 raise ConfigError(f"the {what} path is the {kind} ({path}): render writes new files, never over its inputs",
                                   path=out)
@@ -314,21 +367,18 @@ def _rerender(input_path: Path, plan_path: Path, overrides_path: Path | None, ou
     plan, plan_sha = _read_plan(plan_path)
     base["plan_sha256"] = plan_sha
     src_report = _read_source_report(src_report_path)
-    check_plan(plan, plan_sha, plan_path, src_report, input_path, cfg)
+    key = read_hash_key(cfg)
+    check_plan(plan, plan_sha, plan_path, src_report, job, report_key, key)
     ov: Overrides | None = load_overrides(overrides_path, plan, plan_sha) if overrides_path is not None else None
     if ov is not None:
         base.update(overrides_sha256=ov.sha256, reviewer=ov.reviewer)
-    key = read_hash_key(cfg)
-    if plan.voice and key is None:
-        raise ConfigError("the plan disguises the voice with the run's key, which was random ([output] hash_key_file unset): "
-                          "its audio cannot be reproduced", path=plan_path)
     info = probe(input_path)
     if (info.width, info.height) != (plan.width, plan.height):
         raise ConfigError(f"the recording is {info.width}x{info.height}, the plan {plan.width}x{plan.height}", path=input_path)
     side = load_sidecar(sidecar)
     grant: UnhideGrant | None = None
     if ov is not None and ov.unhides():
-        grant = authorise_unhide(input_path, plan, src_report, user=user, os_user=os_user)
+        grant = authorise_unhide(input_path, plan, src_report, logged=logs, user=user, os_user=os_user)
         base.update(user=grant.user, os_user=grant.os_user, access_rule=grant.rule)
         if grant.audit_log is not None:
             logs.append(grant.audit_log)

@@ -31,6 +31,7 @@ import numpy as np
 
 from anonymizer.errors import AnonymizerError, ConfigError, InputError, ProcessingError
 from anonymizer.fsutil import sha256_file, write_atomic
+from anonymizer.overrides import plan_end_s
 from anonymizer.plan import AudioSpan, LiveBoxes, Plan, PlanBox, Window
 
 OVERRIDES_VERSION = 1
@@ -41,6 +42,7 @@ WAVE_BUCKETS = 1500  # min/max pairs of the output audio's envelope
 JPEG_QUALITY = 72
 SPEECH_RMS = 0.02  # about -34 dBFS over 20 ms: louder than the generators' and recorders' noise floor
 CSP = "default-src 'none'; img-src data: blob:; media-src data: blob:; style-src 'unsafe-inline'; script-src 'unsafe-inline'"
+PAGE_SUFFIXES = (".html", ".htm")
 CATEGORY_COLOURS = {"customer": "#d62728", "colleague": "#1f77b4", "agent": "#2ca02c"}
 
 
@@ -77,7 +79,9 @@ def _locate(named: object, report_path: Path, what: str) -> Path:
 def load_inputs(report_path: Path, *, output: Path | None = None) -> ReviewInputs:
     """Read the report, find its plan and output, and check that they belong together:
     the output's sha256 and the plan's input and config hashes must be the report's. A
-    report edited after the run, or next to another run's files, is refused (InputError)."""
+    report edited after the run, or next to another run's files, is refused (InputError).
+    When the report records the plan's own sha256 (``output.plan_sha256``), the plan file's
+    bytes must have it; older reports without it are checked by the hashes above only."""
     report_path = Path(report_path)
     try:
         report = json.loads(report_path.read_text(encoding="utf-8"))
@@ -107,8 +111,13 @@ def load_inputs(report_path: Path, *, output: Path | None = None) -> ReviewInput
     if plan.input_sha256 != report["input"].get("sha256") or plan.config_sha256 != report.get("config_sha256"):
         raise InputError("the plan does not belong to this report (input or config sha256 differs): "
                          "the report or the plan was changed after the run", path=plan_path)
+    plan_sha256 = hashlib.sha256(plan_bytes).hexdigest()
+    recorded = out.get("plan_sha256")  # absent from reports written before it was recorded
+    if recorded is not None and (not isinstance(recorded, str) or recorded.lower() != plan_sha256):
+        raise InputError("the plan is not the one this report describes (sha256 differs from the report's "
+                         "output.plan_sha256): the report or the plan was changed after the run", path=plan_path)
     return ReviewInputs(report_path=report_path, report=report, plan_path=plan_path, plan=plan,
-                        plan_sha256=hashlib.sha256(plan_bytes).hexdigest(), output_path=output_path)
+                        plan_sha256=plan_sha256, output_path=output_path)
 
 
 # --------------------------------------------------------------------------- pure figures
@@ -358,6 +367,25 @@ def _crop_uri(rgb: np.ndarray, b: PlanBox, pad: int = 2) -> str | None:
 # --------------------------------------------------------------------------- page
 
 
+def recording_label(inputs: ReviewInputs) -> str:
+    """The recording's name on the default page: ``call`` and the first 12 hex digits of
+    the output's sha256 (never the file name, which may name a person)."""
+    return "call " + str(inputs.report["output"].get("sha256", ""))[:12]
+
+
+def overrides_name(inputs: ReviewInputs, *, with_name: bool) -> str:
+    """The downloaded overrides' file name: after the output's name on a page that may
+    show it (``--with-original``), else after its sha256 like :func:`recording_label`."""
+    if with_name:
+        stem = inputs.output_path.name
+        for suffix in (".anon.mp4", ".mp4"):
+            if stem.lower().endswith(suffix):
+                stem = stem[: -len(suffix)]
+                break
+        return (stem or "review") + ".overrides.json"
+    return "call-" + str(inputs.report["output"].get("sha256", ""))[:12] + ".overrides.json"
+
+
 def page_data(inputs: ReviewInputs, *, original: Path | None = None, max_keyframes: int = MAX_KEYFRAMES) -> dict[str, Any]:
     """Everything the page's script draws, as JSON-ready data: built from the output
     video and audio and the plan (and, with ``original``, crops of the original frames)."""
@@ -402,7 +430,11 @@ def page_data(inputs: ReviewInputs, *, original: Path | None = None, max_keyfram
     return {
         "width": plan.width, "height": plan.height, "start_s": lo, "end_s": hi,
         "plan_sha256": inputs.plan_sha256, "style": plan.style,
-        "output_name": inputs.output_path.name,
+        # the default page holds no personal data, and a file name may be one (a site naming
+        # its calls after the customer): the recording is named by its output's sha256 only
+        "label": inputs.output_path.name if original is not None else recording_label(inputs),
+        "download_name": overrides_name(inputs, with_name=original is not None),
+        "end_limit_s": plan_end_s(plan),
         "created_utc": inputs.report.get("created_utc"), "anonymizer_version": inputs.report.get("anonymizer_version"),
         "types": types, "categories": cats, "hashes": hashes, "colours": CATEGORY_COLOURS,
         # compact rows: x, y, w, h, start_s, end_s, type, category, value hash (indices), source
@@ -419,7 +451,7 @@ def page_data(inputs: ReviewInputs, *, original: Path | None = None, max_keyfram
 def render_html(data: dict[str, Any]) -> str:
     """The page: CSP first, inline style and script, the data as inline JSON."""
     blob = json.dumps(data, separators=(",", ":"), ensure_ascii=True).replace("</", "<\\/")
-    title = html.escape(f"Review: {data['output_name']}")
+    title = html.escape(f"Review: {data['label']}")
     return (_PAGE.replace("{{CSP}}", html.escape(CSP, quote=True)).replace("{{TITLE}}", title)
             .replace("{{STYLE}}", _STYLE).replace("{{SCRIPT}}", _SCRIPT).replace("{{DATA}}", blob))
 
@@ -487,26 +519,74 @@ def authorise_original(inputs: ReviewInputs, original: Path, *, user: str | None
     return {"log": dep.audit_log, **fields}
 
 
+def deployment_files() -> list[tuple[str, Path]]:
+    """The deployment's files, when its policy can be read: the policy itself, its access
+    file, audit log and keys. Best effort (no trust checks, nothing required): only used
+    to keep the review page from overwriting one of them."""
+    from anonymizer.config import load_config
+    from anonymizer.policy.access import policy_path
+
+    path = policy_path()
+    if not path.is_file():
+        return []
+    files = [("policy file", path)]
+    try:
+        cfg = load_config(path)
+    except (AnonymizerError, OSError, ValueError):
+        return files
+    named = [("access file", cfg.policy.access_file), ("audit log", cfg.policy.audit_log),
+             ("report key", cfg.policy.report_key_file), ("hash key", cfg.output.hash_key_file)]
+    return files + [(what, Path(p)) for what, p in named if p]
+
+
+def check_page_path(html_path: Path, inputs: ReviewInputs, *, original: Path | None = None) -> None:
+    """The page must not overwrite what it is made from or anything of the deployment: the
+    report, the plan, the output video, the original recording (``original``, else the one
+    the report names when it is found) and the deployment's files (:func:`deployment_files`).
+    Compared by resolved path and inode (:func:`anonymizer.pipeline.same_file`); refused with
+    ConfigError (exit 2) naming the page's path."""
+    from anonymizer.pipeline import same_file
+
+    named = [("report", inputs.report_path), ("plan", inputs.plan_path), ("output video", inputs.output_path)]
+    if original is None:
+        try:
+            original = _locate(inputs.report["input"].get("file"), inputs.report_path, "original recording")
+        except InputError:  # purged, or elsewhere: nothing to overwrite there
+            original = None
+    if original is not None:
+        named.append(("original recording", original))
+    named += deployment_files()
+    for what, path in named:
+        if same_file(html_path, path):
+            raise ConfigError(f"the review page would overwrite the {what} ({path}): give -o another file", path=html_path)
+
+
 def write_review(report_path: Path, html_path: Path | None = None, *, output: Path | None = None,
                  with_original: bool = False, original: Path | None = None, user: str | None = None,
                  max_keyframes: int = MAX_KEYFRAMES) -> Path:
     """Build the page and write it atomically to ``html_path`` (default: the report's
     name with ``.review.html``). With ``with_original``, the user's right is decided and
-    audited first (:func:`authorise_original`); refused, nothing is written."""
+    audited first (:func:`authorise_original`); refused, nothing is written. A page path
+    that is not .html/.htm, or that is one of the run's or the deployment's files
+    (:func:`check_page_path`), is refused (ConfigError, exit 2) before anything is written."""
     report_path = Path(report_path)
     if html_path is None:
         name = report_path.name.removesuffix(".json").removesuffix(".report")
         html_path = report_path.with_name(name + ".review.html")
     html_path = Path(html_path)
+    if html_path.suffix.lower() not in PAGE_SUFFIXES:
+        raise ConfigError("the review page must be an .html or .htm file", path=html_path)
     if not html_path.parent.is_dir():
         raise ConfigError("folder of the review page does not exist", path=html_path.parent)
     inputs = load_inputs(report_path, output=output)
     if not with_original:
         if original is not None:
             raise ConfigError("--original is only used with --with-original")
+        check_page_path(html_path, inputs)
         write_atomic(html_path, render_html(page_data(inputs, max_keyframes=max_keyframes)))
         return html_path
     src = find_original(inputs, original)
+    check_page_path(html_path, inputs, original=src)  # before the attempt is audited: nothing written
     logged = authorise_original(inputs, src, user=user)
     try:
         page = render_html(page_data(inputs, original=src, max_keyframes=max_keyframes))
@@ -566,6 +646,7 @@ _PAGE = """<!DOCTYPE html>
    <input id="bl-reason" type="text" placeholder="reason"> <button id="bl-add" type="button">Add bleep</button>
   </fieldset>
  </div>
+ <p id="form-error" class="error" role="alert" hidden></p>
  <div id="override-lists"></div>
  <p><label>Reviewer <input id="reviewer" type="text" placeholder="your name"></label>
   <button id="download" type="button">Download overrides.json</button></p>
@@ -628,6 +709,7 @@ input[type=number]{width:70px}
 input[type=text]{width:170px}
 .forms fieldset{width:100%}
 input.missing{border-color:#d62728;background:#fff5f5}
+.error{color:#b42318;background:#fef3f2;border:1px solid #fda29b;border-radius:6px;padding:6px 8px;margin:8px 0}
 .ov{font-size:13px;margin:4px 0}
 .ov h3{font-size:13px;margin:8px 0 2px}
 .ov div{display:flex;gap:8px;align-items:center;margin:2px 0}
@@ -641,6 +723,8 @@ _SCRIPT = r"""
 "use strict";
 const D = JSON.parse(document.getElementById("review-data").textContent);
 const W = D.width, H = D.height, T0 = D.start_s, T1 = Math.max(D.end_s, D.start_s + 0.001);
+const END = D.end_limit_s;  // the latest time render accepts (overrides.plan_end_s)
+const END_MS = Math.floor(END * 1000) / 1000;  // the latest r3() time within it
 const colour = c => (D.colours[D.categories[c]] || "#7f7f7f");
 const catColour = name => (D.colours[name] || "#7f7f7f");
 const el = (tag, attrs, ...kids) => { const e = document.createElement(tag);
@@ -770,7 +854,7 @@ wave.addEventListener("mousedown", ev => { dragWave = {a: waveTime(ev), b: waveT
 window.addEventListener("mousemove", ev => { if (dragWave) { dragWave.b = waveTime(ev); drawWave(); } });
 window.addEventListener("mouseup", ev => {
   if (dragWave) { const s = Math.min(dragWave.a, dragWave.b), e = Math.max(dragWave.a, dragWave.b); dragWave = null;
-    if (e - s >= 0.05) addBleep(s, e, ""); else drawWave(); }
+    if (e - s >= 0.05) addBleep(s, Math.min(e, END_MS), ""); else drawWave(); }
 });
 
 // ---------------------------------------------------------------- key frames
@@ -800,7 +884,7 @@ function keyframes() {
       frame.append(node);
     }
     const next = D.keyframes[n + 1] ? D.keyframes[n + 1].t : Math.min(T1, k.t + 1);
-    attachDraw(frame, k.t, Math.max(next, k.t + 0.1));
+    attachDraw(frame, k.t, Math.min(END_MS, Math.max(next, k.t + 0.1)));
     host.append(el("figure", {class: "keyframe", id: "kf-" + n, "data-t": k.t}, frame,
       el("figcaption", {text: `${fmtTime(k.t)} · ${k.boxes.length} box${k.boxes.length === 1 ? "" : "es"}`})));
   });
@@ -872,13 +956,34 @@ function drawAdded() {
 }
 
 // ---------------------------------------------------------------- corrections
-function clampInt(v, lo, hi) { v = Math.round(Number(v)); return Math.min(hi, Math.max(lo, isFinite(v) ? v : lo)); }
-function addBox(x, y, w, h, s, e, reason) {
-  x = clampInt(x, 0, W - 1); y = clampInt(y, 0, H - 1); w = clampInt(w, 1, W - x); h = clampInt(h, 1, H - y);
-  s = r3(Math.max(T0, Number(s))); e = r3(Math.max(s, Number(e)));
-  S.addBoxes.push({x, y, w, h, start_s: s, end_s: e, reason}); changed();
+// What `anonymizer render --overrides` refuses is refused here, with a message, not added.
+function refuse(msg) { const p = document.getElementById("form-error"); p.textContent = msg; p.hidden = false; return false; }
+function accept() { const p = document.getElementById("form-error"); p.textContent = ""; p.hidden = true; return true; }
+function num(v) { return (typeof v === "string" && !v.trim()) ? NaN : Number(v); }
+function rangeProblem(s, e) {
+  if (!isFinite(s) || !isFinite(e)) return "start and end must be numbers";
+  if (s < 0) return `start ${s} s is before the recording's start (0 s)`;
+  if (e <= s) return `end ${e} s must be after start ${s} s`;
+  if (e > END + 1e-6) return `end ${e} s is past the recording's end (${r3(END)} s)`;
+  return null;
 }
-function addBleep(s, e, reason) { s = r3(Math.max(T0, Number(s))); e = r3(Math.max(s, Number(e))); S.addBleeps.push({start_s: s, end_s: e, reason}); changed(); }
+function bleepOverlap(s, e, skip) {
+  const k = S.addBleeps.findIndex((b, n) => n !== skip && s < b.end_s && b.start_s < e);
+  return k < 0 ? null : `${s}–${e} s overlaps the bleep ${S.addBleeps[k].start_s}–${S.addBleeps[k].end_s} s already added`;
+}
+function addBox(x, y, w, h, s, e, reason) {
+  [x, y, w, h] = [x, y, w, h].map(v => Math.round(num(v))); s = r3(num(s)); e = r3(num(e));
+  if (![x, y, w, h].every(isFinite)) return refuse("rectangle not added: x, y, w and h must be numbers");
+  if (w <= 0 || h <= 0) return refuse(`rectangle not added: w and h must be positive, not ${w}×${h}`);
+  if (x < 0 || y < 0 || x + w > W || y + h > H) return refuse(`rectangle not added: ${x},${y} ${w}×${h} is outside the ${W}×${H} frame`);
+  const p = rangeProblem(s, e); if (p) return refuse("rectangle not added: " + p);
+  S.addBoxes.push({x, y, w, h, start_s: s, end_s: e, reason}); accept(); changed(); return true;
+}
+function addBleep(s, e, reason) {
+  s = r3(num(s)); e = r3(num(e));
+  const p = rangeProblem(s, e) || bleepOverlap(s, e, -1); if (p) { drawWave(); return refuse("bleep not added: " + p); }
+  S.addBleeps.push({start_s: s, end_s: e, reason}); accept(); changed(); return true;
+}
 const val = id => document.getElementById(id).value;
 document.getElementById("ab-add").addEventListener("click", () => addBox(val("ab-x"), val("ab-y"), val("ab-w"), val("ab-h"), val("ab-start"), val("ab-end"), val("ab-reason")));
 document.getElementById("bl-add").addEventListener("click", () => addBleep(val("bl-start"), val("bl-end"), val("bl-reason")));
@@ -898,16 +1003,22 @@ function lists() {
     el("code", {text: `box ${i} ${D.types[D.boxes[i][6]]}`}), reasonInput(() => S.unhideBoxes.get(i), v => S.unhideBoxes.set(i, v), "box"),
     removeButton(() => { S.unhideBoxes.delete(i); changed(); }))));
   section("Add a rectangle", S.addBoxes.map((b, n) => el("div", {class: "ov-add-box"}, el("code", {text: `x ${b.x} y ${b.y} ${b.w}×${b.h} px`}),
-    numIn(b, "start_s"), "–", numIn(b, "end_s"), "s", reasonInput(() => b.reason, v => { b.reason = v; }, "add-box"),
+    numIn(b, "start_s", -1), "–", numIn(b, "end_s", -1), "s", reasonInput(() => b.reason, v => { b.reason = v; }, "add-box"),
     removeButton(() => { S.addBoxes.splice(n, 1); changed(); }))));
-  section("Add a bleep", S.addBleeps.map((b, n) => el("div", {class: "ov-add-bleep"}, numIn(b, "start_s"), "–", numIn(b, "end_s"), "s",
+  section("Add a bleep", S.addBleeps.map((b, n) => el("div", {class: "ov-add-bleep"}, numIn(b, "start_s", n), "–", numIn(b, "end_s", n), "s",
     reasonInput(() => b.reason, v => { b.reason = v; }, "add-bleep"), removeButton(() => { S.addBleeps.splice(n, 1); changed(); }))));
   if (!wrap.childNodes.length) wrap.append(el("p", {class: "hint", text: "No corrections yet."}));
   host.replaceChildren(wrap);
 }
-function numIn(obj, key) {
-  const i = el("input", {type: "number", step: "0.1", min: String(T0), class: key}); i.value = obj[key];
-  i.addEventListener("change", () => { obj[key] = r3(Math.max(T0, Number(i.value) || 0)); if (obj.end_s < obj.start_s) obj.end_s = obj.start_s; changed(); });
+// bleep: the index of the added bleep edited (it may not overlap the others), -1 for a rectangle
+function numIn(obj, key, bleep) {
+  const i = el("input", {type: "number", step: "0.1", min: "0", max: String(r3(END)), class: key}); i.value = obj[key];
+  i.addEventListener("change", () => {
+    const next = {start_s: obj.start_s, end_s: obj.end_s}; next[key] = r3(num(i.value));
+    const p = rangeProblem(next.start_s, next.end_s) || (bleep >= 0 ? bleepOverlap(next.start_s, next.end_s, bleep) : null);
+    if (p) { i.value = obj[key]; refuse("not changed: " + p); return; }
+    obj[key] = next[key]; accept(); changed();
+  });
   return i;
 }
 function showJson() { document.getElementById("overrides-json").textContent = JSON.stringify(window.anonymizerOverrides(), null, 1); }
@@ -915,7 +1026,7 @@ function changed() { refreshBoxes(); drawAdded(); lists(); drawTimeline(); drawW
 document.getElementById("reviewer").addEventListener("input", showJson);
 document.getElementById("download").addEventListener("click", () => {
   const blob = new Blob([JSON.stringify(window.anonymizerOverrides(), null, 1) + "\n"], {type: "application/json"});
-  const a = el("a", {href: URL.createObjectURL(blob), download: D.output_name.replace(/\.anon\.mp4$|\.mp4$/i, "") + ".overrides.json"});
+  const a = el("a", {href: URL.createObjectURL(blob), download: D.download_name});
   document.body.append(a); a.click(); a.remove(); setTimeout(() => URL.revokeObjectURL(a.href), 1000);
 });
 document.getElementById("zoom").addEventListener("input", ev => { zoom = Number(ev.target.value); drawTimeline(); });

@@ -102,9 +102,11 @@ def flat_visible(luma: np.ndarray, region: Box, boxes: list[Box], threshold: int
     """True when every box of a group is flat on the part of it that shows: the renderer
     draws boxes in order, so where boxes overlap the later one's fill is seen. Overlapping
     boxes of different fill colours fail the per-box test (two colours in one interior)
-    and were OCR'd for nothing; here each box's visible part, less ``EDGE_PX`` from every
-    border between fills (codec ringing), must span fewer than ``threshold`` levels. A part
-    too thin to have such a core cannot hold a glyph's stroke either."""
+    and were OCR'd for nothing. Here each box's visible part, less ``EDGE_PX`` from every
+    border (codec ringing), must span fewer than ``threshold`` levels; a part that shows
+    but is too thin to have such a core proves nothing (False, as for a thin box); and the
+    bands along the borders *between* boxes must stay within the fills' levels (ringing
+    between two fills lies between them; a stroke on the border does not)."""
     h, w = region.h, region.w
     e = EDGE_PX
     if h <= 2 * e or w <= 2 * e:
@@ -114,18 +116,32 @@ def flat_visible(luma: np.ndarray, region: Box, boxes: list[Box], threshold: int
         owner[max(0, b.y - region.y) : max(0, b.y1 - region.y), max(0, b.x - region.x) : max(0, b.x1 - region.x)] = i
     centre = owner[e : h - e, e : w - e]
     core = centre >= 0  # a core pixel: every pixel within EDGE_PX shows the same box
+    near_outside = np.zeros_like(core)
     for dy in range(-e, e + 1):
         for dx in range(-e, e + 1):
-            core &= owner[e + dy : h - e + dy, e + dx : w - e + dx] == centre
+            shifted = owner[e + dy : h - e + dy, e + dx : w - e + dx]
+            core &= shifted == centre
+            near_outside |= shifted < 0
+    n = len(boxes)
+    shows = np.bincount(owner[owner >= 0], minlength=n) > 0
     labels = centre[core]
+    if (shows & (np.bincount(labels, minlength=n) == 0)).any():
+        return False  # a box shows only as a strip too thin to prove anything
     if labels.size == 0:
         return True
-    seen = luma[region.y + e : region.y1 - e, region.x + e : region.x1 - e][core]
-    lo = np.full(len(boxes), 255, np.int32)
-    hi = np.zeros(len(boxes), np.int32)
-    np.minimum.at(lo, labels, seen)
-    np.maximum.at(hi, labels, seen)
-    return bool(((hi - lo) < threshold).all())
+    seen = luma[region.y + e : region.y1 - e, region.x + e : region.x1 - e]
+    lo = np.full(n, 255, np.int32)
+    hi = np.zeros(n, np.int32)
+    np.minimum.at(lo, labels, seen[core])
+    np.maximum.at(hi, labels, seen[core])
+    if not bool(((hi - lo) < threshold)[shows].all()):
+        return False
+    between = (centre >= 0) & ~core & ~near_outside  # borders between boxes, away from the outside
+    if between.any():
+        band = seen[between]
+        if int(band.min()) < int(lo[shows].min()) - threshold or int(band.max()) > int(hi[shows].max()) + threshold:
+            return False
+    return True
 
 
 def _groups(live: list[PlanBox], width: int, height: int, values_seen: set[str],

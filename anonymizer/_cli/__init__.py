@@ -76,9 +76,14 @@ def run_cmd(ctx: click.Context, recording: Path, output: Path | None, roster: Pa
             result = run(job, progress=progress)
         finally:
             progress.close()
-        page = review_after_run(job.report_path()) if review else None
     except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - mapped to exit codes, fail closed
         fail(exc, ctx.obj["debug"])
+    page = None
+    if review:  # the call is published by now: a page that cannot be written does not undo that
+        try:
+            page = review_after_run(job.report_path())
+        except Exception as exc:  # noqa: BLE001 - reported, the run's exit code stands
+            click.echo(f"anonymizer: warning: review page not written: {exc} (run `anonymizer review` again)", err=True)
     if as_json:
         click.echo(json.dumps(result, indent=1, sort_keys=True))
     else:

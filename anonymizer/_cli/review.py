@@ -15,7 +15,7 @@ _PATH = click.Path(path_type=Path)
 
 @click.command("review")
 @click.argument("report", type=_PATH)
-@click.option("-o", "--output", "html", type=_PATH, help="HTML page to write (default: REPORT's name with .review.html).")
+@click.option("-o", "--output", "html", type=_PATH, help="HTML page to write, .html or .htm, never one of the run's or the deployment's files (default: REPORT's name with .review.html).")
 @click.option("--video", type=_PATH, help="The anonymized MP4, if not where the report says.")
 @click.option("--with-original", is_flag=True,
               help="Show the original pixels under each box: admins and trainers of the agent's team only; audited.")

@@ -20,7 +20,8 @@ PLAN = Plan(
            PlanBox(10, 40, 80, 12, 1.0, 9.9, "PERSON", category="colleague", source="registry", value_hash="colleague000000"),
            PlanBox(10, 70, 50, 12, 5.0, 9.0, "PHONE_NUMBER", value_hash="phone0000000000")],
     audio_spans=[AudioSpan(2.0, 3.0, "PHONE_NUMBER", value_hash="phone0000000000"),
-                 AudioSpan(6.0, 10.4, "PERSON", category="colleague", value_hash="colleague000000")],
+                 AudioSpan(6.0, 10.4, "PERSON", category="colleague", value_hash="colleague000000"),
+                 AudioSpan(7.0, 8.0, "UNSURE", value_hash="unheard00000000")],
 )
 PLAN_SHA = hashlib.sha256(PLAN.to_json().encode()).hexdigest()
 
@@ -45,7 +46,9 @@ def test_valid_file_is_applied(tmp_path: Path) -> None:
     new = apply_overrides(PLAN, ov)
     assert [b.y for b in new.boxes] == [70, 100]  # box 0 and the colleague's box gone, one added
     assert new.boxes[-1].type == MANUAL_TYPE and new.boxes[-1].category == "reviewer"
-    assert [(s.start_s, s.type) for s in new.audio_spans] == [(2.0, "PHONE_NUMBER"), (4.0, MANUAL_TYPE), (4.5, MANUAL_TYPE)]
+    # the colleague's bleep stays: bleeps are never un-hidden by value (one may cover several values)
+    assert [(s.start_s, s.type) for s in new.audio_spans] == [(2.0, "PHONE_NUMBER"), (6.0, "PERSON"), (7.0, "UNSURE"),
+                                                              (4.0, MANUAL_TYPE), (4.5, MANUAL_TYPE)]
     # the phone is still hidden by box 2 and a span: only the colleague is un-hidden
     assert unhidden_hashes(PLAN, ov) == {"colleague000000"}
     assert PLAN.boxes[0] in PLAN.boxes and len(PLAN.boxes) == 3  # the plan itself is untouched
@@ -65,6 +68,7 @@ BAD: list[tuple[dict[str, Any], str]] = [
     ({"reviewer": " "}, "must name the reviewer"),
     ({"unhide_values": {"value_hash": "x"}}, "unhide_values: must be a list"),
     ({"unhide_values": [{"value_hash": "nothere", "reason": R}]}, "unhide_values[0]: value_hash 'nothere' is not in the plan"),
+    ({"unhide_values": [{"value_hash": "unheard00000000", "reason": R}]}, "is only heard, never shown"),
     ({"unhide_values": [{"value_hash": "phone0000000000"}]}, "unhide_values[0]: missing 'reason'"),
     ({"unhide_values": [{"value_hash": "colleague000000", "reason": "  "}]}, "roster employee's value"),
     ({"unhide_values": [{"value_hash": "phone0000000000", "reason": R}] * 2}, "listed twice"),

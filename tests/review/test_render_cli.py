@@ -28,6 +28,7 @@ from anonymizer.errors import ConfigError, PolicyRefusal, VerificationError
 from anonymizer.media import iter_frames, probe, read_audio, write_recording
 from anonymizer.overrides import plan_items
 from anonymizer.plan import Plan, PlanBox, value_hasher
+from anonymizer.signing import sign_report
 from benchmarks.corpus import RecordingPaths, generate
 from tests.batch.fakes import ROSTER_NAME, FastOcr, HearAll, LeakyOcr
 
@@ -113,13 +114,14 @@ def set_access(call: Call, *, os_role: str) -> None:
 
 def render(call: Call, out: Path, overrides: Path | None = None, *, plan: Path | None = None, user: str = "ada",
            **kw: Any) -> dict[str, Any]:
+    kw.setdefault("sidecar", call.rec.sidecar)  # the run's: another is refused
     return rr.rerender(call.rec.video, plan or call.plan, overrides, out, call.cfg, user=user, os_user=user,
                        models=fake_models(), **kw)
 
 
 def cli(call: Call, out: Path, *args: str, recording: Path | None = None, plan: Path | None = None) -> Any:
     argv = [str(recording or call.rec.video), "--plan", str(plan or call.plan), "-o", str(out), "--policy", str(call.policy),
-            "--device", "cpu", *args]
+            "--device", "cpu", "--sidecar", str(call.rec.sidecar), *args]
     return CliRunner().invoke(render_cmd, argv, obj={"debug": False})
 
 
@@ -128,7 +130,7 @@ def frames(path: Path) -> dict[float, np.ndarray]:
 
 
 def nothing_written(folder: Path) -> bool:
-    return not [p for p in folder.iterdir() if p.name != "overrides.json" and not p.name.endswith(".plan.json")]
+    return not [p for p in folder.iterdir() if p.name not in ("overrides.json", "edited") and not p.name.endswith(".plan.json")]
 
 
 # -- what a render changes -------------------------------------------------------------
@@ -243,15 +245,36 @@ def test_tampered_plan_is_refused(call: Call, work: Path) -> None:
     text = call.plan.read_text()
     tampered.write_text(text.replace('"end_s": 0.', '"end_s": 1.', 1))  # a box shown for longer
     res = cli(call, work / "call.rev.mp4", "--overrides", str(ov), plan=tampered)
-    assert res.exit_code == 2 and "made for another plan" in res.output
+    # copied away from its run's report, a plan proves nothing (it could drop every box)
+    assert res.exit_code == 2 and "is not next to the plan" in res.output
+    assert nothing_written(work)
+    shutil.copy(call.plan.with_name("call.anon.report.json"), work / "call.anon.report.json")
+    res = cli(call, work / "call.rev.mp4", "--overrides", str(ov), plan=tampered)
+    assert res.exit_code == 2 and "changed since its run" in res.output
+    (work / "call.anon.report.json").unlink()
     assert nothing_written(work)
 
 
 def test_plan_changed_since_its_run_is_refused(call: Call) -> None:
     plan = Plan.from_json(call.plan.read_text())
-    report = {"config_sha256": plan.config_sha256, "output": {"plan_sha256": "0" * 64}}
+    report = json.loads(call.plan.with_name("call.anon.report.json").read_text())
+    job = pipeline.Job(input=call.rec.video, output=call.root / "x.mp4", config=call.cfg, sidecar=call.rec.sidecar)
+    key = b"h" * 32
+    rr.check_plan(plan, call.plan_sha(), call.plan, report, job, b"r" * 32, key)  # the run's, as it is
+    with pytest.raises(ConfigError, match="not signed with the policy's key"):
+        rr.check_plan(plan, call.plan_sha(), call.plan, report, job, b"s" * 32, key)
+    with pytest.raises(ConfigError, match="not the key the run used"):
+        rr.check_plan(plan, call.plan_sha(), call.plan, report, job, None, b"k" * 32)
+    with pytest.raises(ConfigError, match="sidecar is not the run's"):
+        rr.check_plan(plan, call.plan_sha(), call.plan, report, replace(job, sidecar=None), None, key)
+    with pytest.raises(ConfigError, match="audio is not the run's"):
+        rr.check_plan(plan, call.plan_sha(), call.plan, report, replace(job, audio=call.rec.video), None, key)
+    report["output"]["plan_sha256"] = "0" * 64
     with pytest.raises(ConfigError, match="changed since its run"):
-        rr.check_plan(plan, call.plan_sha(), call.plan, report, call.rec.video, call.cfg)
+        rr.check_plan(plan, call.plan_sha(), call.plan, report, job, None, key)
+    del report["output"]["plan_sha256"]
+    with pytest.raises(ConfigError, match="does not name its plan's sha256"):
+        rr.check_plan(plan, call.plan_sha(), call.plan, report, job, None, key)
 
 
 def test_a_rendered_plan_edited_later_is_refused(call: Call, work: Path) -> None:
@@ -334,8 +357,13 @@ def _colleague_plan(call: Call, work: Path) -> tuple[Path, str]:
     plan = Plan.from_json(call.plan.read_text())
     h = plan.boxes[0].value_hash
     plan.boxes = [replace(b, category="colleague") if b.value_hash == h else b for b in plan.boxes]
-    path = work / "edited.plan.json"
+    (work / "edited").mkdir()
+    path = work / "edited" / "edited.plan.json"
     path.write_text(plan.to_json())
+    # with its own report, signed with the deployment's key, as a run would have left it
+    report = json.loads(call.plan.with_name("call.anon.report.json").read_text())
+    report["output"]["plan_sha256"] = call.plan_sha(path)
+    (work / "edited" / "edited.report.json").write_text(json.dumps(sign_report(report, b"r" * 32, agent_id=call.agent)))
     return path, h
 
 
@@ -367,7 +395,7 @@ def test_a_leak_is_quarantined_not_published(call: Call, work: Path, private_sta
     leaky = pipeline.Models(ocr=LeakyOcr(), transcriber=HearAll())
     with pytest.raises(VerificationError, match="not published"):
         rr.rerender(call.rec.video, call.plan, None, work / "call.rev.mp4", call.cfg, user="ada", os_user="ada", models=leaky,
-                    roster=roster)
+                    roster=roster, sidecar=call.rec.sidecar)
     assert sorted(p.name for p in work.iterdir()) == ["roster.csv"]
     assert call.audit()[-1]["result"] == "quarantined"
 
@@ -380,6 +408,16 @@ def test_verification_searches_hidden_values_but_not_unhidden_ones(call: Call) -
     reg = rr.verify_registry(plan, call.cfg, [], None, b"h" * 32, unhidden={hasher("a.b@example.com")})
     assert [f.entity_type for f in reg.find_known("Tel: 0612345678, mail a.b@example.com")] == ["PHONE_NUMBER"]
     assert len([i for i in plan_items(plan) if i.value_hash]) == 3
+
+
+def test_unhiding_a_colleagues_name_still_searches_the_rest_of_their_values() -> None:
+    from anonymizer.detect.roster import Employee
+
+    hasher = value_hasher(b"h" * 32)
+    emp = Employee(employee_id="E77", first_name="Zoe", last_name="Quinn", login="zquinn", email="zq@x.fr", extension="4321")
+    searched = {v for _, v in rr.searched_roster_values(emp, hasher, frozenset({hasher("Zoe Quinn")}))}
+    assert searched == {"E77", "zquinn", "zq@x.fr", "4321"}  # the name and its words are shown, the rest is not
+    assert {v for _, v in rr.searched_roster_values(emp, hasher, frozenset())} >= {"Zoe Quinn", "Zoe", "Quinn", "zquinn"}
 
 
 # -- verified against the run's output, when that output is the verified render of this plan --
@@ -461,3 +499,11 @@ def test_renders_of_different_lengths_are_not_consistent(call: Call, work: Path)
     for a, b in ((short, call.output), (call.output, short)):
         told = reverify.compare_outputs(a, b, [], 320, 180)
         assert not told.consistent and told.frames == 11
+
+
+def test_render_never_writes_over_the_runs_output(call: Call, work: Path) -> None:
+    before = call.output.read_bytes()
+    ov = call.overrides(add_bleeps=[{"start_s": 0.1, "end_s": 0.2, "reason": "x"}])
+    with pytest.raises(ConfigError, match="is the run's output"):
+        render(call, call.output, ov)
+    assert call.output.read_bytes() == before

@@ -132,6 +132,38 @@ def test_corrections_become_overrides(browser: Any, review_run: Run, tmp_path: P
     browser.find_element("id", "download").click()  # a blob: URL, never a request
 
 
+def test_page_refuses_what_render_would(browser: Any, review_run: Run) -> None:
+    """Empty, reversed, out-of-range and overlapping bleeps, and rectangles outside the
+    frame, are refused with a visible message instead of ending in ``render``'s exit 2."""
+    plan = json.loads(review_run.plan.read_text())
+    end = browser.execute_script("return JSON.parse(document.getElementById('review-data').textContent).end_limit_s")
+    before = browser.execute_script("return window.anonymizerOverrides()")
+
+    def fill(button: str, **values: object) -> str:
+        for field, text in values.items():
+            box = browser.find_element("id", field.replace("_", "-"))
+            box.clear()
+            box.send_keys(str(text))
+        browser.find_element("id", button).click()
+        error = browser.find_element("id", "form-error")
+        return str(error.text) if error.is_displayed() else ""
+
+    assert fill("bl-add", bl_start=2.0, bl_end=2.4) == ""
+    assert "end 1 s must be after start 1 s" in fill("bl-add", bl_start=1, bl_end=1)
+    assert "past the recording's end" in fill("bl-add", bl_start=1, bl_end=end + 1)
+    assert "overlaps the bleep 2–2.4 s" in fill("bl-add", bl_start=2.2, bl_end=2.6)
+    assert "must be positive" in fill("ab-add", ab_x=0, ab_y=0, ab_w=0, ab_h=10, ab_start=0, ab_end=1)
+    assert "outside the" in fill("ab-add", ab_x=plan["width"] - 5, ab_w=10, ab_h=10)
+    assert "must be after start" in fill("ab-add", ab_x=0, ab_start=1, ab_end=0.5)
+    assert "past the recording's end" in fill("ab-add", ab_start=0, ab_end=end + 1)
+    ov = browser.execute_script("return window.anonymizerOverrides()")
+    assert ov["add_boxes"] == before["add_boxes"]
+    assert [(b["start_s"], b["end_s"]) for b in ov["add_bleeps"]] == [*((b["start_s"], b["end_s"]) for b in before["add_bleeps"]),
+                                                                     (2.0, 2.4)]
+    browser.find_elements("css selector", ".ov-add-bleep button.remove")[-1].click()  # as it was
+    assert browser.execute_script("return window.anonymizerOverrides()")["add_bleeps"] == before["add_bleeps"]
+
+
 def test_no_network_request(browser: Any) -> None:
     """Runs last: every request the page made since it was opened."""
     urls = []

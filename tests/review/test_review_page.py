@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -246,3 +247,141 @@ def test_with_original_allowed_is_audited(review_run: Run, tmp_path: Path, monke
     assert data["with_original"]
     crops = [u for k in data["keyframes"] for u in k.get("originals", {}).values()]
     assert crops and all(u.startswith("data:image/jpeg;base64,") for u in crops)
+
+
+# ---------------------------------------------------------------- what the page may not hold or overwrite
+
+
+def test_default_page_names_no_file(review_run: Run, tmp_path: Path) -> None:
+    """A site naming its calls after the customer: the default page shows the output's
+    sha256, never its name; --with-original may."""
+    named = tmp_path / "Dupont_Jeanne.anon.mp4"
+    shutil.copy2(review_run.output, named)
+    html = review.write_review(review_run.report, tmp_path / "page.html", output=named)
+    text = html.read_text()
+    assert "Dupont" not in text and "Jeanne" not in text and "call.anon" not in text
+    sha = json.loads(review_run.report.read_text())["output"]["sha256"]
+    data = _data(text)
+    assert data["label"] == f"call {sha[:12]}" and f"<title>Review: call {sha[:12]}</title>" in text
+    assert data["download_name"] == f"call-{sha[:12]}.overrides.json"
+    assert "output_name" not in data
+
+
+def test_report_records_the_plan_sha256(review_run: Run) -> None:
+    recorded = json.loads(review_run.report.read_text())["output"]["plan_sha256"]
+    assert recorded == review.hashlib.sha256(review_run.plan.read_bytes()).hexdigest()
+
+
+def test_report_without_plan_sha256_still_reviewed(copied: Path) -> None:
+    """Reports written before output.plan_sha256 was recorded: the input and config hashes only."""
+    _edit(copied, lambda d: d["output"].pop("plan_sha256"))
+    res = invoke("review", copied, "-o", copied.parent / "page.html")
+    assert res.exit_code == 0, res.output
+    assert (copied.parent / "page.html").is_file()
+
+
+def test_plan_edited_after_the_run_is_refused(copied: Path) -> None:
+    """Still a valid plan of the same input and config, but not the bytes the report names."""
+    plan = copied.parent / "call.anon.plan.json"
+    data = json.loads(plan.read_text())
+    data["boxes"] = data["boxes"][1:]  # a box dropped by hand
+    plan.write_text(json.dumps(data))
+    before = _files(copied.parent)
+    res = invoke("review", copied, "-o", copied.parent / "page.html")
+    assert res.exit_code == 3, res.output
+    assert "plan is not the one this report describes" in res.output and str(plan) in res.output
+    assert _files(copied.parent) == before
+
+
+LinkFn = Callable[[Path, Path, str], Path]
+
+
+@pytest.fixture
+def link() -> Iterator[LinkFn]:
+    """Makes ``link`` a hard or symbolic link to ``target``; removed after the test, so the
+    session's run and deployment files are left with one link each."""
+    made: list[Path] = []
+
+    def make(target: Path, path: Path, how: str) -> Path:
+        if how == "symlink":
+            path.symlink_to(target)
+        else:
+            path.hardlink_to(target)
+        made.append(path)
+        return path
+
+    yield make
+    for path in made:
+        path.unlink(missing_ok=True)
+
+
+def _refused_unchanged(res: Result, target: Path, page: Path, words: str, before: bytes, folder: Path,
+                       files: set[str]) -> None:
+    assert res.exit_code == 2, res.output
+    assert res.output.startswith("anonymizer: error: ") and words in res.output and str(page) in res.output
+    assert "Traceback" not in res.output
+    assert target.read_bytes() == before
+    assert _files(folder) == files
+
+
+@pytest.mark.parametrize(("name", "what"), [("call.anon.mp4", "output video"), ("call.anon.plan.json", "plan"),
+                                            ("call.anon.report.json", "report")])
+@pytest.mark.parametrize("how", ["hardlink", "symlink"])
+def test_page_never_overwrites_the_run(copied: Path, link: LinkFn, name: str, what: str, how: str) -> None:
+    target = copied.parent / name
+    before, files = target.read_bytes(), _files(copied.parent)
+    page = link(target, copied.parent / "page.html", how)
+    res = invoke("review", copied, "-o", page)
+    _refused_unchanged(res, target, page, f"would overwrite the {what}", before, copied.parent, files | {"page.html"})
+
+
+def test_page_path_must_be_html(copied: Path) -> None:
+    """The run's own names are refused before anything is compared; so is any other suffix."""
+    out = copied.parent / "call.anon.mp4"
+    before, files = out.read_bytes(), _files(copied.parent)
+    res = invoke("review", copied, "-o", out)
+    _refused_unchanged(res, out, out, "must be an .html or .htm file", before, copied.parent, files)
+    res = invoke("review", copied, "-o", copied.parent / "page.txt")
+    assert res.exit_code == 2 and "must be an .html or .htm file" in res.output
+    assert _files(copied.parent) == files
+    res = invoke("review", copied, "-o", copied.parent / "page.HTM")
+    assert res.exit_code == 0, res.output
+
+
+def test_page_never_overwrites_the_original(review_run: Run, copied: Path, link: LinkFn) -> None:
+    """The recording the report names (found where it says), even without --with-original."""
+    target = review_run.recording.video
+    before, files = target.read_bytes(), _files(copied.parent)
+    page = link(target, copied.parent / "page.html", "hardlink")
+    res = invoke("review", copied, "-o", page)
+    _refused_unchanged(res, target, page, "would overwrite the original recording", before, copied.parent, files | {"page.html"})
+
+
+@pytest.mark.parametrize(("which", "what"), [("policy", "policy file"), ("access", "access file"), ("key", "report key"),
+                                             ("log", "audit log")])
+def test_page_never_overwrites_the_deployment(review_run: Run, copied: Path, link: LinkFn,
+                                              monkeypatch: pytest.MonkeyPatch, which: str, what: str) -> None:
+    monkeypatch.setenv("ANONYMIZER_POLICY", str(review_run.deployment.policy))
+    target = getattr(review_run.deployment, which)
+    if not target.exists():
+        target.touch(mode=0o600)  # the audit log: made by the first audited attempt
+    before, files = target.read_bytes(), _files(copied.parent)
+    page = link(target, copied.parent / "page.html", "hardlink")
+    res = invoke("review", copied, "-o", page)
+    _refused_unchanged(res, target, page, f"would overwrite the {what}", before, copied.parent, files | {"page.html"})
+
+
+@pytest.mark.parametrize("which", ["original", "log"])
+def test_with_original_never_overwrites_and_is_not_audited(review_run: Run, tmp_path: Path, link: LinkFn,
+                                                           monkeypatch: pytest.MonkeyPatch, which: str) -> None:
+    """Refused before the access decision: no page, no audit record, the file intact."""
+    monkeypatch.setenv("ANONYMIZER_POLICY", str(review_run.deployment.policy))
+    target = review_run.recording.video if which == "original" else review_run.deployment.log
+    if not target.exists():
+        target.touch(mode=0o600)  # the audit log: made by the first audited attempt
+    n = len(_records(review_run.deployment.log))
+    before = target.read_bytes()
+    page = link(target, tmp_path / "page.html", "hardlink")
+    res = invoke("review", review_run.report, "-o", page, "--with-original", caller="bob")
+    _refused_unchanged(res, target, page, "would overwrite the", before, tmp_path, {"page.html"})
+    assert len(_records(review_run.deployment.log)) == n

@@ -103,6 +103,20 @@ def test_overlapping_fills_of_two_colours_are_flat_where_each_shows_and_a_glyph_
     assert not flat_visible(luma, region, [second, first], 24)  # drawn the other way round, what shows is not one fill
     rgb[30:36, 20:50] = 0  # a stroke in the part of the first box that shows
     assert not flat_visible(_luma(rgb), region, [first, second], 24)
+    rgb[30:36, 20:50] = rgb[15, 20]
+    assert flat_visible(_luma(rgb), region, [first, second], 24)
+    rgb[18:22, 70:120] = 0  # a stroke on the border between the two fills, where no core reaches
+    assert not flat_visible(_luma(rgb), region, [first, second], 24)
+
+
+def test_boxes_stacked_a_few_pixels_apart_prove_nothing_about_the_text_under_them() -> None:
+    rgb = _frame({20: "Jean Dupont 06 12 34 56 78"})
+    stack = [Box(8, 18 + 4 * k, 220, 22) for k in range(7)]  # a scrolled value: each shows as a 4-px strip
+    kernels.redact(rgb, np.array([[b.x, b.y, b.w, b.h] for b in stack], np.int32), "fill", seed=7)
+    rgb[27:29, 20:200:6] = 0  # a stroke in one strip, narrower than any core
+    # each earlier box shows only as a strip too thin for a core: not proven flat, OCR'd
+    assert not flat_visible(_luma(rgb), Box(0, 0, 400, 200), stack, 24)
+    assert flat_visible(_luma(rgb), Box(0, 0, 400, 200), stack[-1:], 24)  # the last one alone is a flat fill
 
 
 def test_content_boxes_skip_background_and_rules_but_keep_every_glyph() -> None:
