@@ -264,6 +264,8 @@ def parse_overrides(data: bytes, plan: Plan, plan_sha256: str, *, path: Path) ->
         if x < 0 or y < 0 or x + w > plan.width or y + h > plan.height:
             raise r.fail(where, f"box {x},{y} {w}x{h} is outside the {plan.width}x{plan.height} frame")
         start, end = r.range_(item, where, end_limit)
+        if any((a.x, a.y, a.w, a.h, a.start_s, a.end_s) == (x, y, w, h, start, end) for a in add_boxes):
+            raise r.fail(where, "the same rectangle is listed twice")
         add_boxes.append(AddBox(x, y, w, h, start, end, reason(item, where, False)))
     add_bleeps: list[AddBleep] = []
     for where, item in r.items(top, "add_bleeps"):

@@ -69,6 +69,7 @@ BAD: list[tuple[dict[str, Any], str]] = [
     ({"unhide_values": {"value_hash": "x"}}, "unhide_values: must be a list"),
     ({"unhide_values": [{"value_hash": "nothere", "reason": R}]}, "unhide_values[0]: value_hash 'nothere' is not in the plan"),
     ({"unhide_values": [{"value_hash": "unheard00000000", "reason": R}]}, "is only heard, never shown"),
+    ({"add_boxes": [{"x": 1, "y": 1, "w": 5, "h": 5, "start_s": 1, "end_s": 2, "reason": R}] * 2}, "listed twice"),
     ({"unhide_values": [{"value_hash": "phone0000000000"}]}, "unhide_values[0]: missing 'reason'"),
     ({"unhide_values": [{"value_hash": "colleague000000", "reason": "  "}]}, "roster employee's value"),
     ({"unhide_values": [{"value_hash": "phone0000000000", "reason": R}] * 2}, "listed twice"),
