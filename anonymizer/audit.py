@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import fcntl
+import getpass
 import hashlib
 import json
 import os
@@ -50,6 +51,15 @@ class VerifyResult:
     head: str
     problem: str | None = None
     line: int | None = None
+
+
+def os_user_name() -> str:
+    """The account this process runs as, for audit records and reports ("unknown" when
+    the system cannot say)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
 
 
 def _jsonable(value: object) -> object:

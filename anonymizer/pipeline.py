@@ -8,7 +8,6 @@ raises before the output's atomic rename: nothing half-anonymized is ever publis
 from __future__ import annotations
 
 import bisect
-import getpass
 import hashlib
 import json
 import logging
@@ -51,7 +50,7 @@ from anonymizer.speech.carriers import carrier_spans
 from anonymizer.speech.normalize import normalize, render
 from anonymizer.textnorm import digits, fold
 from anonymizer.types import Box, Finding, TextBox, Word
-from anonymizer.verify import Problem, verify_output
+from anonymizer.verify import Problem, VerifyStats, verify_output
 
 log = logging.getLogger(__name__)
 
@@ -225,7 +224,7 @@ def run(job: Job, models: Models | None = None, *, renderer: Callable[..., int] 
     log = Path(job.config.policy.audit_log) if job.config.policy.audit_log else None
     if log is not None:
         check_appendable(log, "audit log")  # before anything: a failure could not even be recorded
-    base = {"os_user": _user(), "input": str(job.input), "output": str(job.output), "config_sha256": job.config.digest()}
+    base = {"os_user": audit.os_user_name(), "input": str(job.input), "output": str(job.output), "config_sha256": job.config.digest()}
 
     def before_publish(report: dict[str, Any]) -> None:
         if log is not None:
@@ -329,9 +328,7 @@ def _run(job: Job, models: Models | None, *, renderer: Callable[..., int] | None
             kept = len(frame_times) if plan.trim is None else sum(1 for ft in frame_times if in_trim(ft, plan.trim))
             if n_written != kept:
                 raise ProcessingError(f"render wrote {n_written} frames but analysis expected {kept}", path=job.input)
-            out_info = probe(tmp)
-            if (out_info.width, out_info.height) != (info.width, info.height):
-                raise ProcessingError("output size differs from input", path=job.output)
+            check_rendered_size(tmp, info, job.output)
             verification: dict[str, Any] = {"enabled": cfg.policy.verify}
             if cfg.policy.verify:
                 t = time.monotonic()
@@ -340,31 +337,50 @@ def _run(job: Job, models: Models | None, *, renderer: Callable[..., int] | None
                                                  width=info.width, height=info.height, threshold=cfg.video.change_threshold,
                                                  min_interval_s=cfg.policy.verify_min_interval_s, text_detector=cfg.video.text_detector)
                 timings.add("verify", time.monotonic() - t)
-                verification.update(problems=[asdict(p) for p in problems], frames=vstats.frames,
-                                    crops_read=vstats.crops_read, crops_cached=vstats.crops_cached, crops_flat=vstats.crops_flat,
-                                    words=vstats.words)
+                verification.update(verification_record(problems, vstats))
                 if problems:
                     quarantine(job, tmp, plan, problems, verification)
             report = build_report(
                 job=job, info=info, plan=plan, sidecar=sidecar, output_sha256=sha256_file(tmp), screen_stats=screen_stats,
                 timings=timings.stages, wall_s=time.monotonic() - t_start, n_frames=len(frame_times),
-                audio=track, n_words=len(words), user=_user(), version=__version__,
+                audio=track, n_words=len(words), user=audit.os_user_name(), version=__version__,
             )
             report["verification"] = verification
-            plan_json = plan.to_json()
-            report["output"]["plan_sha256"] = hashlib.sha256(plan_json.encode("utf-8")).hexdigest()  # render: an edited plan is refused
-            if report_key is not None:  # export trusts a report only with a valid HMAC (anonymizer.signing)
-                sign_report(report, report_key, agent_id=sidecar.agent_employee_id)
-            write_atomic(job.plan_path(), plan_json)
-            written.append(job.plan_path())
-            write_atomic(job.report_path(), json.dumps(report, indent=1, sort_keys=True))
-            written.append(job.report_path())
+            write_plan_and_report(job, plan, report, report_key, sidecar.agent_employee_id, written)
             before_publish(report)
     except BaseException:
         for p in written:
             p.unlink(missing_ok=True)
         raise
     return report
+
+
+def check_rendered_size(tmp: Path, info: MediaInfo, output: Path) -> None:
+    out_info = probe(tmp)
+    if (out_info.width, out_info.height) != (info.width, info.height):
+        raise ProcessingError("output size differs from input", path=output)
+
+
+def verification_record(problems: list[Problem], stats: VerifyStats) -> dict[str, Any]:
+    """What a report says of a verification pass (with ``enabled`` and any mode)."""
+    return {"problems": [asdict(p) for p in problems], "frames": stats.frames, "crops_read": stats.crops_read,
+            "crops_cached": stats.crops_cached, "crops_flat": stats.crops_flat, "words": stats.words}
+
+
+def write_plan_and_report(job: Job, plan: Plan, report: dict[str, Any], report_key: bytes | None, agent_id: str | None,
+                          written: list[Path]) -> None:
+    """Write the plan, then its report naming the plan's sha256 (render refuses an edited
+    plan) and signed when a report key is set (export trusts a report only with a valid
+    HMAC, anonymizer.signing); each path goes into ``written`` once it exists, so that a
+    failure before the MP4 is published removes it."""
+    plan_json = plan.to_json()
+    report["output"]["plan_sha256"] = hashlib.sha256(plan_json.encode("utf-8")).hexdigest()
+    if report_key is not None:
+        sign_report(report, report_key, agent_id=agent_id)
+    write_atomic(job.plan_path(), plan_json)
+    written.append(job.plan_path())
+    write_atomic(job.report_path(), json.dumps(report, indent=1, sort_keys=True))
+    written.append(job.report_path())
 
 
 def _hear(src: Path, transcriber: Transcriber | None, cfg: Config, hasher: Callable[[str], str],
@@ -454,13 +470,6 @@ def quarantine(job: Job, tmp: Path, plan: Plan, problems: list[Problem], verific
     write_atomic(target.with_name(target.stem + ".report.json"), json.dumps(report, indent=1, sort_keys=True), mode=PRIVATE_MODE)
     publish(tmp, target, mode=PRIVATE_MODE)
     raise VerificationError(f"not published: {report['reason']}; quarantined as {target}", path=job.input)
-
-
-def _user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
 
 
 def read_hash_key(cfg: Config) -> bytes | None:

@@ -47,7 +47,7 @@ def build_report(*, job: Any, info: Any, plan: Plan, sidecar: Any, output_sha256
                                                        "duration_s": round(audio.duration_s, 3)},
                   # what verification searched besides the recording's own values (render compares them)
                   "roster_sha256": companion_sha256(job.roster), "sidecar_sha256": companion_sha256(job.sidecar),
-                  "audio_sha256": companion_sha256(getattr(job, "audio", None))},
+                  "audio_sha256": companion_sha256(job.audio)},
         "output": {"file": str(job.output), "sha256": output_sha256, "plan": str(job.plan_path())},
         "call": {"call_id": sidecar.call_id, "agent_employee_id_present": sidecar.agent_employee_id is not None},
         "config_sha256": plan.config_sha256,

@@ -37,7 +37,7 @@ import os
 import re
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -46,15 +46,15 @@ from anonymizer.config import CATEGORIES, Config
 from anonymizer.detect import Detector
 from anonymizer.detect.roster import Employee, load_roster
 from anonymizer.errors import ConfigError, PolicyRefusal, ProcessingError, VerificationError
-from anonymizer.fsutil import atomic_path, check_appendable, sha256_file, write_atomic
+from anonymizer.fsutil import atomic_path, check_appendable, sha256_file
 from anonymizer.media import probe, read_audio
 from anonymizer.overrides import Overrides, apply_overrides, load_overrides, plan_items, unhidden_hashes
 from anonymizer.pipeline import (
     Job,
     Models,
     Timings,
-    _user,
     check_paths,
+    check_rendered_size,
     load_models,
     output_audio,
     quarantine,
@@ -62,13 +62,15 @@ from anonymizer.pipeline import (
     registers,
     render_video,
     same_file,
+    verification_record,
+    write_plan_and_report,
 )
 from anonymizer.plan import Plan, value_hasher
 from anonymizer.policy.gates import RuleRefusal
 from anonymizer.report import build_report, companion_sha256
 from anonymizer.reverify import LazyOcr, reverify
 from anonymizer.sidecar import load_sidecar
-from anonymizer.signing import key_id, load_key, sign_report, signature_problem
+from anonymizer.signing import key_id, load_key, signature_problem
 from anonymizer.types import Finding
 from anonymizer.verify import verify_output
 
@@ -160,12 +162,10 @@ def _read_plan(plan_path: Path) -> tuple[Plan, str]:
     return Plan.from_json(text, path=Path(plan_path)), hashlib.sha256(data).hexdigest()
 
 
-def _run_output(report_path: Path) -> Path | None:
-    """The output the run's report names (for the never-overwrite check), if readable."""
-    try:
-        name = json.loads(report_path.read_text(encoding="utf-8"))["output"]["file"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
+def _run_output(report: dict[str, Any] | None) -> Path | None:
+    """The output the run's report names (for the never-overwrite check)."""
+    out = (report or {}).get("output")
+    name = out.get("file") if isinstance(out, dict) else None
     return Path(name) if isinstance(name, str) else None
 
 
@@ -285,9 +285,9 @@ def authorise_unhide(input_path: Path, plan: Plan, src_report: dict[str, Any] | 
                  and isinstance(src_report.get("input"), dict) and src_report["input"].get("sha256") == plan.input_sha256)
     if report_ok:
         assert src_report is not None
-        owner, _ = acc._report_owner(src_report, dep.key, dep.access)
+        owner, _ = acc.report_owner(src_report, dep.key, dep.access)
     if owner is None:
-        owner, _ = acc._sidecar_owner(Path(input_path), os.stat(input_path), dep.service_uid)
+        owner, _ = acc.sidecar_owner(Path(input_path), os.stat(input_path), dep.service_uid)
     decision = acc.decide_original(dep.access, name, owner, os_user=real)
     if not decision.allowed:
         if dep.audit_log is not None and not any(same_file(dep.audit_log, log) for log in logged):
@@ -327,7 +327,7 @@ def rerender(input_path: Path, plan_path: Path, overrides_path: Path | None, out
     logs = [Path(cfg.policy.audit_log)] if cfg.policy.audit_log else []
     for log in logs:
         check_appendable(log, "audit log")
-    base: dict[str, Any] = {"os_user": os_user or _user(), "user": user or os_user or _user(), "input": str(input_path),
+    base: dict[str, Any] = {"os_user": os_user or audit.os_user_name(), "user": user or os_user or audit.os_user_name(), "input": str(input_path),
                             "output": str(output), "plan": str(plan_path), "config_sha256": cfg.digest(),
                             "overrides": None if overrides_path is None else str(overrides_path)}
 
@@ -357,16 +357,17 @@ def _rerender(input_path: Path, plan_path: Path, overrides_path: Path | None, ou
     job = Job(input=input_path, output=output, config=cfg, roster=roster, sidecar=sidecar, audio=audio, asr_model=asr_model)
     check_paths(job)
     src_report_path = source_report_path(plan_path)
+    src_report = _read_source_report(src_report_path)
+    inputs = (("plan", plan_path), ("overrides file", overrides_path), ("run's report", src_report_path),
+              ("run's output", _run_output(src_report)))
     for what, out in (("output", output), ("plan", job.plan_path()), ("report", job.report_path())):
-        for kind, path in (("plan", plan_path), ("overrides file", overrides_path), ("run's report", src_report_path),
-                           ("run's output", _run_output(src_report_path))):
+        for kind, path in inputs:
             if path is not None and same_file(out, path):
                 raise ConfigError(f"the {what} path is the {kind} ({path}): render writes new files, never over its inputs",
                                   path=out)
     report_key = load_key(Path(cfg.policy.report_key_file)) if cfg.policy.report_key_file else None
     plan, plan_sha = _read_plan(plan_path)
     base["plan_sha256"] = plan_sha
-    src_report = _read_source_report(src_report_path)
     key = read_hash_key(cfg)
     check_plan(plan, plan_sha, plan_path, src_report, job, report_key, key)
     ov: Overrides | None = load_overrides(overrides_path, plan, plan_sha) if overrides_path is not None else None
@@ -408,9 +409,7 @@ def _rerender(input_path: Path, plan_path: Path, overrides_path: Path | None, ou
             timings.add("render_total", time.monotonic() - t)
             if n_written == 0:
                 raise ProcessingError("render wrote no frame", path=input_path)
-            out_info = probe(tmp)
-            if (out_info.width, out_info.height) != (info.width, info.height):
-                raise ProcessingError("output size differs from input", path=output)
+            check_rendered_size(tmp, info, output)
             verification: dict[str, Any] = {"enabled": cfg.policy.verify}
             if cfg.policy.verify:
                 t = time.monotonic()
@@ -434,8 +433,7 @@ def _rerender(input_path: Path, plan_path: Path, overrides_path: Path | None, ou
                                                      min_interval_s=cfg.policy.verify_min_interval_s, text_detector=v.text_detector)
                     verification.update(mode="full", why_full=why)
                 timings.add("verify", time.monotonic() - t)
-                verification.update(problems=[asdict(p) for p in problems], frames=vstats.frames, crops_read=vstats.crops_read,
-                                    crops_cached=vstats.crops_cached, crops_flat=vstats.crops_flat, words=vstats.words,
+                verification.update(verification_record(problems, vstats),
                                     registry={"roster_values": len(registry.known_values()), "hidden_hashes": len(registry.hidden)})
                 if problems:
                     quarantine(job, tmp, new_plan, problems, verification)
@@ -451,15 +449,7 @@ def _rerender(input_path: Path, plan_path: Path, overrides_path: Path | None, ou
             report["overrides"] = None if ov is None else {**ov.record(), "file": str(overrides_path),
                                                             "unhidden_value_hashes": sorted(unhidden),
                                                             "access_rule": None if grant is None else grant.rule}
-            plan_json = new_plan.to_json()
-            # so that a later render can tell this plan was not edited since
-            report["output"]["plan_sha256"] = hashlib.sha256(plan_json.encode("utf-8")).hexdigest()
-            if report_key is not None:
-                sign_report(report, report_key, agent_id=side.agent_employee_id)
-            write_atomic(job.plan_path(), plan_json)
-            written.append(job.plan_path())
-            write_atomic(job.report_path(), json.dumps(report, indent=1, sort_keys=True))
-            written.append(job.report_path())
+            write_plan_and_report(job, new_plan, report, report_key, side.agent_employee_id, written)
             if logs:
                 for item in ov.items() if ov is not None else []:
                     append("override", **item, result="applied")

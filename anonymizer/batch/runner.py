@@ -16,7 +16,6 @@ from __future__ import annotations
 import concurrent.futures as cf
 import contextlib
 import fcntl
-import getpass
 import hashlib
 import json
 import os
@@ -278,7 +277,7 @@ def run_batch(opts: BatchOptions, *, progress: Progress | None = None, now: Call
             db.close()
     summary.wall_s = time.monotonic() - t0
     if cfg.policy.audit_log:
-        audit.append(Path(cfg.policy.audit_log), "batch", os_user=_user(), inbox=str(inbox), outbox=str(outbox),
+        audit.append(Path(cfg.policy.audit_log), "batch", os_user=audit.os_user_name(), inbox=str(inbox), outbox=str(outbox),
                      config_sha256=cfg.digest(), files=summary.files, done=len(summary.done), skipped=len(summary.skipped),
                      failed=len(summary.failed), quota_deferred=len(summary.quota))
     return summary
@@ -373,7 +372,7 @@ def _run(opts: BatchOptions, cfg: Config, db: StateDB, summary: Summary, progres
                                    "retry": status in RETRYABLE})
             if status in ("crashed", "timeout", "memory") and cfg.policy.audit_log:
                 # the child died before it could write its own audit record
-                audit.append(Path(cfg.policy.audit_log), "run", os_user=_user(), input=str(item.rec.video),
+                audit.append(Path(cfg.policy.audit_log), "run", os_user=audit.os_user_name(), input=str(item.rec.video),
                              output=task_of[id(item)].output, config_sha256=cfg.digest(), result="failed",
                              rule=None, reason=str(result.get("reason"))[:500], exit_code=int(result.get("exit_code", 1)))
         progress.update(item.rec.rel, status, item.rec.size, float(result.get("media_s") or 0.0), str(result.get("reason") or ""))
@@ -418,10 +417,3 @@ def _cluster(address: str, spec: WorkerSpec, tasks: list[tuple[_Item, Task]], cf
     from anonymizer.batch.cluster import run_on_cluster
 
     return run_on_cluster(address, spec, tasks, timeout_s=cfg.batch.file_timeout_s, memory_mb=cfg.batch.memory_mb)
-
-
-def _user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"

@@ -249,7 +249,7 @@ def _read_report(path: Path, sha: str, key: bytes) -> tuple[dict[str, Any] | Non
     return report, None
 
 
-def _report_owner(report: dict[str, Any], key: bytes, access: Access) -> tuple[str | None, str | None]:
+def report_owner(report: dict[str, Any], key: bytes, access: Access) -> tuple[str | None, str | None]:
     call = report.get("call")
     mac = call.get("agent_hmac") if isinstance(call, dict) else None
     if not isinstance(mac, str):
@@ -260,7 +260,7 @@ def _report_owner(report: dict[str, Any], key: bytes, access: Access) -> tuple[s
     return None, "its report's agent is not in the access file"
 
 
-def _sidecar_owner(path: Path, recording: os.stat_result, service_uid: int | None) -> tuple[str | None, str | None]:
+def sidecar_owner(path: Path, recording: os.stat_result, service_uid: int | None) -> tuple[str | None, str | None]:
     """The agent named by the recording's own sidecar, else (None, why not). A sidecar
     someone else could have planted (a symlink, another owner, writable by others, a hard
     link) does not count: a hard link to an original next to a forged sidecar, or next to a
@@ -306,7 +306,7 @@ def inspect_target(path: Path, *, key: bytes, access: Access, service_uid: int |
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror}", path=path) from exc
     report, why_not = _read_report(path, sha, key)
-    owner, owner_why = _report_owner(report, key, access) if report is not None else _sidecar_owner(path, st, service_uid)
+    owner, owner_why = report_owner(report, key, access) if report is not None else sidecar_owner(path, st, service_uid)
     return Target(path=path, sha256=sha, anonymized=report is not None, not_anonymized_because=why_not, owner_agent=owner,
                   owner_unknown_because=owner_why)
 

@@ -168,7 +168,7 @@ def test_report_names_device_and_encoder(monkeypatch: pytest.MonkeyPatch) -> Non
     cfg = _on_cuda(monkeypatch, nvenc=False)
     plan = Plan(input_sha256="0" * 64, width=8, height=8, duration_s=1.0, config_sha256=cfg.digest(), style="fill",
                 boxes=[], audio_spans=[])
-    job = SimpleNamespace(input=Path("in.mp4"), output=Path("out.mp4"), config=cfg, roster=None, sidecar=None, plan_path=lambda: Path("out.plan.json"))
+    job = SimpleNamespace(input=Path("in.mp4"), output=Path("out.mp4"), config=cfg, roster=None, sidecar=None, audio=None, plan_path=lambda: Path("out.plan.json"))
     stats = SimpleNamespace(frames_changed=0, ocr_calls=0, ocr_pixels=0, frame_pixels=1, ink_reads=0, boxes_read=0, ink_pixels=0)
     report = build_report(job=job, info=SimpleNamespace(width=8, height=8, duration_s=1.0, video_codec="h264"), plan=plan,
                           sidecar=SimpleNamespace(call_id=None, agent_employee_id=None), output_sha256="1" * 64,
