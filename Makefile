@@ -30,13 +30,17 @@ install-gpu: install
 # espeak-ng speaks the generated sample calls; DejaVu fonts draw their screens; unshare
 # (util-linux), strace and cc (gcc, libc6-dev) run tests/test_network_isolation.py, which
 # fails, never skips, without them. chromium and its chromedriver (Debian's, never a browser
-# a tool downloads) run the review page's tests.
+# a tool downloads) run the review page's tests and draw the browser corpus; tesseract-ocr
+# (with French) is the scorer's independent reader.
 system-deps:
 	@if ! command -v espeak-ng >/dev/null || [ ! -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] \
 	  || ! command -v unshare >/dev/null || ! command -v strace >/dev/null || ! command -v cc >/dev/null \
-	  || ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+	  || ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null \
+	  || ! command -v tesseract >/dev/null || [ ! -d /usr/share/fonts/truetype/liberation ] \
+	  || ! ls /usr/share/tesseract-ocr/*/tessdata/fra.traineddata >/dev/null 2>&1; then \
 	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq espeak-ng fonts-dejavu-core \
-	    util-linux strace gcc libc6-dev chromium chromium-driver >/dev/null; fi
+	    util-linux strace gcc libc6-dev chromium chromium-driver fonts-liberation \
+	    tesseract-ocr tesseract-ocr-eng tesseract-ocr-fra >/dev/null; fi
 
 demo: install
 	$(BIN)/python -m benchmarks.corpus $(DEMO) --width 1280 --height 720 --duration 20 --seed 7

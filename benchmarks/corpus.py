@@ -1425,9 +1425,12 @@ def _write_roster(path: Path, data: CallData) -> None:
 
 
 def _encode(path: Path, container: str, width: int, height: int, fps: float,
-            frames: Any, n_frames: int, audio: np.ndarray | None, sr: int) -> list[float]:
-    """Encode frames (an iterator of (index, yuv VideoFrame)) + mono audio; return frame times."""
-    vcodec, vopts, acodec, _ = VIDEO_AUDIO[container]
+            frames: Any, n_frames: int, audio: np.ndarray | None, sr: int,
+            vopts: dict[str, str] | None = None) -> list[float]:
+    """Encode frames (an iterator of (index, yuv VideoFrame)) + mono audio; return frame times.
+    ``vopts`` replaces the container's video encoder options."""
+    vcodec, default_vopts, acodec, _ = VIDEO_AUDIO[container]
+    vopts = default_vopts if vopts is None else vopts
     rate = Fraction(fps).limit_denominator(1001)
     out = av.open(str(path), mode="w")
     try:

@@ -3,8 +3,11 @@
 What is measured
 ----------------
 * **Leaks** - for every PII box in every truth frame (a *box-frame*) the matching OUTPUT
-  frame is cropped around the box (padded by ``pad`` px) and read with an independent
-  EasyOCR pass (``readtext`` plus a whole-crop ``recognize``). The box-frame leaks if the
+  frame is cropped around the box (padded by ``pad`` px) and read by two readers: Tesseract
+  (Debian's ``tesseract-ocr`` + ``-fra``, through pytesseract), an engine the product does
+  not use and so does not share its blind spots, and an independent EasyOCR pass
+  (``readtext`` plus a whole-crop ``recognize``). A leak seen by either reader counts
+  (``readers=("tesseract",)`` or ``("easyocr",)`` for one alone). The box-frame leaks if the
   text read contains the value, or any 4 consecutive characters of it (compared
   case-insensitively, accents stripped, spaces/punctuation ignored). Values shorter than
   3 such characters (the first keystrokes typed in the search box) are not scored.
@@ -31,6 +34,7 @@ import argparse
 import contextlib
 import hashlib
 import json
+import os
 import sys
 import time
 import unicodedata
@@ -58,6 +62,61 @@ class OcrReader(Protocol):
 
 
 _READER: Any = None
+READERS = ("tesseract", "easyocr")
+
+
+class TesseractReader:
+    """Tesseract through pytesseract (one ``tesseract`` process per crop, run in parallel):
+    the product never uses it. A crop is one box, so one text line (``--psm 7``); light text
+    on dark is inverted, contrast stretched (white on a coloured bar) and small text enlarged to ~40 px, as Tesseract reads dark on light
+    at that size best."""
+
+    name = "tesseract"
+
+    def __init__(self, langs: str = "eng+fra", workers: int | None = None) -> None:
+        import shutil
+
+        if shutil.which("tesseract") is None:
+            raise FileNotFoundError("the scorer needs Debian's tesseract-ocr and tesseract-ocr-fra "
+                                    "(make system-deps)")
+        self.langs = langs
+        self.workers = workers or max(1, os.cpu_count() or 1)
+
+    def _prep(self, image: np.ndarray) -> Any:
+        from PIL import Image, ImageOps
+
+        img = ImageOps.autocontrast(Image.fromarray(image).convert("L"), cutoff=1)
+        if float(np.median(np.asarray(img))) < 128:  # the background is the commonest shade
+            img = ImageOps.invert(img)
+        f = min(4.0, max(1.0, 40.0 / max(1, img.height)))
+        if f > 1.0:
+            img = img.resize((max(1, round(img.width * f)), max(1, round(img.height * f))),
+                             Image.Resampling.BICUBIC)
+        return ImageOps.expand(img, border=10, fill=255)
+
+    def readtext(self, image: np.ndarray, detail: int = 0) -> list[str]:
+        import pytesseract
+
+        return [pytesseract.image_to_string(self._prep(image), lang=self.langs, config="--psm 7").strip()]
+
+    def read_many(self, crops: Sequence[np.ndarray]) -> list[str]:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(self.workers) as ex:
+            return [" | ".join(r) for r in ex.map(self.readtext, crops)]
+
+
+def make_readers(names: Sequence[str] = READERS) -> list[Any]:
+    """The scorer's readers by name: ``tesseract``, ``easyocr``."""
+    out: list[Any] = []
+    for n in names:
+        if n == "tesseract":
+            out.append(TesseractReader())
+        elif n == "easyocr":
+            out.append(default_reader())
+        else:
+            raise ValueError(f"unknown reader {n!r}; choose from {READERS}")
+    return out
 
 
 def default_reader() -> Any:
@@ -361,8 +420,9 @@ def plan_precision(truth_path: Path, plan_path: Path, *, pad: int = 4) -> dict[s
 
 def score(truth_path: Path, output_video: Path, *, original: Path | None = None,
           ocr_reader: Any = None, max_crops: int | None = None, pad: int = 4,
-          ocr_labels: bool = True) -> dict[str, Any]:
-    """Score ``output_video`` against ``truth_path`` (see the module docstring)."""
+          ocr_labels: bool = True, readers_named: Sequence[str] = READERS) -> dict[str, Any]:
+    """Score ``output_video`` against ``truth_path`` (see the module docstring).
+    ``ocr_reader``: a reader or a list of readers (default: ``readers_named``)."""
     t_start = time.perf_counter()
     truth_path, output_video = Path(truth_path), Path(output_video)
     truth = json.loads(truth_path.read_text(encoding="utf-8"))
@@ -466,12 +526,19 @@ def score(truth_path: Path, output_video: Path, *, original: Path | None = None,
                         label_order.append(cid)
     todo = (order + label_order)[: max(0, budget)]
     if todo:
-        if reader is None:
-            reader = default_reader()
+        readers = make_readers(readers_named) if reader is None else (
+            list(reader) if isinstance(reader, (list, tuple)) else [reader])
+        parts: dict[int, list[str]] = defaultdict(list)
         with _single_thread_torch(), warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            for cid in todo:
-                texts[cid] = _ocr_text(reader, pool.crops[cid])
+            for rd in readers:
+                if hasattr(rd, "read_many"):
+                    for cid, text in zip(todo, rd.read_many([pool.crops[c] for c in todo]), strict=True):
+                        parts[cid].append(text)
+                else:
+                    for cid in todo:
+                        parts[cid].append(_ocr_text(rd, pool.crops[cid]))
+        texts = {cid: " | ".join(parts[cid]) for cid in todo}
     t_ocr = time.perf_counter() - t_ocr
 
     # ---- PII leaks ----------------------------------------------------------------
@@ -606,7 +673,10 @@ def score(truth_path: Path, output_video: Path, *, original: Path | None = None,
         "original": str(original) if original is not None else None,
         "frames": frames, "video": video, "pii": pii, "coverage": coverage, "labels": labels,
         "audio": audio,
-        "ocr": {"calls": len(texts), "max_crops": max_crops, "pii_unique_crops": len(order),
+        "ocr": {"calls": len(texts), "max_crops": max_crops,
+                "readers": [getattr(r, "name", type(r).__name__) for r in (
+                    reader if isinstance(reader, (list, tuple)) else [reader])] if reader is not None
+                else list(readers_named), "pii_unique_crops": len(order),
                 "label_unique_crops": len(label_order)},
         "timing_s": {"decode": round(t_dec, 2), "ocr": round(t_ocr, 2), "audio": round(t_aud, 2),
                      "total": round(time.perf_counter() - t_start, 2)},
@@ -668,9 +738,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--max-crops", type=int, default=None)
     ap.add_argument("--no-label-ocr", action="store_true")
     ap.add_argument("--json", action="store_true", help="print the full result as JSON")
+    ap.add_argument("--readers", default=",".join(READERS),
+                    help="comma-separated readers; a leak seen by any counts (default: %(default)s)")
     a = ap.parse_args(argv)
     r = score(a.truth, a.output, original=a.original, max_crops=a.max_crops,
-              ocr_labels=not a.no_label_ocr)
+              ocr_labels=not a.no_label_ocr, readers_named=tuple(a.readers.split(",")))
     print(json.dumps(r, indent=2, ensure_ascii=False) if a.json else format_report(r))
     return 0
 
