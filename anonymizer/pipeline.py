@@ -16,7 +16,7 @@ import re
 import secrets
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from functools import partial
@@ -36,7 +36,7 @@ from anonymizer.errors import ConfigError, CorruptInputError, InputError, Policy
 from anonymizer.fsutil import PRIVATE_MODE, atomic_path, check_appendable, check_writable_dir, publish, sha256_file, write_atomic
 from anonymizer.media import AudioTrack, MediaInfo, iter_frames, probe, read_audio, resample_mono, write_recording
 from anonymizer.ocr import EasyOcrEngine, OcrEngine, available_cpus, cpu_threads
-from anonymizer.plan import AudioSpan, LiveBoxes, Plan, value_hasher
+from anonymizer.plan import AudioSpan, LiveBoxes, Plan, Window, value_hasher, windows_at
 from anonymizer.policy import check_gates
 from anonymizer.policy.gates import RuleRefusal
 from anonymizer.report import build_report
@@ -270,7 +270,7 @@ def _run(job: Job, models: Models | None, *, renderer: Callable[..., int] | None
 
     # -- analyse ---------------------------------------------------------------------
     n_expected = expected_frames(info)
-    states, frame_times, screen_stats = analyse_screen(job.input, info, models.ocr, cfg, timings,
+    states, frame_times, screen_stats = analyse_screen(job.input, info, models.ocr, cfg, timings, windows=gate.windows,
                                                        progress=lambda n: progress("screen", n, n_expected))
     # The speech is transcribed in a thread while the screen's text is registered: Whisper
     # (CTranslate2) releases the GIL, Presidio holds it, and each keeps one core busy.
@@ -490,10 +490,50 @@ def expected_frames(info: MediaInfo) -> int:
     return round(info.duration_s * float(info.avg_rate)) if info.avg_rate and info.duration_s > 0 else 0
 
 
+def business_rects(windows: Sequence[Window], t: float, width: int, height: int) -> np.ndarray | None:
+    """The business windows active at ``t`` as (n, 4) int32 ``x, y, w, h`` rectangles, or
+    None when nothing is to be masked (no windows known, or an active one covers the whole
+    frame). Decided per frame from the windows active now (issue 15: a full-frame window
+    that had ended still unmasked everything after it). With windows known, a frame that
+    no active window covers whole is black outside the active ones, and entirely black when
+    none is active: nothing says what is business then."""
+    if not windows:
+        return None
+    wins = windows_at(windows, t)
+    if any(w.x <= 0 and w.y <= 0 and w.x + w.w >= width and w.y + w.h >= height for w in wins):
+        return None
+    return np.array([[w.x, w.y, w.w, w.h] for w in wins], dtype=np.int32).reshape(-1, 4)
+
+
+class _OutsideMask:
+    """Blanks what lies outside the business windows before the screen is analysed: a
+    messenger or a personal tab beside the application is never decoded into text, never
+    read and never costs OCR time. The per-window-set mask is cached (windows change rarely)."""
+
+    def __init__(self, windows: Sequence[Window], width: int, height: int) -> None:
+        self.windows, self.width, self.height = tuple(windows), width, height
+        self._key: bytes | None = None
+        self._inside: np.ndarray | None = None
+
+    def inside(self, t: float) -> np.ndarray | None:
+        rects = business_rects(self.windows, t, self.width, self.height)
+        if rects is None:
+            return None
+        key = rects.tobytes()
+        if key != self._key or self._inside is None:
+            inside = np.zeros((self.height, self.width), dtype=bool)
+            for x, y, w, h in rects:
+                inside[max(0, y) : max(0, y + h), max(0, x) : max(0, x + w)] = True
+            self._key, self._inside = key, inside
+        return self._inside
+
+
 def analyse_screen(path: Path, info: MediaInfo, ocr: OcrEngine, cfg: Config, timings: Timings,
-                   *, progress: Callable[[int], None] | None = None) -> tuple[list[tuple[float, list[TextBox]]], list[float], Any]:
+                   *, progress: Callable[[int], None] | None = None, windows: Sequence[Window] = ()
+                   ) -> tuple[list[tuple[float, list[TextBox]]], list[float], Any]:
     """Decode once; OCR only changed regions. Returns the text states (start time, texts),
-    every frame's time, and OCR statistics."""
+    every frame's time, and OCR statistics. Pixels outside the active business
+    ``windows`` are blanked first, so they are never analysed (render blacks them out)."""
     v = cfg.video
     state = ScreenState(ocr=ocr, width=info.width, height=info.height, tile_px=v.tile_px, threshold=v.change_threshold,
                         pad_px=v.ocr_pad_px, text_detector=v.text_detector)
@@ -501,9 +541,14 @@ def analyse_screen(path: Path, info: MediaInfo, ocr: OcrEngine, cfg: Config, tim
     times: list[float] = []
     t_dec = time.monotonic()
     t_ocr = 0.0
+    outside = _OutsideMask(windows, info.width, info.height)
     for fd in iter_frames(path):
         t0 = time.monotonic()
-        changed = state.update(fd.t, fd.luma(), fd.rgb)
+        inside = outside.inside(fd.t)
+        if inside is None:
+            changed = state.update(fd.t, fd.luma(), fd.rgb)
+        else:
+            changed = state.update(fd.t, np.where(inside, fd.luma(), np.uint8(0)), partial(_masked_rgb, fd, inside))
         t_ocr += time.monotonic() - t0
         if changed or not states:
             states.append((fd.t, list(state.texts)))
@@ -525,6 +570,12 @@ def analyse_screen(path: Path, info: MediaInfo, ocr: OcrEngine, cfg: Config, tim
     timings.add("screen_other", max(0.0, t_ocr - st.change_s - st.detector_s - st.recogniser_s))
     timings.add("screen_decode", time.monotonic() - t_dec - t_ocr)
     return states, times, state.stats
+
+
+def _masked_rgb(fd: Any, inside: np.ndarray) -> np.ndarray:
+    rgb = fd.rgb()
+    rgb[~inside] = 0
+    return rgb
 
 
 _CLOCK_IN_LINE = re.compile(r"(?<![\w:.])\d{1,2}[:.]\d{2}(?:[:.]\d{2})?(?![\w:.])")
@@ -845,13 +896,8 @@ def render_video(src: Path, dst: Path, info: MediaInfo, plan: Plan, audio: Audio
             n_done += 1
             if progress is not None:
                 progress(n_done)
-            wins = [w for w in windows if w.start_s - 1e-6 <= t and (w.end_s is None or t <= w.end_s + 1e-6)]
-            # Decided per frame from the windows active now (issue 15: a full-frame window
-            # that had ended still unmasked everything after it). With windows known, a
-            # frame that no active window covers whole is black outside the active ones,
-            # and entirely black when none is active: nothing says what is business then.
-            mask_needed = bool(windows) and not any(
-                w.x <= 0 and w.y <= 0 and w.x + w.w >= info.width and w.y + w.h >= info.height for w in wins)
+            rects = business_rects(windows, t, info.width, info.height)
+            mask_needed = rects is not None
             if not active and not mask_needed:
                 in_gen += time.monotonic() - t_gen
                 yield fd.pts, fd.frame  # untouched frames skip the RGB round trip
@@ -874,8 +920,8 @@ def render_video(src: Path, dst: Path, info: MediaInfo, plan: Plan, audio: Audio
             rgb = fd.rgb()
             if active:
                 kernels.redact(rgb, arr, plan.style, seed=seed)
-            if mask_needed:
-                kernels.mask_outside(rgb, np.array([[w.x, w.y, w.w, w.h] for w in wins], dtype=np.int32).reshape(-1, 4))
+            if rects is not None:
+                kernels.mask_outside(rgb, rects)
             t_kernel += time.monotonic() - t0
             in_gen += time.monotonic() - t_gen
             yield fd.pts, rgb

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -76,6 +77,11 @@ class Window:
     h: int
     start_s: float = 0.0
     end_s: float | None = None
+
+
+def windows_at(windows: Sequence[Window], t: float) -> list[Window]:
+    """The business windows shown at time ``t`` (1 us tolerance on both ends)."""
+    return [w for w in windows if w.start_s - 1e-6 <= t and (w.end_s is None or t <= w.end_s + 1e-6)]
 
 
 @dataclass

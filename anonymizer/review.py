@@ -32,7 +32,7 @@ import numpy as np
 from anonymizer.errors import AnonymizerError, ConfigError, InputError, ProcessingError
 from anonymizer.fsutil import sha256_file, write_atomic
 from anonymizer.overrides import plan_end_s
-from anonymizer.plan import AudioSpan, LiveBoxes, Plan, PlanBox, Window
+from anonymizer.plan import AudioSpan, LiveBoxes, Plan, PlanBox, windows_at
 
 OVERRIDES_VERSION = 1
 MAX_KEYFRAMES = 16
@@ -172,10 +172,6 @@ def _rects_area(rects: Sequence[tuple[int, int, int, int]], width: int, height: 
     return int((np.diff(ys)[:, None] * np.diff(xs)[None, :] * cover).sum())
 
 
-def _windows_at(windows: Sequence[Window], t: float) -> list[Window]:
-    return [w for w in windows if w.start_s - 1e-6 <= t and (w.end_s is None or t <= w.end_s + 1e-6)]
-
-
 def hidden_fraction(plan: Plan, t: float, active: Sequence[PlanBox] | None = None) -> float:
     """Share of the frame at time ``t`` the output hides: its boxes (``active``, default
     those of the plan active at ``t``), and with windows known, everything outside the
@@ -187,7 +183,7 @@ def hidden_fraction(plan: Plan, t: float, active: Sequence[PlanBox] | None = Non
     boxes = [(b.x, b.y, b.w, b.h) for b in live]
     if not plan.windows:
         return _rects_area(boxes, plan.width, plan.height) / area
-    wins = [(w.x, w.y, w.w, w.h) for w in _windows_at(plan.windows, t)]
+    wins = [(w.x, w.y, w.w, w.h) for w in windows_at(plan.windows, t)]
     # what is shown is the windows minus the boxes: |W \ B| = |W ∪ B| - |B|
     visible = _rects_area(wins + boxes, plan.width, plan.height) - _rects_area(boxes, plan.width, plan.height)
     return 1.0 - visible / area
@@ -201,7 +197,7 @@ def mean_hidden_fraction(plan: Plan, frame_times: Iterable[float]) -> float:
     total, n = 0.0, 0
     for t in frame_times:
         active = sweep.at(t)
-        key = (tuple(sorted(id(b) for b in active)), tuple(id(w) for w in _windows_at(plan.windows, t)))
+        key = (tuple(sorted(id(b) for b in active)), tuple(id(w) for w in windows_at(plan.windows, t)))
         if key not in cache:
             cache[key] = hidden_fraction(plan, t, active)
         total += cache[key]

@@ -3,6 +3,8 @@ real by the end-to-end test): what is read, when, and how boxes follow over time
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
@@ -242,3 +244,45 @@ def test_tracks_merge_and_reach_back_to_first_keystroke() -> None:
     (pb,) = merge_tracks(states, times, pad_s=0.0, width=320, height=240)
     assert (pb.start_s, pb.end_s) == (0.2, 1.9)
     assert not pb.active(0.1) and pb.active(0.2) and pb.active(1.9) and not pb.active(2.0)
+
+
+@pytest.mark.parametrize("masked", [True, False])
+def test_pixels_outside_the_business_windows_are_never_analysed(tmp_path: Path, masked: bool) -> None:
+    """A messenger right of the application changes every frame: with the sidecar's window
+    on the application only, its pixels are blanked before the screen is analysed, so no
+    text is read there and its changes never make a new state."""
+    from fractions import Fraction
+
+    import av
+
+    from anonymizer.config import load_config
+    from anonymizer.media import probe
+    from anonymizer.pipeline import Timings, analyse_screen
+    from anonymizer.plan import Window
+
+    video = tmp_path / "screen.mp4"
+    with av.open(str(video), "w") as out:
+        vs = out.add_stream("libx264", rate=10)
+        vs.width, vs.height, vs.pix_fmt = 320, 160, "yuv420p"
+        vs.codec_context.options = {"qp": "0"}  # lossless: only the messenger changes
+        for i in range(12):
+            img = Image.new("RGB", (320, 160), "white")
+            d = ImageDraw.Draw(img)
+            d.text((10, 20), "Name Jean Martin", fill="black", font=FONT)
+            d.text((200, 20 + 10 * (i % 6)), f"msg {i}", fill="black", font=FONT)  # the messenger
+            vf = av.VideoFrame.from_ndarray(np.asarray(img), format="rgb24")
+            vf.pts, vf.time_base = i, Fraction(1, 10)
+            for pkt in vs.encode(vf):
+                out.mux(pkt)
+        for pkt in vs.encode(None):
+            out.mux(pkt)
+    ocr = InkOcr({})
+    windows = [Window(0, 0, 180, 160)] if masked else []
+    states, times, stats = analyse_screen(video, probe(video), ocr, load_config(), Timings(), windows=windows)
+    assert len(times) == 12
+    right = [tb for _, texts in states for tb in texts if tb.box.x + tb.box.w > 180]
+    if masked:
+        assert not right and len(states) == 1 and stats.frames_changed == 1
+        assert any(tb.box.x < 180 for tb in states[0][1])  # the application itself is read
+    else:  # the control: without the window, the messenger is read and keeps changing
+        assert right and len(states) > 6
