@@ -2,6 +2,12 @@
 
     python -m benchmarks.run_bench [--out bench-out] [--quick] [--only NAME ...]
                                    [--duration 15] [--asr-model DIR] [--verify] [--label-ocr]
+    python -m benchmarks.run_bench --generator browser [--held-out] [--n 10] [--verify] ...
+
+``--generator browser`` benches web CRMs drawn by chromium (``benchmarks.browser_corpus``;
+75 s each by default, run with ``--language auto``) on its development seeds, or with
+``--held-out`` on the seeds never tuned on; the tables then give each generator and split
+its own line (median and worst RTF, leaks, labels destroyed, speech kept).
 
 Each recording of the set (``SET``: FR and EN, light/dark themes, three layouts, fonts
 11-20 px, 1280x720 and 960x540) is generated with ``benchmarks.corpus`` in its ``full``
@@ -9,9 +15,9 @@ variant (every entity type, roster names full / first-only / last-only, logins, 
 extensions, non-PII decoys), anonymized by ``python -m anonymizer run`` exactly as a user
 runs it, then scored with ``benchmarks.score``:
 
-* screen recall per entity type: PII box-frames that an independent EasyOCR pass can no
-  longer read in the output (a box-frame counts as hidden only if OCR of the output crop
-  does not reveal the value or 4 consecutive characters of it);
+* screen recall per entity type: PII box-frames that neither Tesseract nor an independent
+  EasyOCR pass can read in the output (a box-frame counts as hidden only if no reader of the
+  output crop reveals the value or 4 consecutive characters of it; ``--readers``);
 * audio recall per entity type: spoken PII spans whose original samples do not survive;
 * precision from the plan: plan box-frames on a truth PII box, and the share of the plan's
   pixels (and audio seconds) that are PII;
@@ -34,6 +40,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -41,8 +48,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from benchmarks import browser_corpus
 from benchmarks.corpus import RecordingPaths, generate
-from benchmarks.score import plan_precision, score
+from benchmarks.score import READERS, plan_precision, score
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -58,9 +66,54 @@ class Rec:
     seed: int
     dialogue_start: int
 
+    generator = "corpus"
+    split = "dev"
+
     @property
     def name(self) -> str:
         return f"{self.lang}-{self.theme}-l{self.layout}-f{self.font_px}-{self.height}p-s{self.seed}"
+
+    @property
+    def language(self) -> str:
+        return self.lang
+
+    def draw(self, d: Path, duration: float, fps: float) -> RecordingPaths:
+        return generate(d, width=self.width, height=self.height, fps=fps, duration_s=duration, lang=self.lang,
+                        theme=self.theme, font_px=self.font_px, layout=self.layout, seed=self.seed,
+                        full=True, dialogue_start=self.dialogue_start)
+
+
+@dataclass(frozen=True)
+class BrowserRec:
+    """A recording of ``benchmarks.browser_corpus``: its look (size, fps, CRF, font, theme,
+    language) comes from the seed; it runs with ``--language auto`` as a new user would."""
+
+    seed: int
+    generator = "browser"
+
+    @property
+    def look(self) -> browser_corpus.Look:
+        return browser_corpus.look_for(self.seed)
+
+    @property
+    def split(self) -> str:
+        return "held-out" if self.seed >= browser_corpus.HELD_OUT_FROM else "dev"
+
+    @property
+    def lang(self) -> str:
+        return self.look.lang
+
+    @property
+    def language(self) -> str:
+        return "auto"
+
+    @property
+    def name(self) -> str:
+        lk = self.look
+        return f"browser-{lk.lang}-{lk.theme}-f{lk.font_px}-{lk.height}p-crf{lk.crf}-s{self.seed}"
+
+    def draw(self, d: Path, duration: float, fps: float) -> RecordingPaths:
+        return browser_corpus.generate(d, seed=self.seed, duration_s=duration)
 
 
 # Ten calls, FR and EN alternating; each language's dialogues start at a different value so
@@ -118,8 +171,9 @@ def anonymize(paths: Any, output: Path, *, verify: bool, asr_model: Path | None,
     return proc.returncode, wall, report, scored, proc.stderr[-2000:]
 
 
-def bench_one(rec: Rec, out_dir: Path, *, duration: float, verify: bool, asr_model: Path | None,
-              label_ocr: bool, reuse: bool = False, fps: float = 10.0) -> dict[str, Any]:
+def bench_one(rec: Rec | BrowserRec, out_dir: Path, *, duration: float, verify: bool, asr_model: Path | None,
+              label_ocr: bool, reuse: bool = False, fps: float = 10.0,
+              readers: tuple[str, ...] = READERS) -> dict[str, Any]:
     d = out_dir / rec.name
     output = d / "call.anon.mp4"
     saved = d / "cli.json"
@@ -130,18 +184,19 @@ def bench_one(rec: Rec, out_dir: Path, *, duration: float, verify: bool, asr_mod
         scored = Path(scored_s) if scored_s else None
         gen_s = 0.0
     else:
-        paths = generate(d, width=rec.width, height=rec.height, fps=fps, duration_s=duration, lang=rec.lang,
-                         theme=rec.theme, font_px=rec.font_px, layout=rec.layout, seed=rec.seed,
-                         full=True, dialogue_start=rec.dialogue_start)
+        paths = rec.draw(d, duration, fps)
         gen_s = time.monotonic() - t0
         output.unlink(missing_ok=True)
         code, wall, report, scored, err = anonymize(paths, output, verify=verify, asr_model=asr_model,
-                                                    lang=rec.lang)
+                                                    lang=rec.language)
         saved.write_text(json.dumps([code, wall, report, str(scored) if scored else None, err]),
                          encoding="utf-8")
-    row: dict[str, Any] = {"recording": rec.name, "lang": rec.lang, "size": f"{rec.width}x{rec.height}",
-                           "duration_s": duration, "fps": fps, "exit_code": code, "wall_s": round(wall, 1),
-                           "rtf": round(wall / duration, 2), "generate_s": round(gen_s, 1)}
+    truth = json.loads(paths.truth.read_text(encoding="utf-8"))
+    media_s = float(truth["duration_s"])
+    row: dict[str, Any] = {"recording": rec.name, "generator": rec.generator, "split": rec.split, "lang": rec.lang,
+                           "size": f"{truth['width']}x{truth['height']}", "duration_s": media_s,
+                           "fps": truth["fps"], "exit_code": code, "wall_s": round(wall, 1),
+                           "rtf": round(wall / media_s, 2), "generate_s": round(gen_s, 1)}
     if report is not None:
         row["stages_s"] = report.get("timings_s")
         row["ocr_pixel_fraction"] = report.get("screen", {}).get("ocr_pixel_fraction")
@@ -151,7 +206,7 @@ def bench_one(rec: Rec, out_dir: Path, *, duration: float, verify: bool, asr_mod
         return row
     t0 = time.monotonic()
     try:
-        s = score(paths.truth, scored, original=paths.video, ocr_labels=label_ocr)
+        s = score(paths.truth, scored, original=paths.video, ocr_labels=label_ocr, readers_named=readers)
     except Exception as exc:  # noqa: BLE001 - keep the other recordings' results; rerun with --reuse
         row["score_error"] = f"{type(exc).__name__}: {exc}"
         return row
@@ -203,6 +258,7 @@ def aggregate(rows: list[dict[str, Any]]) -> dict[str, Any]:
         return round(sum(x[a] for x in src if x) / den, 4) if den else None
 
     labels = [r["labels"] for r in rows if r.get("labels")]
+    rtfs = [r["rtf"] for r in rows if r["exit_code"] == 0]
     dur = sum(r["duration_s"] for r in rows)
     wall = sum(r["wall_s"] for r in rows)
     return {
@@ -221,6 +277,7 @@ def aggregate(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "speech_kept": _speech_kept(rows),
         "audio_spans": sum((r.get("audio") or {}).get("spans") or 0 for r in rows),
         "media_s": dur, "anonymize_wall_s": round(wall, 1), "rtf": round(wall / dur, 2) if dur else None,
+        "rtf_median": round(statistics.median(rtfs), 2) if rtfs else None, "rtf_worst": max(rtfs, default=None),
         "failed_runs": [r["recording"] for r in rows if r["exit_code"] != 0],
     }
 
@@ -273,14 +330,21 @@ def format_tables(rows: list[dict[str, Any]], agg: dict[str, Any]) -> str:
     out.append(f"labels destroyed {lb['destroyed']}/{lb['boxes']} ({_pct(lb['fraction'])}, target <= 10%); "
                f"decoys destroyed {lb['decoys_destroyed']}/{lb['decoys']} ({_pct(lb['decoy_fraction'])})")
     out.append(f"anonymize: {agg['media_s']:.0f} s of media in {agg['anonymize_wall_s']:.0f} s "
-               f"(RTF {agg['rtf']}, CLI incl. model loading)")
+               f"(RTF {agg['rtf']}, median {agg['rtf_median']}, worst {agg['rtf_worst']}; CLI incl. model loading)")
+    groups = sorted({(r.get("generator", "corpus"), r.get("split", "dev")) for r in rows})
+    for gen, split in groups:  # per generator and split: development seeds apart from held-out ones
+        g = aggregate([r for r in rows if (r.get("generator", "corpus"), r.get("split", "dev")) == (gen, split)])
+        n = sum(1 for r in rows if (r.get("generator", "corpus"), r.get("split", "dev")) == (gen, split))
+        out.append(f"  {gen} {split} ({n}): RTF median {g['rtf_median']}, worst {g['rtf_worst']}; leaked "
+                   f"{g['leaked_box_frames']}/{g['checked_box_frames']}; labels destroyed {_pct(g['labels']['fraction'])}; "
+                   f"speech kept {_pct(g['speech_kept']['all']['share'])}")
     out.append("")
-    out.append(f"{'recording':<30}{'exit':>5}{'wall s':>8}{'RTF':>6}{'score s':>8}{'leaked':>7}{'surv.':>6}"
+    out.append(f"{'recording':<44}{'exit':>5}{'wall s':>8}{'RTF':>6}{'score s':>8}{'leaked':>7}{'surv.':>6}"
                f"{'speech kept':>12}{'labels x':>9}{'prec.':>7}{'sync':>5}")
     for r in rows:
         lab = r.get("labels") or {}
         prec = (r.get("precision") or {}).get("box_precision")
-        out.append(f"{r['recording']:<30}{r['exit_code']:>5}{r['wall_s']:>8.1f}{r['rtf']:>6.2f}"
+        out.append(f"{r['recording']:<44}{r['exit_code']:>5}{r['wall_s']:>8.1f}{r['rtf']:>6.2f}"
                    f"{r.get('score_s', 0):>8.1f}{(r.get('pii') or {}).get('leaked', '-'):>7}"
                    f"{(r.get('audio') or {}).get('survived', '-'):>6}"
                    f"{_pct((_speech_of(r) or {}).get('share')):>12}"
@@ -305,7 +369,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", action="append", default=[], metavar="NAME",
                     help="only recordings whose name contains NAME (repeatable; see --list)")
     ap.add_argument("--list", action="store_true", help="list the recordings of the set and exit")
-    ap.add_argument("--duration", type=float, default=15.0, help="seconds per recording (default 15)")
+    ap.add_argument("--generator", choices=("corpus", "browser"), default="corpus",
+                    help="corpus: the PIL-drawn set (SET); browser: web CRMs drawn by chromium "
+                         "(benchmarks.browser_corpus, --language auto)")
+    ap.add_argument("--held-out", action="store_true",
+                    help=f"browser: the held-out seeds ({browser_corpus.HELD_OUT_FROM}+), never tuned on")
+    ap.add_argument("--n", type=int, default=10, help="browser: number of recordings (default 10)")
+    ap.add_argument("--readers", default=",".join(READERS),
+                    help="the scorer's readers; a leak seen by any counts (default: %(default)s)")
+    ap.add_argument("--duration", type=float, default=None,
+                    help="seconds per recording (default 15; 75 for the browser generator)")
     ap.add_argument("--fps", type=float, default=10.0,
                     help="frame rate (default 10; the cost follows the number of screen changes, i.e. frames)")
     ap.add_argument("--asr-model", type=Path, default=None,
@@ -326,11 +399,17 @@ def main(argv: list[str] | None = None) -> int:
             saved += json.loads((d / "summary.json").read_text(encoding="utf-8"))["recordings"]
         print(format_tables(saved, aggregate(saved)))
         return 0
-    recs = list(QUICK if args.quick else SET)
+    if args.generator == "browser":
+        n = 2 if args.quick else args.n
+        recs: list[Rec | BrowserRec] = [BrowserRec(s) for s in browser_corpus.seeds(n, args.held_out)]
+        duration = args.duration or 75.0
+    else:
+        recs = list(QUICK if args.quick else SET)
+        duration = args.duration or 15.0
     if args.only:
         recs = [r for r in recs if any(o in r.name for o in args.only)]
     if args.list:
-        print("\n".join(r.name for r in SET))
+        print("\n".join(r.name for r in recs))
         return 0
     if not recs:
         ap.error(f"--only {args.only}: no recording of the set matches (see --list)")
@@ -339,9 +418,9 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[dict[str, Any]] = []
     for k, rec in enumerate(recs):
         print(f"[bench] {k + 1}/{len(recs)} {rec.name} ...", file=sys.stderr, flush=True)
-        rows.append(bench_one(rec, args.out, duration=args.duration, verify=args.verify,
+        rows.append(bench_one(rec, args.out, duration=duration, verify=args.verify,
                               asr_model=args.asr_model, label_ocr=args.label_ocr, reuse=args.reuse,
-                              fps=args.fps))
+                              fps=args.fps, readers=tuple(args.readers.split(","))))
         r = rows[-1]
         print(f"[bench] {rec.name}: exit {r['exit_code']}, anonymize {r['wall_s']:.0f} s, score "
               f"{r.get('score_s', 0):.0f} s, leaked {(r.get('pii') or {}).get('leaked')}, audio surviving "
