@@ -54,12 +54,15 @@ lint: install
 test: lint
 	$(BIN)/python -m pytest -q
 
-# BENCH_ARGS=--quick (2 recordings) or --only NAME; python -m benchmarks.run_bench --help
+# BENCH_ARGS=--quick (2 recordings) or --only NAME, or "--generator browser [--held-out]";
+# python -m benchmarks.run_bench --help
 bench: install
 	$(BIN)/python -m benchmarks.run_bench $(BENCH_ARGS)
 
+# SPEED_ARGS="--generator browser --busy-s 75" (a web CRM drawn by chromium), --contended
+# (beside one other CPU-bound process, with and without the thread governor)
 bench-speed: install
-	$(BIN)/python -m benchmarks.bench_speed
+	$(BIN)/python -m benchmarks.bench_speed $(SPEED_ARGS)
 
 bench-recogniser: install
 	$(BIN)/python -m benchmarks.bench_recogniser

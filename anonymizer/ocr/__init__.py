@@ -72,6 +72,81 @@ def available_cpus() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
+class ThreadGovernor:
+    """Keeps torch's CPU threads within the cores that other processes leave free.
+
+    A nightly host is rarely idle. With two OpenMP threads on two cores and another CPU-bound
+    process beside them, each parallel region waits for the thread the kernel descheduled:
+    EasyOCR's stages ran 9x and 14x slower (issue 16), far worse than the 2x that sharing
+    the cores would explain. So every ``interval_s`` (checked at each OCR call; two small
+    reads of /proc) it measures how many of this process's CPUs the *other* processes kept
+    busy since the last look: the CPUs' busy time (``/proc/stat``, only the CPUs this
+    process may run on) less this process's own (``/proc/self/stat``). torch gets the
+    cores left, rounded, at least 1 and at most ``ceiling``. Where /proc cannot be read it
+    keeps ``ceiling``: the behaviour of an idle host."""
+
+    def __init__(self, ceiling: int, *, interval_s: float = 1.0, setter: Any = None) -> None:
+        self.ceiling = max(1, ceiling)
+        self.interval_s = interval_s
+        self.threads = self.ceiling
+        self.changes = 0
+        self.others: float | None = None  # cores the other processes used over the last window
+        self._setter = setter
+        self._cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+        self._tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+        self._last: tuple[float, int, int] | None = None
+        self._next = 0.0
+
+    def _sample(self) -> tuple[float, int, int] | None:
+        import time
+
+        try:
+            wanted = {f"cpu{c}" for c in self._cpus}
+            busy = 0
+            with open("/proc/stat", encoding="ascii") as fh:
+                for line in fh:
+                    if not line.startswith("cpu"):
+                        break
+                    name, *vals = line.split()
+                    if name in wanted:
+                        v = [int(x) for x in vals[:8]]
+                        busy += v[0] + v[1] + v[2] + v[5] + v[6] + v[7]  # user nice system irq softirq steal
+            with open("/proc/self/stat", encoding="ascii") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            own = int(fields[11]) + int(fields[12])  # utime, stime of every thread
+        except (OSError, ValueError, IndexError):
+            return None
+        return time.monotonic(), busy, own
+
+    def tick(self) -> int:
+        """Re-measure if ``interval_s`` has passed; return the threads torch now uses."""
+        import time
+
+        now = time.monotonic()
+        if now < self._next or not self._cpus:
+            return self.threads
+        self._next = now + self.interval_s
+        cur = self._sample()
+        if cur is None:
+            return self.threads
+        last, self._last = self._last, cur
+        if last is None or cur[0] - last[0] <= 0:
+            return self.threads
+        others = max(0.0, ((cur[1] - last[1]) - (cur[2] - last[2])) / self._tick / (cur[0] - last[0]))
+        self.others = others
+        want = max(1, min(self.ceiling, round(len(self._cpus) - others)))
+        if want != self.threads:
+            self.threads = want
+            self.changes += 1
+            if self._setter is None:
+                import torch
+
+                torch.set_num_threads(want)
+            else:
+                self._setter(want)
+        return self.threads
+
+
 def _one_device(reader: Any) -> None:
     """EasyOCR wraps its nets in ``torch.nn.DataParallel`` on CUDA, which wants them on
     cuda:0 (a net moved to cuda:1 fails at its first call) and spreads one worker's batch
@@ -98,8 +173,12 @@ class EasyOcrEngine(OcrEngine):
 
         import models
 
+        # On the CPU, torch's threads follow what other processes leave free (ThreadGovernor).
+        self.governor: ThreadGovernor | None = None
         if device == "cpu":
             torch.set_num_threads(threads or cpu_threads())
+            if os.environ.get("ANONYMIZER_GOVERNOR", "on") != "off":  # off: for side-by-side measurement only
+                self.governor = ThreadGovernor(threads or cpu_threads())
 
         try:
             directory = models.easyocr_dir(model_dir)
@@ -166,6 +245,8 @@ class EasyOcrEngine(OcrEngine):
     def _call(self, rgb: np.ndarray, method: str, **kwargs: Any) -> list[Any]:
         """One EasyOCR call; any failure aborts the recording (fail closed)."""
         h, w = rgb.shape[:2]
+        if self.governor is not None:
+            self.governor.tick()
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # "pin_memory ... no accelerator" on CPU hosts
