@@ -458,8 +458,9 @@ def _draw_pointer(img: Image.Image, x: float, y: float) -> None:
 
 
 def generate(out_dir: Path, *, seed: int, name: str = "call", duration_s: float = 75.0,
-             look: Look | None = None, audio: bool = True) -> RecordingPaths:
-    """Draw, encode and describe recording ``seed`` in ``out_dir`` (see the module docstring)."""
+             look: Look | None = None, audio: bool = True, pointer: bool = True) -> RecordingPaths:
+    """Draw, encode and describe recording ``seed`` in ``out_dir`` (see the module docstring).
+    ``pointer=False`` leaves the pointer out (to measure what it costs: nothing else changes)."""
     from benchmarks.review_screenshot import chrome
 
     look = look or look_for(seed)
@@ -507,7 +508,8 @@ def generate(out_dir: Path, *, seed: int, name: str = "call", duration_s: float 
                         shots.append((base, tr))
                         last_sig = sig
                     img = base.copy()
-                    _draw_pointer(img, px, py)
+                    if pointer:
+                        _draw_pointer(img, px, py)
                     truth_frames.append({"i": i, "pii": tr["pii"], "labels": tr["labels"]})
                     yield i, av.VideoFrame.from_ndarray(np.asarray(img), format="rgb24").reformat(format="yuv420p")
 
@@ -531,7 +533,7 @@ def generate(out_dir: Path, *, seed: int, name: str = "call", duration_s: float 
         "n_frames": n, "duration_s": dur, "lang": look.lang, "theme": look.theme, "font_px": look.font_px,
         "family": look.family, "crf": look.crf, "layout": 0, "seed": seed, "container": "mp4",
         "split": "held-out" if seed >= HELD_OUT_FROM else "dev", "variant": "full",
-        "business_window": [0, 0, app_w, look.height], "n_screenshots": len(shots),
+        "business_window": [0, 0, app_w, look.height], "n_screenshots": len(shots), "pointer": pointer,
         "audio": {"sample_rate": sr, "channels": 1, "n_samples": n_samples} if audio else None,
         "frames": [{"i": f["i"], "t": f["t"], "pii": f["pii"], "labels": f["labels"]} for f in truth_frames],
         "audio_spans": spans, "speech": speech,
@@ -568,11 +570,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--set", type=int, default=0, metavar="N", help="N recordings (seeds from --seed)")
     ap.add_argument("--held-out", action="store_true", help=f"held-out seeds ({HELD_OUT_FROM}+)")
     ap.add_argument("--no-audio", action="store_true")
+    ap.add_argument("--no-pointer", action="store_true", help="no mouse pointer (to measure what it costs)")
     a = ap.parse_args(argv)
     todo = seeds(a.set, a.held_out, a.seed) if a.set else [a.seed]
     for s in todo:
         name = f"b{s:04d}" if a.set else "call"
-        p = generate(a.out_dir, seed=s, name=name, duration_s=a.duration, audio=not a.no_audio)
+        p = generate(a.out_dir, seed=s, name=name, duration_s=a.duration, audio=not a.no_audio,
+                     pointer=not a.no_pointer)
         print(p.video, look_for(s))
     return 0
 
