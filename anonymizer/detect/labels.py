@@ -217,6 +217,12 @@ def _labels(lines: list[Line]) -> list[_Label]:
     return out
 
 
+# Words a name-label's value may hold ("Marie-Hélène Le Guen-Moreau" is 3): more, right of
+# the label on its line, is a phrase or a menu. A longer name (5 words and up) is then left
+# to the recognizers, as any text is; a label's value is positional evidence only.
+MAX_NAME_WORDS = 4
+
+
 def _value_from(line: Line, pos: int, label_starts: set[int]) -> tuple[int, int]:
     """The field value starting at ``pos``: up to the next wide gap or label (UI words at
     its ends, "Nom du client...", a trailing button, are cut by ``_without_ui_words``)."""
@@ -308,6 +314,12 @@ def context_findings(lines: list[Line]) -> list[FieldValue]:
                 # row are the same value.
                 out += _touching(lines, j, off, h, by_line, lab.category, lab.names)
         if span is not None:
+            value = lines[span[0]].text[span[1] : span[2]]
+            if lab.names and sum(1 for w in value.split() if re.search(r"[^\W\d_]", w)) > MAX_NAME_WORDS:
+                # "Customer Desk  Home  Customers  Requests  Statistics": a title and the
+                # menu after it, not a person's name; the recognizers (NER, roster,
+                # registry) still judge every word of the line.
+                continue
             if span[2] > span[1]:
                 out.append(FieldValue(span[0], Finding("FIELD", span[1], span[2], 0.5, lab.category), lab.names))
             continue

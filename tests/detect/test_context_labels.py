@@ -32,6 +32,7 @@ CASES = [
     ([tb(10, 10, "Phone"), tb(200, 10, "06")], {"06"}, set()),
     ([tb(10, 10, "IBAN"), tb(200, 10, "FR76 30")], {"FR76 30"}, set()),
     ([tb(10, 10, "Agent:"), tb(70, 10, "Kwame Oyelaran-Smith")], {"Kwame Oyelaran-Smith"}, set()),
+    ([tb(10, 10, "Nom : Marie-Hélène de La Tour")], {"Marie-Hélène de La Tour"}, set()),  # 4 words: a name
     ([tb(10, 10, "Conseiller : Bérangère Q.")], {"Bérangère Q."}, set()),
     ([tb(10, 10, "traité par jdoe42")], {"jdoe42"}, set()),
     ([tb(10, 10, "Search"), tb(80, 10, "Dup"), tb(200, 10, "OK")], {"Dup"}, {"OK"}),
@@ -71,6 +72,9 @@ NOTHING = [
     [tb(10, 10, "File"), tb(60, 10, "Edit"), tb(110, 10, "View")],
     [tb(10, 10, "The customer asked for a new card")],  # a label word inside free text
     [tb(10, 10, "Name"), tb(10, 30, "Phone"), tb(10, 50, "Email")],  # empty form: labels only
+    # a web app's title starting with a name label, then its menu: not a name (5 words)
+    [tb(10, 10, "Customer Desk"), tb(120, 10, "Home"), tb(165, 10, "Customers"), tb(245, 10, "Requests"),
+     tb(315, 10, "Statistics")],
 ]
 
 
