@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -144,8 +145,6 @@ def per_frame_ocr_s(video: Path, n: int, gpu: bool) -> float:
 
 def _child(d: Path, gpu: bool, no_score: bool, env: dict[str, str] | None = None, burners: int = 0) -> dict[str, Any]:
     """One recording anonymized in a child process, beside ``burners`` busy loops."""
-    import os
-
     cmd = [sys.executable, "-m", "benchmarks.bench_speed", "--one", str(d)] + (["--gpu"] if gpu else []) + (
         ["--no-score"] if no_score else [])
     loops = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(burners)]

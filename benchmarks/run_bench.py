@@ -331,11 +331,12 @@ def format_tables(rows: list[dict[str, Any]], agg: dict[str, Any]) -> str:
                f"decoys destroyed {lb['decoys_destroyed']}/{lb['decoys']} ({_pct(lb['decoy_fraction'])})")
     out.append(f"anonymize: {agg['media_s']:.0f} s of media in {agg['anonymize_wall_s']:.0f} s "
                f"(RTF {agg['rtf']}, median {agg['rtf_median']}, worst {agg['rtf_worst']}; CLI incl. model loading)")
-    groups = sorted({(r.get("generator", "corpus"), r.get("split", "dev")) for r in rows})
-    for gen, split in groups:  # per generator and split: development seeds apart from held-out ones
-        g = aggregate([r for r in rows if (r.get("generator", "corpus"), r.get("split", "dev")) == (gen, split)])
-        n = sum(1 for r in rows if (r.get("generator", "corpus"), r.get("split", "dev")) == (gen, split))
-        out.append(f"  {gen} {split} ({n}): RTF median {g['rtf_median']}, worst {g['rtf_worst']}; leaked "
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for r in rows:  # per generator and split: development seeds apart from held-out ones
+        groups.setdefault((r.get("generator", "corpus"), r.get("split", "dev")), []).append(r)
+    for (gen, split), members in sorted(groups.items()):
+        g = aggregate(members)
+        out.append(f"  {gen} {split} ({len(members)}): RTF median {g['rtf_median']}, worst {g['rtf_worst']}; leaked "
                    f"{g['leaked_box_frames']}/{g['checked_box_frames']}; labels destroyed {_pct(g['labels']['fraction'])}; "
                    f"speech kept {_pct(g['speech_kept']['all']['share'])}")
     out.append("")

@@ -68,8 +68,8 @@ READERS = ("tesseract", "easyocr")
 class TesseractReader:
     """Tesseract through pytesseract (one ``tesseract`` process per crop, run in parallel):
     the product never uses it. A crop is one box, so one text line (``--psm 7``); light text
-    on dark is inverted, contrast stretched (white on a coloured bar) and small text enlarged to ~40 px, as Tesseract reads dark on light
-    at that size best."""
+    on dark is inverted, contrast stretched (white on a coloured bar) and small text enlarged
+    to ~40 px, as Tesseract reads dark on light at that size best."""
 
     name = "tesseract"
 
@@ -500,7 +500,9 @@ def score(truth_path: Path, output_video: Path, *, original: Path | None = None,
 
     # ---- OCR, de-duplicated and capped ------------------------------------------
     t_ocr = time.perf_counter()
-    reader = ocr_reader
+    given = None if ocr_reader is None else (
+        list(ocr_reader) if isinstance(ocr_reader, (list, tuple)) else [ocr_reader])
+    reader_names = list(readers_named) if given is None else [getattr(r, "name", type(r).__name__) for r in given]
     texts: dict[int, str] = {}
     budget = max_crops if max_crops is not None else 1 << 62
     # PII crops first, round-robin over values so that every value gets looked at
@@ -526,8 +528,7 @@ def score(truth_path: Path, output_video: Path, *, original: Path | None = None,
                         label_order.append(cid)
     todo = (order + label_order)[: max(0, budget)]
     if todo:
-        readers = make_readers(readers_named) if reader is None else (
-            list(reader) if isinstance(reader, (list, tuple)) else [reader])
+        readers = make_readers(readers_named) if given is None else given
         parts: dict[int, list[str]] = defaultdict(list)
         with _single_thread_torch(), warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -674,9 +675,7 @@ def score(truth_path: Path, output_video: Path, *, original: Path | None = None,
         "frames": frames, "video": video, "pii": pii, "coverage": coverage, "labels": labels,
         "audio": audio,
         "ocr": {"calls": len(texts), "max_crops": max_crops,
-                "readers": [getattr(r, "name", type(r).__name__) for r in (
-                    reader if isinstance(reader, (list, tuple)) else [reader])] if reader is not None
-                else list(readers_named), "pii_unique_crops": len(order),
+                "readers": reader_names, "pii_unique_crops": len(order),
                 "label_unique_crops": len(label_order)},
         "timing_s": {"decode": round(t_dec, 2), "ocr": round(t_ocr, 2), "audio": round(t_aud, 2),
                      "total": round(time.perf_counter() - t_start, 2)},

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 import warnings
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -98,8 +99,6 @@ class ThreadGovernor:
         self._next = 0.0
 
     def _sample(self) -> tuple[float, int, int] | None:
-        import time
-
         try:
             wanted = {f"cpu{c}" for c in self._cpus}
             busy = 0
@@ -120,8 +119,6 @@ class ThreadGovernor:
 
     def tick(self) -> int:
         """Re-measure if ``interval_s`` has passed; return the threads torch now uses."""
-        import time
-
         now = time.monotonic()
         if now < self._next or not self._cpus:
             return self.threads
@@ -176,9 +173,10 @@ class EasyOcrEngine(OcrEngine):
         # On the CPU, torch's threads follow what other processes leave free (ThreadGovernor).
         self.governor: ThreadGovernor | None = None
         if device == "cpu":
-            torch.set_num_threads(threads or cpu_threads())
+            ceiling = threads or cpu_threads()
+            torch.set_num_threads(ceiling)
             if os.environ.get("ANONYMIZER_GOVERNOR", "on") != "off":  # off: for side-by-side measurement only
-                self.governor = ThreadGovernor(threads or cpu_threads())
+                self.governor = ThreadGovernor(ceiling)
 
         try:
             directory = models.easyocr_dir(model_dir)
