@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 DEMO   ?= out/demo
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install install-gpu system-deps demo test lint bench bench-speed bench-recogniser bench-render bench-kernels bench-rerender bench-voice clean
+.PHONY: install install-gpu system-deps demo test lint bench bench-speed bench-recogniser bench-render bench-kernels bench-rerender bench-voice bench-calls clean
 
 $(BIN)/anonymizer-installed: setup.cfg pyproject.toml
 	$(MAKE) system-deps
@@ -33,12 +33,12 @@ install-gpu: install
 # a tool downloads) run the review page's tests and draw the browser corpus; tesseract-ocr
 # (with French) is the scorer's independent reader.
 system-deps:
-	@if ! command -v espeak-ng >/dev/null || [ ! -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] \
+	@if ! command -v espeak-ng >/dev/null || ! command -v flite >/dev/null || [ ! -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] \
 	  || ! command -v unshare >/dev/null || ! command -v strace >/dev/null || ! command -v cc >/dev/null \
 	  || ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null \
 	  || ! command -v tesseract >/dev/null || [ ! -d /usr/share/fonts/truetype/liberation ] \
 	  || ! ls /usr/share/tesseract-ocr/*/tessdata/fra.traineddata >/dev/null 2>&1; then \
-	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq espeak-ng fonts-dejavu-core \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq espeak-ng flite fonts-dejavu-core \
 	    util-linux strace gcc libc6-dev chromium chromium-driver fonts-liberation \
 	    tesseract-ocr tesseract-ocr-eng tesseract-ocr-fra >/dev/null; fi
 
@@ -80,6 +80,10 @@ bench-rerender: install
 # the voice disguise against a speaker-identification attack, and Whisper's word error (~5 min)
 bench-voice: install
 	$(BIN)/python benchmarks/voice_attack.py
+
+# CALLS_ARGS="--held-out --n 10" or "--model DIR" (side by side with the bundled models)
+bench-calls: install
+	$(BIN)/python -m benchmarks.call_audio $(CALLS_ARGS)
 
 clean:
 	rm -rf out bench-out .pytest_cache .mypy_cache .ruff_cache

@@ -7,7 +7,6 @@ raises before the output's atomic rename: nothing half-anonymized is ever publis
 
 from __future__ import annotations
 
-import bisect
 import hashlib
 import json
 import logging
@@ -34,9 +33,9 @@ from anonymizer.detect.labels import REFERENCE_LABEL, context_findings, is_ui_te
 from anonymizer.detect.roster import load_roster
 from anonymizer.errors import ConfigError, CorruptInputError, InputError, PolicyRefusal, ProcessingError, VerificationError
 from anonymizer.fsutil import PRIVATE_MODE, atomic_path, check_appendable, check_writable_dir, publish, sha256_file, write_atomic
-from anonymizer.media import AudioTrack, MediaInfo, iter_frames, probe, read_audio, resample_mono, write_recording
+from anonymizer.media import AudioTrack, MediaInfo, iter_frames, probe, read_audio, write_recording
 from anonymizer.ocr import EasyOcrEngine, OcrEngine, available_cpus, cpu_threads
-from anonymizer.plan import AudioSpan, LiveBoxes, Plan, Window, value_hasher, windows_at
+from anonymizer.plan import LiveBoxes, Plan, Window, value_hasher, windows_at
 from anonymizer.policy import check_gates
 from anonymizer.policy.gates import RuleRefusal
 from anonymizer.report import build_report
@@ -45,27 +44,13 @@ from anonymizer.screen.state import ScreenState
 from anonymizer.screen.tracks import StateBox, merge_tracks, unsure_boxes
 from anonymizer.sidecar import Sidecar, load_sidecar
 from anonymizer.signing import key_id, load_key, long_enough, sign_report
-from anonymizer.speech import Transcriber, WhisperTranscriber, unheard_speech
-from anonymizer.speech.carriers import carrier_spans
-from anonymizer.speech.normalize import normalize, render
+from anonymizer.speech import Transcriber, WhisperTranscriber
+from anonymizer.speech.spans import Heard, hear, transcript_spans
 from anonymizer.textnorm import digits, fold
-from anonymizer.types import Box, Finding, TextBox, Word
+from anonymizer.types import Box, Finding, TextBox
 from anonymizer.verify import Problem, VerifyStats, verify_output
 
 log = logging.getLogger(__name__)
-
-# Findings on screen that are specific enough to be searched for everywhere else.
-_MIN_WORD_S = 0.05  # a spoken word shorter than this has no usable timestamp
-# CVV (3-4 digits) and dates are too short or too common to search for on their own.
-_REGISTRY_TYPES = {"PERSON", "PHONE_NUMBER", "EMAIL_ADDRESS", "IBAN_CODE", "CREDIT_CARD", "EMPLOYEE_ID", "LOGIN", "EXTENSION", "NUMBER",
-                   "FR_NIR", "FR_RIB", "FR_SIREN", "FR_SIRET"}
-
-
-def registers(entity_type: str, detector: Detector) -> bool:
-    """Whether a finding of this type joins the registry: the built-in specific types and
-    the policy's own id shapes ([detect] id_patterns)."""
-    return entity_type in _REGISTRY_TYPES or any(p.name == entity_type for p in detector.config.id_patterns)
-
 
 @dataclass
 class Job:
@@ -275,7 +260,7 @@ def _run(job: Job, models: Models | None, *, renderer: Callable[..., int] | None
     # The speech is transcribed in a thread while the screen's text is registered: Whisper
     # (CTranslate2) releases the GIL, Presidio holds it, and each keeps one core busy.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="asr") as pool:
-        heard = pool.submit(_hear, audio_src, models.transcriber, cfg, hasher, timings) if audio_src is not None else None
+        heard = pool.submit(_hear, audio_src, models.transcriber, timings) if audio_src is not None else None
         t = time.monotonic()
         detector = Detector(cfg.detect, roster=roster, agent_id=sidecar.agent_employee_id,
                             keep_categories=tuple(c for c in CATEGORIES if cfg.redact.keeps(c)))
@@ -285,17 +270,13 @@ def _run(job: Job, models: Models | None, *, renderer: Callable[..., int] | None
         for _t0, texts in states:
             register_screen(texts, detector)
         timings.add("detect", time.monotonic() - t)
-        track, words, unheard = heard.result() if heard is not None else (None, [], [])
+        track, speech = heard.result() if heard is not None else (None, Heard())
 
     t = time.monotonic()
     # ...and so does what is found in the audio; then both sides are searched with it.
-    audio_spans_1 = detect_audio(words, detector, cfg, hasher, register=True)
+    audio_spans = transcript_spans(speech, detector, cfg, hasher)
     state_boxes = [(t0, screen_boxes(texts, detector, cfg, hasher)) for t0, texts in states]
     boxes = merge_tracks(state_boxes, frame_times, pad_s=cfg.video.pad_s, width=info.width, height=info.height)
-    audio_spans = merge_spans(audio_spans_1 + detect_audio(words, detector, cfg, hasher, register=False) + unheard,
-                              bridge_s=cfg.audio.bridge_ms / 1000)
-    if track is not None:
-        audio_spans = [s for s in audio_spans if s.end_s > 0]
     timings.add("detect", time.monotonic() - t)
 
     plan = Plan(
@@ -343,7 +324,7 @@ def _run(job: Job, models: Models | None, *, renderer: Callable[..., int] | None
             report = build_report(
                 job=job, info=info, plan=plan, sidecar=sidecar, output_sha256=sha256_file(tmp), screen_stats=screen_stats,
                 timings=timings.stages, wall_s=time.monotonic() - t_start, n_frames=len(frame_times),
-                audio=track, n_words=len(words), user=audit.os_user_name(), version=__version__,
+                audio=track, n_words=speech.n_words, user=audit.os_user_name(), version=__version__,
             )
             report["verification"] = verification
             write_plan_and_report(job, plan, report, report_key, sidecar.agent_employee_id, written)
@@ -383,25 +364,17 @@ def write_plan_and_report(job: Job, plan: Plan, report: dict[str, Any], report_k
     written.append(job.report_path())
 
 
-def _hear(src: Path, transcriber: Transcriber | None, cfg: Config, hasher: Callable[[str], str],
-          timings: Timings) -> tuple[AudioTrack, list[Word], list[AudioSpan]]:
-    """The audio track of ``src``, its transcribed words, and the speech no word covers
-    (unsure: bleeped, never played, unless the policy keeps unsure customer data)."""
+def _hear(src: Path, transcriber: Transcriber | None, timings: Timings) -> tuple[AudioTrack, Heard]:
+    """The audio track of ``src`` and what speech-to-text heard of it."""
     t = time.monotonic()
     track = read_audio(src)
     timings.add("audio_decode", time.monotonic() - t)
     if transcriber is None:
         raise ProcessingError("audio present but no speech model loaded")
     t = time.monotonic()
-    mono = resample_mono(track, 16000)
-    words = transcriber.words(mono)
-    unheard: list[AudioSpan] = []
-    if not cfg.redact.keeps("customer", "UNSURE"):
-        pad = cfg.audio.pad_ms / 1000.0
-        unheard = [AudioSpan(round(max(0.0, a - pad), 4), round(b + pad, 4), "UNSURE", "customer", hasher("unheard speech"))
-                   for a, b in unheard_speech(mono, words)]
+    heard = hear(track, transcriber)
     timings.add("asr", time.monotonic() - t)
-    return track, words, unheard
+    return track, heard
 
 
 # A tile counts as changed when this share of its pixels changed: sparse codec noise (or
@@ -639,7 +612,7 @@ def register_screen(texts: list[TextBox], detector: Detector) -> None:
     """Add one screen state's values to the recording's registry (searched everywhere)."""
     lines, found = _line_findings(texts, detector)
     for k, f in found:
-        if registers(f.entity_type, detector):
+        if detector.registers(f.entity_type):
             detector.add_known(f.entity_type, lines[k].text[f.start : f.end], f.category)
     # A field's value is searched too, but never as proof of a leak (a misread label could
     # make anything a "value"); names as names (fuzzy, by sound only if strong elsewhere).
@@ -720,90 +693,6 @@ def screen_boxes(texts: list[TextBox], detector: Detector, cfg: Config, hasher: 
     return out
 
 
-def detect_audio(words: list[Word], detector: Detector, cfg: Config, hasher: Callable[[str], str], *, register: bool) -> list[AudioSpan]:
-    """Spans of the transcript to bleep: detector findings on the written form, plus every
-    run of ``min_digits`` or more spoken digits (numbers said aloud are identifiers)."""
-    if not words:
-        return []
-    tokens = normalize([w.text for w in words])
-    text, starts = render(tokens)
-    offsets = [s for s, _ in starts]
-    pad = cfg.audio.pad_ms / 1000.0
-
-    def word_span(first_word: int, last_word: int, etype: str, category: str, value: str) -> AudioSpan:
-        # A word without a real duration (Whisper sometimes gives digits a zero-length
-        # time) reaches back to the previous word's end / on to the next word's start:
-        # the value is somewhere in that gap, and over-redacting is the safe side.
-        w0, w1 = words[first_word], words[last_word]
-        start_s, end_s = w0.start_s, w1.end_s
-        if w0.end_s - w0.start_s < _MIN_WORD_S and first_word > 0:
-            start_s = min(start_s, words[first_word - 1].end_s)
-        if w1.end_s - w1.start_s < _MIN_WORD_S:
-            end_s = max(end_s, words[last_word + 1].start_s if last_word + 1 < len(words) else end_s + 1.0)
-        return AudioSpan(round(max(0.0, start_s - pad), 4), round(end_s + pad, 4), etype, category, hasher(value))
-
-    def span(tok_first: int, tok_last: int, etype: str, category: str, value: str) -> AudioSpan:
-        return word_span(tokens[tok_first].first_word, tokens[tok_last].last_word, etype, category, value)
-
-    def token_at(char: int) -> int:
-        return max(0, bisect.bisect_right(offsets, char) - 1)
-
-    out = []
-    for f in detector.find(text, spoken=True):
-        if cfg.redact.keeps(f.category, f.entity_type):
-            continue
-        value = text[f.start : f.end]
-        out.append(span(token_at(f.start), token_at(max(f.start, f.end - 1)), f.entity_type, f.category, value))
-        if register and registers(f.entity_type, detector):
-            detector.add_known(f.entity_type, value, f.category)
-    for first, last in carrier_spans(words) if not cfg.redact.keeps("customer", "ANNOUNCED") else []:
-        out.append(word_span(first, last, "ANNOUNCED", "customer", " ".join(w.text for w in words[first : last + 1])))
-    # A word Whisper is unsure of is where names and numbers get misheard ("the target
-    # views" for "Emily Wilson"): unsure is redacted, never played.
-    if cfg.audio.unsure_prob > 0 and not cfg.redact.keeps("customer", "UNSURE"):
-        for k, w in enumerate(words):
-            if w.probability < cfg.audio.unsure_prob and any(c.isalnum() for c in w.text):
-                out.append(word_span(k, k, "UNSURE", "customer", w.text))
-    # Words mixing letters and digits ("charlatanavis54atemail") are garbled identifiers.
-    for k, w in enumerate(words):
-        if sum(c.isdigit() for c in w.text) >= 2 and sum(c.isalpha() for c in w.text) >= 2:
-            out.append(word_span(k, k, "NUMBER", "customer", w.text))
-    i = 0
-    while i < len(tokens):
-        if any(c.isdigit() for c in tokens[i].text):
-            j = i
-            n = 0
-            while j < len(tokens) and (tokens[j].text.replace("-", "").replace(".", "").isdigit() or (j > i and tokens[j].text in ("-", "."))):
-                n += sum(c.isdigit() for c in tokens[j].text)
-                j += 1
-            if j == i:  # mixed token like "E10234": count it alone
-                n = sum(c.isdigit() for c in tokens[i].text)
-                j = i + 1
-            if n >= cfg.audio.min_digits:
-                value = "".join(tokens[k].text for k in range(i, j))
-                out.append(span(i, j - 1, "NUMBER", "customer", value))
-            i = j
-        else:
-            i += 1
-    return out
-
-
-def merge_spans(spans: list[AudioSpan], *, bridge_s: float = 0.0) -> list[AudioSpan]:
-    """Overlapping spans as one; spans less than ``bridge_s`` apart too: a short island
-    between two bleeps is most likely the same value, a word of it misheard with confidence
-    (French card digits heard as "Méocat")."""
-    spans = sorted(spans, key=lambda s: s.start_s)
-    out: list[AudioSpan] = []
-    for s in spans:
-        if out and s.start_s <= out[-1].end_s + bridge_s:
-            last = out[-1]
-            if s.end_s > last.end_s:
-                out[-1] = AudioSpan(last.start_s, s.end_s, last.type, last.category, last.value_hash)
-        else:
-            out.append(s)
-    return out
-
-
 def apply_audio(track: AudioTrack, plan: Plan, cfg: Config) -> AudioTrack:
     """A copy of ``track`` with every plan span replaced by a tone or silence."""
     samples = track.samples.copy()
@@ -813,11 +702,14 @@ def apply_audio(track: AudioTrack, plan: Plan, cfg: Config) -> AudioTrack:
         i1 = min(samples.shape[1], int(np.ceil((s.end_s - track.start_s) * rate)))
         if i1 <= i0:
             continue
+        # a span heard on one side of a stereo call is bleeped there; a channel this track
+        # does not have (a plan applied to another file) means every channel
+        rows = [s.channel] if 0 <= s.channel < samples.shape[0] else slice(None)
         if cfg.audio.mode == "tone":
             tt = np.arange(i0, i1, dtype=np.float64) / rate
-            samples[:, i0:i1] = (0.2 * np.sin(2 * np.pi * cfg.audio.tone_hz * tt)).astype(np.float32)
+            samples[rows, i0:i1] = (0.2 * np.sin(2 * np.pi * cfg.audio.tone_hz * tt)).astype(np.float32)
         else:
-            samples[:, i0:i1] = 0.0
+            samples[rows, i0:i1] = 0.0
     return AudioTrack(samples=samples, sample_rate=rate, layout=track.layout, start_s=track.start_s)
 
 

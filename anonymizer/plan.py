@@ -60,6 +60,9 @@ class LiveBoxes:
         return self._live
 
 
+ALL_CHANNELS = -1
+
+
 @dataclass(frozen=True)
 class AudioSpan:
     start_s: float
@@ -67,6 +70,9 @@ class AudioSpan:
     type: str
     category: str = "customer"
     value_hash: str = ""
+    # the track channel the value was heard on (a stereo call's side), or ALL_CHANNELS: heard
+    # in the mix, bleeped on every channel (anonymizer.speech.spans)
+    channel: int = -1
 
 
 @dataclass(frozen=True)
@@ -129,3 +135,28 @@ def value_hasher(key: bytes) -> Any:
         return hmac.new(key, value.encode("utf-8"), hashlib.sha256).hexdigest()[:16]
 
     return h
+
+
+def _union_s(intervals: Sequence[tuple[float, float]]) -> float:
+    total, end = 0.0, float("-inf")
+    for a, b in sorted(intervals):
+        if b > end:
+            total += b - max(a, end)
+            end = b
+    return total
+
+
+def bleep_summary(spans: Sequence[AudioSpan], n_channels: int, duration_s: float) -> dict[str, object]:
+    """What a trainer will hear: seconds bleeped in all (on any channel), per reason (the
+    span's type) and per channel, and the share of the call left as it was said."""
+    def on(ch: int) -> list[tuple[float, float]]:
+        return [(max(0.0, s.start_s), min(duration_s, s.end_s)) for s in spans if s.channel in (ch, ALL_CHANNELS)]
+
+    total = _union_s([(max(0.0, s.start_s), min(duration_s, s.end_s)) for s in spans])
+    return {
+        "total_s": round(total, 2),
+        "by_reason": {t: round(_union_s([(s.start_s, s.end_s) for s in spans if s.type == t]), 2)
+                      for t in sorted({s.type for s in spans})},
+        "by_channel": [round(_union_s(on(ch)), 2) for ch in range(n_channels)],
+        "kept_share": round(1 - total / duration_s, 4) if duration_s > 0 else None,
+    }

@@ -9,7 +9,7 @@ from typing import Any
 
 import models
 from anonymizer.fsutil import sha256_file
-from anonymizer.plan import Plan
+from anonymizer.plan import Plan, bleep_summary
 
 
 def _ranges(items: list[tuple[float, float]]) -> list[list[float]]:
@@ -59,7 +59,9 @@ def build_report(*, job: Any, info: Any, plan: Plan, sidecar: Any, output_sha256
                    "ocr_pixel_fraction": round(screen_stats.ocr_pixels / max(1, screen_stats.frame_pixels), 5),
                    "ink_reads": screen_stats.ink_reads, "boxes_read": screen_stats.boxes_read,
                    "ink_pixel_fraction": round(screen_stats.ink_pixels / max(1, screen_stats.frame_pixels), 5)},
-        "speech": {"words": n_words, "voice": plan.voice or {"method": "keep"}},
+        # what a trainer will hear: seconds bleeped per reason and per channel, share kept
+        "speech": {"words": n_words, "voice": plan.voice or {"method": "keep"},
+                   "bleeped": None if audio is None else bleep_summary(plan.audio_spans, audio.samples.shape[0], audio.duration_s)},
         "models": models.versions(),
         # where the models ran and what wrote the video (both in config_sha256 too)
         "runtime": {"device": rt.device, "device_reason": rt.device_reason, "encoder": rt.encoder,

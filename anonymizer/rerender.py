@@ -59,7 +59,6 @@ from anonymizer.pipeline import (
     output_audio,
     quarantine,
     read_hash_key,
-    registers,
     render_video,
     same_file,
     verification_record,
@@ -143,7 +142,7 @@ def verify_registry(plan: Plan, cfg: Config, roster: list[Employee], agent_id: s
                          unhidden=frozenset(unhidden))
     for item in plan_items(plan):
         # the types run registers as proof; never FIELD, UNSURE or ANNOUNCED (weak by design)
-        if item.value_hash and item.value_hash not in unhidden and registers(item.type, reg):
+        if item.value_hash and item.value_hash not in unhidden and reg.registers(item.type):
             reg.hidden.setdefault(item.value_hash, (item.type, item.category))
     return reg
 

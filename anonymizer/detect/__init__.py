@@ -130,6 +130,21 @@ def _word_pattern(value: str, *, spelled: bool = False) -> re.Pattern[str] | Non
     return re.compile(r"(?<![0-9a-z])" + _SEP.join(words) + r"(?![0-9a-z])")
 
 
+# Findings specific enough to be searched for everywhere else in the recording. CVV (3-4
+# digits) and dates are too short or too common to search for on their own.
+REGISTRY_TYPES = frozenset({"PERSON", "PHONE_NUMBER", "EMAIL_ADDRESS", "IBAN_CODE", "CREDIT_CARD", "EMPLOYEE_ID", "LOGIN", "EXTENSION",
+                            "NUMBER", "FR_NIR", "FR_RIB", "FR_SIREN", "FR_SIRET"})
+
+
+def spoken_name(value: str) -> bool:
+    """Whether a name the language model found in a transcript can be one: Whisper writes
+    names with a capital, so at least one word must be capitalised and not a common word.
+    spaCy's small English model tags "Thank you for waiting" and "you with today" as
+    persons in call transcripts; the roster, the registry and the words after "my name is"
+    are searched for on their own."""
+    return any(w[:1].isupper() and not is_common(w) for w in re.findall(r"[^\W\d_]+", value))
+
+
 @dataclass
 class Detector:
     config: DetectConfig
@@ -159,6 +174,11 @@ class Detector:
                 self.add_known(etype, value, category, roster=True)
 
     # -- registry --------------------------------------------------------------------
+    def registers(self, entity_type: str) -> bool:
+        """Whether a finding of this type joins the registry: the built-in specific types and
+        the policy's own id shapes ([detect] id_patterns)."""
+        return entity_type in REGISTRY_TYPES or any(p.name == entity_type for p in self.config.id_patterns)
+
     def add_known(self, entity_type: str, value: str, category: str = "customer", *, roster: bool = False,
                   strong: bool | None = None) -> None:
         """Remember a value found somewhere in this recording, to find it everywhere.
@@ -204,6 +224,8 @@ class Detector:
             base = self._presidio(text)
             self._cache[text] = base
         extra = self._phonetic_names(text) if spoken else []
+        if spoken:  # see spoken_name
+            base = [f for f in base if f.entity_type != "PERSON" or spoken_name(text[f.start : f.end])]
         return _dedupe(base + self._registry_matches(text) + extra)
 
     def find_known(self, text: str) -> list[Finding]:

@@ -63,9 +63,10 @@ def read_audio(path: Path) -> AudioTrack:
     return AudioTrack(samples=samples, sample_rate=rate, layout=layout, start_s=max(0.0, start_s or 0.0))
 
 
-def resample_mono(track: AudioTrack, rate: int = 16000) -> np.ndarray:
-    """(N,) float32 mono at ``rate``, as speech-to-text models expect."""
-    mono = track.samples.mean(axis=0).astype(np.float32)
+def resample_mono(track: AudioTrack, rate: int = 16000, *, channel: int | None = None) -> np.ndarray:
+    """(N,) float32 mono at ``rate``, as speech-to-text models expect: the mix of all
+    channels, or ``channel`` alone."""
+    mono = (track.samples.mean(axis=0) if channel is None else track.samples[channel]).astype(np.float32)
     if track.sample_rate == rate:
         return mono
     frame = av.AudioFrame.from_ndarray(mono.reshape(1, -1), format="fltp", layout="mono")

@@ -3,7 +3,8 @@
 Speech-to-text garbles spelled values ("charlotte davies 54 at gmail dot com" came out as
 "charlatanavis54atemail .com." with tiny.en): no recognizer can match that, but "my email
 address is" announces it. The words after a carrier phrase, up to the end of the sentence
-or a pause, are bleeped whatever they turned into (fail closed)."""
+or a pause, are bleeped whatever they turned into (fail closed). The noun announces the
+value without its verb too ("my phone number. time, time, time" was five, five, five)."""
 
 from __future__ import annotations
 
@@ -14,10 +15,10 @@ from anonymizer.types import Word
 
 _CARRIERS = [
     # English
-    r"\b(?:phone|mobile|cell|telephone|contact)(?: number)? is\b",
-    r"\b(?:e-?mail|mail)(?: address)? is\b",
-    r"\b(?:card|account|iban|policy|contract|customer|client|reference|membership|social security)(?: number)? is\b",
-    r"\bnumber is\b",
+    r"\b(?:phone|mobile|cell|telephone|contact)(?: number)?(?: is\b|[.,:])",
+    r"\b(?:e-?mail|mail)(?: address)?(?: is\b|[.,:])",
+    r"\b(?:card|account|iban|policy|contract|customer|client|reference|membership|social security)(?: number)?(?: is\b|[.,:])",
+    r"\bnumber(?: is\b|[.,:])",
     r"\bborn (?:on|in)\b",
     r"\bdate of birth is\b",
     r"\bbirthday is\b",
@@ -32,8 +33,8 @@ _CARRIERS = [
     r"\b(?:ask|asked) for\b",
     r"\btransfer you to\b",
     # French
-    r"\b(?:mon |le )?(?:numero|num)(?: de (?:telephone|portable|carte|client|contrat|compte|dossier|securite sociale))? (?:est|c'est)\b",
-    r"\b(?:mon )?(?:adresse )?(?:e-?mail|mail|courriel|adresse) (?:est|c'est)\b",
+    r"\b(?:mon |le )?(?:numero|num)(?: de (?:telephone|portable|carte|client|contrat|compte|dossier|securite sociale))?(?: (?:est|c'est)\b|[.,:])",
+    r"\b(?:mon )?(?:adresse )?(?:e-?mail|mail|courriel|adresse)(?: (?:est|c'est)\b|[.,:])",
     r"\bje suis nee? le\b",
     r"\bnee? le\b",
     r"\bdate de naissance\b",
@@ -46,6 +47,9 @@ _CARRIERS = [
     r"\b(?:ma|mon) collegue\b",
     r"\bde la part de\b",
     r"\bcode postal\b",
+    r"\b(?:ca |cela )?s'ecrit\b",
+    r"\bje (?:vous )?(?:l')?epelle\b",
+    r"\bj'epelle\b",
 ]
 _CARRIER_RE = re.compile("|".join(f"(?:{c})" for c in _CARRIERS))
 _END = re.compile(r"[.?!]$")
@@ -72,7 +76,9 @@ def carrier_spans(words: list[Word]) -> list[tuple[int, int]]:
             continue
         last = first
         while last < len(words) - 1 and last - first < MAX_WORDS:
-            if _END.search(words[last].text.strip()) and not re.search(r"\d\.$|\b(?:dot|point)\.?$", words[last].text.strip()):
+            going_on = re.search(r"\b(?:dot|point)\.?$", words[last].text.strip()) or (
+                re.search(r"\d\.$", words[last].text.strip()) and re.search(r"\d", words[last + 1].text))
+            if _END.search(words[last].text.strip()) and not going_on:
                 # a sentence ended, unless the value itself is going on ("555." then "0162")
                 if not (last + 1 < len(words) and re.match(r"^[.@]|^(?:com|fr|net|org|co)\b", fold(words[last + 1].text))):
                     break

@@ -87,7 +87,7 @@ def normalize(words: list[str]) -> list[Token]:
     return _join_spelled(merged, words)
 
 
-_SPELLED_WORD = re.compile(r"^[A-Za-z](?:[.\-][A-Za-z])+\.?$")  # "D-U-P-O-N-T", "C.D."
+SPELLED_WORD = re.compile(r"^[A-Za-z](?:[.\-][A-Za-z])+\.?$")  # "D-U-P-O-N-T", "C.D."
 
 
 def _join_spelled(tokens: list[Token], words: list[str]) -> list[Token]:
@@ -105,8 +105,8 @@ def _join_spelled(tokens: list[Token], words: list[str]) -> list[Token]:
         run.clear()
 
     for tok in tokens:
-        said = words[tok.first_word].strip(" ,;:!?\"'().") if tok.first_word == tok.last_word else ""
-        if _SPELLED_WORD.match(tok.text):
+        said = words[tok.first_word].strip(" ,;:!?\"'().-") if tok.first_word == tok.last_word else ""
+        if SPELLED_WORD.match(tok.text):
             tok = Token(re.sub(r"[.\-]", "", tok.text), tok.first_word, tok.last_word)
         elif len(said) == 1 and said.isalpha():
             run.append((tok, said))

@@ -51,6 +51,19 @@ def test_zero_leaked_audio_spans(scored: dict) -> None:  # type: ignore[type-arg
     assert a["survived"] == 0, [d for d in a["span_details"] if d["survived"]]
 
 
+def test_report_says_what_a_trainer_will_hear(anonymized: Anonymized) -> None:
+    """Seconds bleeped per reason and per channel, and the share of the call kept, from the
+    plan's spans."""
+    from anonymizer.plan import Plan
+
+    report = json.loads(anonymized.report.read_text())
+    spans = Plan.from_json(anonymized.plan.read_text()).audio_spans
+    heard, duration = report["speech"]["bleeped"], report["input"]["audio"]["duration_s"]
+    assert spans and set(heard["by_reason"]) == {s.type for s in spans}
+    assert 0 < heard["total_s"] <= duration and max(heard["by_channel"]) <= heard["total_s"]
+    assert heard["kept_share"] == pytest.approx(1 - heard["total_s"] / duration, abs=1e-3)
+
+
 def test_sync_preserved(scored: dict) -> None:  # type: ignore[type-arg]
     fr = scored["frames"]
     assert fr["truth"] == fr["output"] == fr["matched"]

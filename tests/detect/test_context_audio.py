@@ -8,8 +8,8 @@ import pytest
 
 from anonymizer.config import Config, load_config
 from anonymizer.detect import Detector
-from anonymizer.pipeline import detect_audio
 from anonymizer.speech.normalize import normalize, render
+from anonymizer.speech.spans import detect_audio
 from anonymizer.types import Word
 
 # (value registered from the screen (type, value) or None for roster values, transcript,
@@ -76,8 +76,8 @@ def test_words_speech_to_text_is_unsure_of_are_bleeped(detector: Detector) -> No
 
 
 def test_a_short_island_between_two_bleeps_is_bleeped() -> None:
-    from anonymizer.pipeline import merge_spans
     from anonymizer.plan import AudioSpan
+    from anonymizer.speech.spans import merge_spans
 
     a, b, far = (AudioSpan(1.0, 4.0, "NUMBER", "customer", "x"), AudioSpan(4.7, 6.0, "UNSURE", "customer", "y"),
                  AudioSpan(9.0, 9.5, "PERSON", "customer", "z"))

@@ -1,0 +1,392 @@
+"""The call's speech, heard and searched: which spans of it are bleeped, and why.
+
+``hear`` transcribes the track (each side of a two-speaker stereo call on its own, else
+the mix) and finds the speech no word covers; ``transcript_spans`` turns the words into
+the spans to bleep (detector findings, spoken numbers, garbled identifiers, words Whisper
+is unsure of) and ``plan.bleep_summary`` says what a trainer will hear."""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from anonymizer.config import Config
+from anonymizer.detect import Detector
+from anonymizer.detect.phonetic import is_common
+from anonymizer.media import AudioTrack, resample_mono
+from anonymizer.plan import ALL_CHANNELS, AudioSpan
+from anonymizer.speech import Transcriber, unheard_speech
+from anonymizer.speech.carriers import carrier_spans
+from anonymizer.speech.normalize import SPELLED_WORD, Token, normalize, render
+from anonymizer.textnorm import fold
+from anonymizer.types import Word
+
+_MIN_WORD_S = 0.05  # a spoken word shorter than this has no usable timestamp
+ASR_RATE = 16000
+
+
+@dataclass
+class Heard:
+    """What speech-to-text made of a track: one transcript per stream (``channels[i]``: the
+    track channel it was heard on, or ``ALL_CHANNELS`` for the mix), the speech that voice
+    activity hears but no word covers, per stream, and (for a two-speaker stereo call) each
+    channel's level per ``LEVEL_FRAME_S`` frame, to tell crosstalk from silence."""
+
+    channels: list[int] = field(default_factory=list)
+    words: list[list[Word]] = field(default_factory=list)
+    unheard: list[list[tuple[float, float]]] = field(default_factory=list)
+    levels: np.ndarray | None = None
+    track: AudioTrack | None = None  # the two-speaker track, to tell crosstalk on the other side
+
+    @property
+    def n_words(self) -> int:
+        return sum(len(w) for w in self.words)
+
+
+LEVEL_FRAME_S = 0.05
+# A channel is "speaking" in a frame this far above its own floor (the 10th percentile of
+# its frame levels: line noise between turns).
+ACTIVE_OVER_FLOOR = 4.0  # +12 dB
+# Two channels are two speakers when, of the frames where either speaks, this share has one
+# side at least DOMINANCE louder than the other (the turns of a call recorded per side); a
+# mono call copied to both sides, or a stereo mix of both voices, is heard as one stream.
+SPEAKER_SPLIT_SHARE = 0.6
+DOMINANCE = 3.16  # +10 dB
+# Over a span bleeped on one side, the other side is bleeped too wherever it holds more
+# than its own line noise (+3 dB over its floor) or a copy of the speaking side: crosstalk
+# of the value (even under the noise: a -30 dB copy correlates at ~0.4 over a second, where
+# two independent line noises stay under 0.07), or the other speaker talking over it, is
+# never played.
+QUIET_OVER_FLOOR = 1.41
+CROSSTALK_CORR = 0.15
+CROSSTALK_WINDOW_S = 1.0
+CROSSTALK_LAG_S = 0.03  # line echo and acoustic crosstalk arrive this late at most
+
+
+def channel_levels(track: AudioTrack) -> np.ndarray:
+    """(C, frames) RMS of each channel per ``LEVEL_FRAME_S``."""
+    hop = max(1, round(track.sample_rate * LEVEL_FRAME_S))
+    n = track.samples.shape[1] // hop
+    x = track.samples[:, : n * hop].astype(np.float64).reshape(track.samples.shape[0], n, hop)
+    return np.sqrt((x**2).mean(axis=2))
+
+
+def _floor(level: np.ndarray) -> float:
+    return max(1e-6, float(np.percentile(level, 10))) if level.size else 1e-6
+
+
+def two_speakers(levels: np.ndarray) -> bool:
+    """Whether a stereo track holds one speaker per side (from the signal: see
+    ``SPEAKER_SPLIT_SHARE``)."""
+    if levels.shape[0] != 2 or levels.shape[1] < 20:
+        return False
+    l0, l1 = levels
+    active = (l0 > ACTIVE_OVER_FLOOR * _floor(l0)) | (l1 > ACTIVE_OVER_FLOOR * _floor(l1))
+    if active.sum() < 10:
+        return False
+    a0, a1 = l0[active] + 1e-9, l1[active] + 1e-9
+    one_sided = (a0 > DOMINANCE * a1) | (a1 > DOMINANCE * a0)
+    return bool(one_sided.mean() >= SPEAKER_SPLIT_SHARE) and bool((a0 > DOMINANCE * a1).any() and (a1 > DOMINANCE * a0).any())
+
+
+def hear(track: AudioTrack, transcriber: Transcriber) -> Heard:
+    """Transcribe ``track``: each side on its own when a stereo call has one speaker per
+    side (clean turns, and a value is bleeped on the side that said it), else the mix of its
+    channels; listen again where the first pass failed (``listen``)."""
+    levels = channel_levels(track)
+    if two_speakers(levels):
+        heard = Heard(levels=levels, track=track)
+        for ch in range(2):
+            words, unheard = listen(resample_mono(track, ASR_RATE, channel=ch), transcriber)
+            heard.channels.append(ch)
+            heard.words.append(words)
+            heard.unheard.append(unheard)
+        return heard
+    words, unheard = listen(resample_mono(track, ASR_RATE), transcriber)
+    return Heard([ALL_CHANNELS], [words], [unheard])
+
+
+LONG_WORD_S = 2.0  # a word (not a dictated number) lasting longer has a failed timestamp
+RELISTEN_PAD_S = 0.3
+RELISTEN_MAX = 8  # second listens per stream, at most: the cost is bounded by design
+
+
+def listen(audio: np.ndarray, transcriber: Transcriber) -> tuple[list[Word], list[tuple[float, float]]]:
+    """The words of ``audio`` (mono, ``ASR_RATE``) and the speech no word covers, after a
+    second listen to each stretch where the first one failed, on its own (no neighbouring
+    speech to confuse the decoder), longest first, at most ``RELISTEN_MAX``:
+
+    - a word lasting over ``LONG_WORD_S`` (Whisper stretched it over a pause or over speech
+      it skipped) is replaced by what the second listen hears there, if that holds the word
+      again; otherwise it stays as it is (whatever it hid is bleeped with it);
+    - speech that voice activity hears but no word covers gains the words heard there.
+    What is still unheard after that is returned (it is bleeped as unsure)."""
+    words = transcriber.words(audio)
+    unheard = unheard_speech(audio, words, ASR_RATE)
+    long_words = [w for w in words if w.end_s - w.start_s > LONG_WORD_S and sum(c.isdigit() for c in w.text) < 4]
+    todo = sorted([(w.start_s, w.end_s, w) for w in long_words] + [(a, b, None) for a, b in unheard],
+                  key=lambda t: t[0] - t[1])[:RELISTEN_MAX]
+    if not todo:
+        return words, unheard
+    for a, b, word in todo:
+        i0 = max(0, int((a - RELISTEN_PAD_S) * ASR_RATE))
+        clip = audio[i0 : int((b + RELISTEN_PAD_S) * ASR_RATE)]
+        offset = i0 / ASR_RATE
+        again = [replace(w, start_s=round(w.start_s + offset, 3), end_s=round(w.end_s + offset, 3)) for w in transcriber.words(clip)]
+        again = [w for w in again if a <= (w.start_s + w.end_s) / 2 <= b]
+        if word is None:
+            words = sorted(words + again, key=lambda w: w.start_s)
+        elif _letters(word.text) and _letters(word.text) in _letters(" ".join(w.text for w in again)):
+            words = sorted([w for w in words if w is not word] + again, key=lambda w: w.start_s)
+    return words, unheard_speech(audio, words, ASR_RATE)
+
+
+def _letters(text: str) -> str:
+    return "".join(c for c in fold(text) if c.isalnum())
+
+
+def crosstalk(x: np.ndarray, y: np.ndarray, max_lag: int) -> float:
+    """The largest normalised cross-correlation of ``x`` and ``y`` (equal length) at lags
+    up to ``max_lag`` samples either way: how much of one side is heard in the other."""
+    x = x.astype(np.float64) - x.mean()
+    y = y.astype(np.float64) - y.mean()
+    norm = float(np.sqrt((x**2).sum() * (y**2).sum()))
+    if x.size < 2 or norm == 0.0:
+        return 0.0
+    n = 1 << int(np.ceil(np.log2(2 * x.size)))
+    c = np.fft.irfft(np.fft.rfft(x, n) * np.conj(np.fft.rfft(y, n)), n)
+    lags = np.concatenate([c[: max_lag + 1], c[n - max_lag :]]) if max_lag else c[:1]
+    return float(np.abs(lags).max() / norm)
+
+
+def widen_over_crosstalk(spans: list[AudioSpan], heard: Heard) -> list[AudioSpan]:
+    """A span heard on one side covers every side wherever another side is not quiet
+    (``QUIET_OVER_FLOOR``) or carries a copy of it (``CROSSTALK_CORR`` over
+    ``CROSSTALK_WINDOW_S`` windows: what one side says leaks into the other's microphone,
+    even under the line noise)."""
+    levels, track = heard.levels, heard.track
+    if levels is None or track is None:
+        return spans
+    floors = np.array([_floor(lv) for lv in levels])[:, None]
+    loud = levels > QUIET_OVER_FLOOR * floors
+    rate, x = track.sample_rate, track.samples
+    lag, hop = round(CROSSTALK_LAG_S * rate), round(CROSSTALK_WINDOW_S / LEVEL_FRAME_S)
+    out = []
+    for s in spans:
+        out.append(s)
+        if s.channel == ALL_CHANNELS:
+            continue
+        if s.channel >= levels.shape[0]:
+            out[-1] = replace(s, channel=ALL_CHANNELS)
+            continue
+        others = [c for c in range(levels.shape[0]) if c != s.channel]
+        f0, f1 = int(s.start_s / LEVEL_FRAME_S), int(np.ceil(s.end_s / LEVEL_FRAME_S))
+        busy: np.ndarray = np.asarray(loud[others, f0:f1].any(axis=0))
+        for k in range(0, busy.size, hop):
+            i0, i1 = (max(0, int(((f0 + m) * LEVEL_FRAME_S - track.start_s) * rate)) for m in (k, min(k + hop, busy.size)))
+            if not busy[k : k + hop].all() and any(crosstalk(x[c, i0:i1], x[s.channel, i0:i1], lag) > CROSSTALK_CORR for c in others):
+                busy[k : k + hop] = True
+        busy = np.append(busy, False)
+        k = 0
+        while k < busy.size - 1:
+            if busy[k]:
+                e = k + int(np.argmin(busy[k:]))
+                a, b = max(s.start_s, (f0 + k - 1) * LEVEL_FRAME_S), min(s.end_s, (f0 + e + 1) * LEVEL_FRAME_S)
+                out.append(replace(s, start_s=round(a, 4), end_s=round(b, 4), channel=ALL_CHANNELS))
+                k = e
+            k += 1
+    return out
+
+
+def transcript_spans(heard: Heard, detector: Detector, cfg: Config, hasher: Callable[[str], str]) -> list[AudioSpan]:
+    """The spans to bleep. Every finding joins the registry first (a name said once is
+    searched for in the whole call), then each transcript is searched again with it; the
+    unheard speech is bleeped as unsure unless the policy keeps unsure customer data."""
+    first = [detect_audio(words, detector, cfg, hasher, register=True, channel=ch) for ch, words in zip(heard.channels, heard.words, strict=True)]
+    spans = [s for group in first for s in group]
+    for ch, words in zip(heard.channels, heard.words, strict=True):
+        spans += detect_audio(words, detector, cfg, hasher, register=False, channel=ch)
+    if not cfg.redact.keeps("customer", "UNSURE"):
+        pad = cfg.audio.pad_ms / 1000.0
+        for ch, gaps in zip(heard.channels, heard.unheard, strict=True):
+            spans += [AudioSpan(round(max(0.0, a - pad), 4), round(b + pad, 4), "UNSURE", "customer", hasher("unheard speech"), ch)
+                      for a, b in gaps]
+    spans = widen_over_crosstalk(merge_spans(spans, bridge_s=cfg.audio.bridge_ms / 1000), heard)
+    return [s for s in merge_spans(spans) if s.end_s > 0]
+
+
+def detect_audio(words: list[Word], detector: Detector, cfg: Config, hasher: Callable[[str], str], *, register: bool,
+                 channel: int = ALL_CHANNELS) -> list[AudioSpan]:
+    """Spans of the transcript to bleep: detector findings on the written form, plus every
+    run of ``min_digits`` or more spoken digits (numbers said aloud are identifiers)."""
+    if not words:
+        return []
+    tokens = normalize([w.text for w in words])
+    text, starts = render(tokens)
+    offsets = [s for s, _ in starts]
+    pad = cfg.audio.pad_ms / 1000.0
+
+    def word_span(first_word: int, last_word: int, etype: str, category: str, value: str) -> AudioSpan:
+        # A word without a real duration (Whisper sometimes gives digits a zero-length
+        # time) reaches back to the previous word's end / on to the next word's start:
+        # the value is somewhere in that gap, and over-redacting is the safe side.
+        w0, w1 = words[first_word], words[last_word]
+        start_s, end_s = w0.start_s, w1.end_s
+        if w0.end_s - w0.start_s < _MIN_WORD_S and first_word > 0:
+            start_s = min(start_s, words[first_word - 1].end_s)
+        if w1.end_s - w1.start_s < _MIN_WORD_S:
+            end_s = max(end_s, words[last_word + 1].start_s if last_word + 1 < len(words) else end_s + 1.0)
+        return AudioSpan(round(max(0.0, start_s - pad), 4), round(end_s + pad, 4), etype, category, hasher(value), channel)
+
+    def span(tok_first: int, tok_last: int, etype: str, category: str, value: str) -> AudioSpan:
+        return word_span(tokens[tok_first].first_word, tokens[tok_last].last_word, etype, category, value)
+
+    def token_at(char: int) -> int:
+        return max(0, bisect.bisect_right(offsets, char) - 1)
+
+    out = []
+    found: set[int] = set()  # words inside a finding
+    for f in detector.find(text, spoken=True):
+        t0, t1 = token_at(f.start), token_at(max(f.start, f.end - 1))
+        found.update(range(tokens[t0].first_word, tokens[t1].last_word + 1))
+        if cfg.redact.keeps(f.category, f.entity_type):
+            continue
+        value = text[f.start : f.end]
+        out.append(span(t0, t1, f.entity_type, f.category, value))
+        if register and detector.registers(f.entity_type):
+            detector.add_known(f.entity_type, value, f.category)
+    for first, last in carrier_spans(words) if not cfg.redact.keeps("customer", "ANNOUNCED") else []:
+        out.append(word_span(first, _announced_end(words, first, last, found), "ANNOUNCED", "customer",
+                             " ".join(w.text for w in words[first : last + 1])))
+    # A word Whisper is unsure of is where names and numbers get misheard ("the target
+    # views" for "Emily Wilson"): unsure is redacted, never played; unless it is a common
+    # word ("my", "but", "hello") between two sure words: a name misheard as a common word
+    # leaves its neighbours unsure too, or is caught by its sound (roster, registry) or by
+    # what announced it.
+    if cfg.audio.unsure_prob > 0 and not cfg.redact.keeps("customer", "UNSURE"):
+        def sure(k: int) -> bool:
+            return not 0 <= k < len(words) or words[k].probability >= cfg.audio.unsure_prob
+        for k, w in enumerate(words):
+            if w.probability < cfg.audio.unsure_prob and any(c.isalnum() for c in w.text):
+                if not (is_common(w.text) and w.probability > 0 and sure(k - 1) and sure(k + 1)):
+                    out.append(word_span(k, k, "UNSURE", "customer", w.text))
+    # Words mixing letters and digits ("charlatanavis54atemail") are garbled identifiers.
+    for k, w in enumerate(words):
+        if sum(c.isdigit() for c in w.text) >= 2 and sum(c.isalpha() for c in w.text) >= 2:
+            out.append(word_span(k, k, "NUMBER", "customer", w.text))
+    # Spelled letters ("M, E, R, C, I, E, R": normalize joins 3+ into one token) spell a
+    # name, a login or an email, whether or not the result matches anything known.
+    for tok in tokens:
+        if (tok.last_word - tok.first_word >= 2 and tok.text.isalpha()) or SPELLED_WORD.match(words[tok.first_word].text.strip(" ,;:!?")):
+            out.append(word_span(tok.first_word, tok.last_word, "SPELLED", "customer", tok.text))
+    out += [word_span(a, b, "DICTATED", "customer", " ".join(w.text for w in words[a : b + 1]))
+            for a, b in _dictated(words, tokens, cfg.audio.min_digits)]
+    i = 0
+    while i < len(tokens):
+        if any(c.isdigit() for c in tokens[i].text):
+            j = i
+            n = 0
+            while j < len(tokens) and (tokens[j].text.replace("-", "").replace(".", "").isdigit() or (j > i and tokens[j].text in ("-", "."))):
+                n += sum(c.isdigit() for c in tokens[j].text)
+                j += 1
+            if j == i:  # mixed token like "E10234": count it alone
+                n = sum(c.isdigit() for c in tokens[i].text)
+                j = i + 1
+            if n >= cfg.audio.min_digits:
+                value = "".join(tokens[k].text for k in range(i, j))
+                out.append(span(i, j - 1, "NUMBER", "customer", value))
+            i = j
+        else:
+            i += 1
+    return out
+
+
+def _announced_end(words: list[Word], first: int, last: int, found: set[int]) -> int:
+    """Where an announced value ends: where the carrier says (``carrier_spans``), or
+    sooner when the detectors found the value right after the carrier and it ends with a
+    pause in the punctuation ("speaking with Charlotte Harris, how can I help you")."""
+    if first not in found:
+        return last
+    end = first
+    while end + 1 <= last and end + 1 in found:
+        end += 1
+    return end if end < last and re.search(r"[,;.?!]$", words[end].text) else last
+
+
+TURN_GAP_S = 0.7  # words further apart than this are in different turns (or sentences)
+DICTATION_GAP_WORDS = 5  # pieces with at most this many other words between are one value
+DICTATION_TAIL_WORDS = 3  # a dictated value's last pieces are often heard as words
+_SENTENCE_END = re.compile(r"[.?!]$")
+_CAPS = re.compile(r"^(?=.*[A-Z])[A-Z0-9]{2,12}$")  # "RFO", "EW8RDS": letters spelled aloud, heard as one word
+
+
+def _pieces(tok: Token, words: list[Word]) -> int:
+    """How many characters of a dictated identifier ``tok`` holds: its digits, and the
+    letters of what sounds spelled (joined single letters, "D-U-P-O-N-T", "RFO", a capital
+    letter alone other than the words "I" and "A")."""
+    n = sum(c.isdigit() for c in tok.text)
+    said = " ".join(w.text for w in words[tok.first_word : tok.last_word + 1]).strip(" ,;:!?.-")
+    if (tok.last_word - tok.first_word >= 2 and tok.text.isalpha()) or SPELLED_WORD.match(said) or _CAPS.match(said):
+        n += sum(c.isalpha() for c in tok.text)
+    elif len(said) == 1 and said.isupper() and said not in "IA":
+        n += 1
+    return n
+
+
+def _dictated(words: list[Word], tokens: list[Token], min_pieces: int) -> list[tuple[int, int]]:
+    """(first, last) words of identifiers dictated with parts misheard ("1, 5 le plus
+    propre, si probablement 4, 8 le lit" for an IBAN; "I am the RFO, I am FFO" for a
+    spelled name): in one turn, pieces (``_pieces``) with at most ``DICTATION_GAP_WORDS``
+    words between add up, and once they reach ``min_pieces`` the value is bleeped: from the
+    word before its first piece to ``DICTATION_TAIL_WORDS`` words past its last (in the turn
+    and its sentence) when words came between its pieces."""
+    turn = [0] * len(words)
+    for k in range(1, len(words)):
+        turn[k] = turn[k - 1] + (words[k].start_s - words[k - 1].end_s > TURN_GAP_S)
+    out = []
+    run: list[Token] = []
+    n = 0
+    for tok in [*tokens, None]:
+        d = _pieces(tok, words) if tok is not None else 0
+        if tok is not None and not d:
+            continue
+        if run and (tok is None or turn[tok.first_word] != turn[run[-1].last_word]
+                    or tok.first_word - run[-1].last_word - 1 > DICTATION_GAP_WORDS):
+            if n >= min_pieces:
+                a, b = run[0].first_word, run[-1].last_word
+                # heard whole, a value ends where its pieces do; heard in pieces, words
+                # between them, it runs on (its last pieces were heard as words too)
+                garbled = any(q.first_word > p.last_word + 1 for p, q in itertools.pairwise(run))
+                last = b
+                while (garbled and last + 1 < len(words) and last - b < DICTATION_TAIL_WORDS and turn[last + 1] == turn[b]
+                       and not _SENTENCE_END.search(words[last].text)):
+                    last += 1
+                out.append((a - 1 if garbled and a > 0 and turn[a - 1] == turn[a] else a, last))
+            run, n = [], 0
+        if tok is not None:
+            run.append(tok)
+            n += d
+    return out
+
+
+def merge_spans(spans: list[AudioSpan], *, bridge_s: float = 0.0) -> list[AudioSpan]:
+    """Overlapping spans of the same channel as one; spans less than ``bridge_s`` apart too:
+    a short island between two bleeps is most likely the same value, a word of it misheard
+    with confidence (French card digits heard as "Méocat")."""
+    out: list[AudioSpan] = []
+    for ch in sorted({s.channel for s in spans}):
+        merged: list[AudioSpan] = []
+        for s in sorted((s for s in spans if s.channel == ch), key=lambda s: s.start_s):
+            if merged and s.start_s <= merged[-1].end_s + bridge_s:
+                last = merged[-1]
+                if s.end_s > last.end_s:
+                    merged[-1] = AudioSpan(last.start_s, s.end_s, last.type, last.category, last.value_hash, ch)
+            else:
+                merged.append(s)
+        out += merged
+    return sorted(out, key=lambda s: (s.start_s, s.channel))
