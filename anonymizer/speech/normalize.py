@@ -61,7 +61,7 @@ def normalize(words: list[str]) -> list[Token]:
     """Written-form tokens from ASR words (each word already stripped of spaces)."""
     raw: list[Token] = []
     for i, w in enumerate(words):
-        clean = fold(w).strip(" ,;:!?\"'()")
+        clean = re.sub(r"^-+(?=[a-z])", "", fold(w).strip(" ,;:!?\"'()"))  # Whisper's "-Zero" continues a word
         if not clean:
             continue
         value = _number(clean.replace("_", "-").split("-")) if re.fullmatch(r"[a-z\-]+", clean) else None

@@ -113,7 +113,7 @@ def hear(track: AudioTrack, transcriber: Transcriber) -> Heard:
 
 LONG_WORD_S = 2.0  # a word (not a dictated number) lasting longer has a failed timestamp
 RELISTEN_PAD_S = 0.3
-RELISTEN_MAX = 8  # second listens per stream, at most: the cost is bounded by design
+RELISTEN_MAX = 4  # second listens per stream, at most (~0.6 s each on 2 cores): the cost is bounded by design
 
 
 def listen(audio: np.ndarray, transcriber: Transcriber) -> tuple[list[Word], list[tuple[float, float]]]:
@@ -275,6 +275,8 @@ def detect_audio(words: list[Word], detector: Detector, cfg: Config, hasher: Cal
             if w.probability < cfg.audio.unsure_prob and any(c.isalnum() for c in w.text):
                 if not (is_common(w.text) and w.probability > 0 and sure(k - 1) and sure(k + 1)):
                     out.append(word_span(k, k, "UNSURE", "customer", w.text))
+        for a, b in _failing(words, cfg.audio.unsure_prob):
+            out.append(word_span(a, b, "UNSURE", "customer", " ".join(w.text for w in words[a : b + 1])))
     # Words mixing letters and digits ("charlatanavis54atemail") are garbled identifiers.
     for k, w in enumerate(words):
         if sum(c.isdigit() for c in w.text) >= 2 and sum(c.isalpha() for c in w.text) >= 2:
@@ -318,6 +320,35 @@ def _announced_end(words: list[Word], first: int, last: int, found: set[int]) ->
     return end if end < last and re.search(r"[,;.?!]$", words[end].text) else last
 
 
+FAILING_WINDOW_S = 2.5  # either side of a word
+FAILING_SHARE = 1 / 3
+FAILING_MIN_WORDS = 4
+
+
+def _failing(words: list[Word], unsure_prob: float) -> list[tuple[int, int]]:
+    """(first, last) words of the stretches where the decoder was failing: around each of
+    them (``FAILING_WINDOW_S`` either side, ``FAILING_MIN_WORDS`` words at least) a third or
+    more of the words are unsure. Its sure words there are not to be trusted either ("I vote
+    as I depend on" was an IBAN): the whole stretch is unsure."""
+    mids = [(w.start_s + w.end_s) / 2 for w in words]
+    bad = np.array([w.probability < unsure_prob for w in words], dtype=np.int64)
+    cum = np.concatenate([[0], np.cumsum(bad)])
+    lo = np.searchsorted(mids, np.array(mids) - FAILING_WINDOW_S, side="left")
+    hi = np.searchsorted(mids, np.array(mids) + FAILING_WINDOW_S, side="right")
+    n = hi - lo
+    failing = (n >= FAILING_MIN_WORDS) & (cum[hi] - cum[lo] >= FAILING_SHARE * n)
+    out, k = [], 0
+    while k < len(words):
+        if failing[k]:
+            e = k
+            while e + 1 < len(words) and failing[e + 1]:
+                e += 1
+            out.append((k, e))
+            k = e
+        k += 1
+    return out
+
+
 TURN_GAP_S = 0.7  # words further apart than this are in different turns (or sentences)
 DICTATION_GAP_WORDS = 5  # pieces with at most this many other words between are one value
 DICTATION_TAIL_WORDS = 3  # a dictated value's last pieces are often heard as words
@@ -342,9 +373,9 @@ def _dictated(words: list[Word], tokens: list[Token], min_pieces: int) -> list[t
     """(first, last) words of identifiers dictated with parts misheard ("1, 5 le plus
     propre, si probablement 4, 8 le lit" for an IBAN; "I am the RFO, I am FFO" for a
     spelled name): in one turn, pieces (``_pieces``) with at most ``DICTATION_GAP_WORDS``
-    words between add up, and once they reach ``min_pieces`` the value is bleeped: from the
-    word before its first piece to ``DICTATION_TAIL_WORDS`` words past its last (in the turn
-    and its sentence) when words came between its pieces."""
+    words between add up, and once they reach ``min_pieces`` the value is bleeped; when
+    words came between its pieces, ``DICTATION_TAIL_WORDS`` words either side of it too (in
+    the turn and its sentence): its first and last pieces were heard as words as well."""
     turn = [0] * len(words)
     for k in range(1, len(words)):
         turn[k] = turn[k - 1] + (words[k].start_s - words[k - 1].end_s > TURN_GAP_S)
@@ -366,7 +397,11 @@ def _dictated(words: list[Word], tokens: list[Token], min_pieces: int) -> list[t
                 while (garbled and last + 1 < len(words) and last - b < DICTATION_TAIL_WORDS and turn[last + 1] == turn[b]
                        and not _SENTENCE_END.search(words[last].text)):
                     last += 1
-                out.append((a - 1 if garbled and a > 0 and turn[a - 1] == turn[a] else a, last))
+                first = a
+                while (garbled and first > 0 and a - first < DICTATION_TAIL_WORDS and turn[first - 1] == turn[a]
+                       and not _SENTENCE_END.search(words[first - 1].text)):
+                    first -= 1
+                out.append((first, last))
             run, n = [], 0
         if tok is not None:
             run.append(tok)

@@ -189,3 +189,24 @@ def test_bleep_summary_counts_seconds_per_reason_and_channel() -> None:
 
 def test_heard_counts_words() -> None:
     assert Heard([0, 1], [_said("a b", 0), _said("c", 1)], [[], []]).n_words == 3
+
+
+def test_where_the_decoder_fails_its_sure_words_are_bleeped_too(detector: Detector) -> None:  # noqa: F811
+    """"I vote as I depend on I will call" was an IBAN: a third of the words around are
+    unsure, so the sure ones between them are not trusted; one unsure word in a sure
+    sentence is bleeped alone."""
+    probs = [0.3, 0.9, 0.7, 0.37, 0.55, 0.84, 0.86, 0.79, 0.3, 0.11, 0.9, 0.2]
+    said = "I vote as I depend on I will call you for explaining".split()
+    words = [Word(w, 0.4 * k, 0.4 * k + 0.3, p) for k, (w, p) in enumerate(zip(said, probs, strict=True))]
+    spans = detect_audio(words, detector, Config(), lambda v: v, register=False)
+    assert any(s.start_s <= words[4].start_s and words[7].end_s <= s.end_s for s in spans), spans  # "I depend on I"
+    said = "the new rate includes the breakdown cover you added last spring and it stays".split()
+    calm = [Word(w, 0.4 * k, 0.4 * k + 0.3, 0.3 if k == 6 else 0.95) for k, w in enumerate(said)]
+    spans = detect_audio(calm, detector, Config(), lambda v: v, register=False)
+    assert [(s.start_s, s.end_s) for s in spans] == [(2.4 - 0.25, 2.7 + 0.25)]
+
+
+def test_a_hyphen_before_a_number_word_is_whispers_not_the_speakers() -> None:
+    from anonymizer.speech.normalize import normalize
+
+    assert [t.text for t in normalize(["8,", "-Zero,", "I", "-Zero,"])] == ["8", "0", "I", "0"]
