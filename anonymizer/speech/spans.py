@@ -65,6 +65,7 @@ DOMINANCE = 3.16  # +10 dB
 QUIET_OVER_FLOOR = 1.41
 CROSSTALK_CORR = 0.15
 CROSSTALK_WINDOW_S = 1.0
+CROSSTALK_SHARE = 0.2
 CROSSTALK_LAG_S = 0.03  # line echo and acoustic crosstalk arrive this late at most
 
 
@@ -153,10 +154,12 @@ def _letters(text: str) -> str:
 def crosstalk(x: np.ndarray, y: np.ndarray, max_lag: int) -> float:
     """The largest normalised cross-correlation of ``x`` and ``y`` (equal length) at lags
     up to ``max_lag`` samples either way: how much of one side is heard in the other."""
+    if x.size < 2 or x.size != y.size:
+        return 0.0
     x = x.astype(np.float64) - x.mean()
     y = y.astype(np.float64) - y.mean()
     norm = float(np.sqrt((x**2).sum() * (y**2).sum()))
-    if x.size < 2 or norm == 0.0:
+    if norm == 0.0:
         return 0.0
     n = 1 << int(np.ceil(np.log2(2 * x.size)))
     c = np.fft.irfft(np.fft.rfft(x, n) * np.conj(np.fft.rfft(y, n)), n)
@@ -164,34 +167,53 @@ def crosstalk(x: np.ndarray, y: np.ndarray, max_lag: int) -> float:
     return float(np.abs(lags).max() / norm)
 
 
+def leaks_across(track: AudioTrack, levels: np.ndarray) -> bool:
+    """Whether one side of the call is heard in the other's: of the ``CROSSTALK_WINDOW_S``
+    windows where one side speaks and the other is 10 dB quieter, at least
+    ``CROSSTALK_SHARE`` correlate over ``CROSSTALK_CORR``. A microphone that picks up the
+    other side does so all call long, not only where a window happens to show it."""
+    floors = np.array([_floor(lv) for lv in levels])[:, None]
+    loud = levels > ACTIVE_OVER_FLOOR * floors
+    hop = round(CROSSTALK_WINDOW_S / LEVEL_FRAME_S)
+    rate, lag = track.sample_rate, round(CROSSTALK_LAG_S * track.sample_rate)
+    hits = n = 0
+    for k in range(0, levels.shape[1] - hop + 1, hop):
+        rms = levels[:, k : k + hop].mean(axis=1)
+        if loud[:, k : k + hop].mean(axis=1).max() < 0.5 or rms.max() < DOMINANCE * rms.min():
+            continue  # nobody speaks, or both do
+        i0, i1 = (int((m * LEVEL_FRAME_S) * rate) for m in (k, k + hop))
+        n += 1
+        hits += crosstalk(track.samples[0, i0:i1], track.samples[1, i0:i1], lag) > CROSSTALK_CORR
+    return n > 0 and hits >= CROSSTALK_SHARE * n
+
+
 def widen_over_crosstalk(spans: list[AudioSpan], heard: Heard) -> list[AudioSpan]:
-    """A span heard on one side covers every side wherever another side is not quiet
-    (``QUIET_OVER_FLOOR``) or carries a copy of it (``CROSSTALK_CORR`` over
-    ``CROSSTALK_WINDOW_S`` windows: what one side says leaks into the other's microphone,
-    even under the line noise)."""
+    """A span heard on one side covers every side when the call leaks one side into the
+    other (``leaks_across``) or a window of it does, and otherwise wherever another side
+    is not quiet (``QUIET_OVER_FLOOR``): the other speaker talking over it is never played."""
     levels, track = heard.levels, heard.track
     if levels is None or track is None:
         return spans
+    leaking = levels.shape[0] == 2 and leaks_across(track, levels)
     floors = np.array([_floor(lv) for lv in levels])[:, None]
     loud = levels > QUIET_OVER_FLOOR * floors
     rate, x = track.sample_rate, track.samples
-    lag, hop = round(CROSSTALK_LAG_S * rate), round(CROSSTALK_WINDOW_S / LEVEL_FRAME_S)
+    lag, hop = round(CROSSTALK_LAG_S * rate), round(CROSSTALK_WINDOW_S * rate)
     out = []
     for s in spans:
         out.append(s)
         if s.channel == ALL_CHANNELS:
             continue
-        if s.channel >= levels.shape[0]:
+        others = [c for c in range(levels.shape[0]) if c != s.channel]
+        i0, i1 = (max(0, int((t - track.start_s) * rate)) for t in (s.start_s, s.end_s))
+        if leaking or s.channel >= levels.shape[0] or any(
+            crosstalk(x[c, a : min(a + hop, i1)], x[s.channel, a : min(a + hop, i1)], lag) > CROSSTALK_CORR
+            for c in others for a in range(i0, max(i0 + 1, i1 - hop // 2), hop)
+        ):
             out[-1] = replace(s, channel=ALL_CHANNELS)
             continue
-        others = [c for c in range(levels.shape[0]) if c != s.channel]
         f0, f1 = int(s.start_s / LEVEL_FRAME_S), int(np.ceil(s.end_s / LEVEL_FRAME_S))
-        busy: np.ndarray = np.asarray(loud[others, f0:f1].any(axis=0))
-        for k in range(0, busy.size, hop):
-            i0, i1 = (max(0, int(((f0 + m) * LEVEL_FRAME_S - track.start_s) * rate)) for m in (k, min(k + hop, busy.size)))
-            if not busy[k : k + hop].all() and any(crosstalk(x[c, i0:i1], x[s.channel, i0:i1], lag) > CROSSTALK_CORR for c in others):
-                busy[k : k + hop] = True
-        busy = np.append(busy, False)
+        busy = np.append(np.asarray(loud[others, f0:f1].any(axis=0)), False)
         k = 0
         while k < busy.size - 1:
             if busy[k]:

@@ -104,6 +104,9 @@ def test_crosstalk_bleeps_both_sides(detector: Detector) -> None:  # noqa: F811
     spans = transcript_spans(hear(track, asr), detector, Config(), lambda v: v)
     over = [s for s in spans if s.start_s <= 4.5 <= s.end_s]
     assert over and any(s.channel == ALL_CHANNELS for s in over), spans
+    from anonymizer.speech.spans import channel_levels, leaks_across
+
+    assert leaks_across(track, channel_levels(track)) and not leaks_across(_call(TURNS), channel_levels(_call(TURNS)))
 
 
 def test_spans_merge_per_channel() -> None:
