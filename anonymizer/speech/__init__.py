@@ -88,7 +88,7 @@ class WhisperTranscriber(Transcriber):
                 lost = seg.compression_ratio > LOOP_COMPRESSION or seg.avg_logprob < MIN_AVG_LOGPROB
                 for w in seg.words or []:
                     out.append(Word(w.word.strip(), float(w.start), float(w.end), 0.0 if lost else float(w.probability)))
-            return out
+            return unloop(out)
         except Exception as exc:
             raise ProcessingError(f"speech-to-text failed: {exc}") from exc
 
@@ -99,6 +99,23 @@ class WhisperTranscriber(Transcriber):
         _lang, _p, probs = self._model.detect_language(audio, language_detection_segments=3)
         scores = dict(probs)
         return max(SPOKEN, key=lambda lang: scores.get(lang, 0.0))
+
+
+LOOP_MIN_WORDS = 3  # a phrase of this many words or more said twice in a row is a decoding loop
+
+
+def unloop(words: list[Word]) -> list[Word]:
+    """``words`` with every phrase of ``LOOP_MIN_WORDS``+ words that repeats itself at once
+    ("je ne peux pas me faire le p'tain." three times over an IBAN) given probability 0:
+    a repetition loop inside a segment too short to trip ``LOOP_COMPRESSION``; what was
+    said under it is unknown."""
+    keys = ["".join(c for c in w.text.lower() if c.isalnum()) for w in words]
+    looped = [False] * len(words)
+    for n in range(LOOP_MIN_WORDS, 13):
+        for k in range(len(words) - 2 * n + 1):
+            if keys[k : k + n] == keys[k + n : k + 2 * n] and any(keys[k : k + n]):
+                looped[k : k + 2 * n] = [True] * (2 * n)
+    return [Word(w.text, w.start_s, w.end_s, 0.0) if bad else w for w, bad in zip(words, looped, strict=True)]
 
 
 # Speech the transcript does not cover (Whisper can stop early or skip a stretch: a CVV and

@@ -213,3 +213,12 @@ def test_a_hyphen_before_a_number_word_is_whispers_not_the_speakers() -> None:
     from anonymizer.speech.normalize import normalize
 
     assert [t.text for t in normalize(["8,", "-Zero,", "I", "-Zero,"])] == ["8", "0", "I", "0"]
+
+
+def test_a_phrase_said_again_at_once_is_a_decoding_loop() -> None:
+    from anonymizer.speech import unloop
+
+    said = _said("mon IBAN est je ne peux pas je ne peux pas je ne peux pas voilà merci", 0.0)
+    probs = [w.probability for w in unloop(said)]
+    assert probs[:3] == [0.95] * 3 and probs[3:15] == [0.0] * 12 and probs[15:] == [0.95] * 2
+    assert unloop(_said("non non merci merci beaucoup", 0.0)) == _said("non non merci merci beaucoup", 0.0)
