@@ -103,7 +103,7 @@ def hear(track: AudioTrack, transcriber: Transcriber) -> Heard:
     if two_speakers(levels):
         heard = Heard(levels=levels, track=track)
         for ch in range(2):
-            words, unheard = listen(resample_mono(track, ASR_RATE, channel=ch), transcriber)
+            words, unheard = listen(resample_mono(track, ASR_RATE, channel=ch), transcriber, side=True)
             heard.channels.append(ch)
             heard.words.append(words)
             heard.unheard.append(unheard)
@@ -117,8 +117,9 @@ RELISTEN_PAD_S = 0.3
 RELISTEN_MAX = 4  # second listens per stream, at most (~0.6 s each on 2 cores): the cost is bounded by design
 
 
-def listen(audio: np.ndarray, transcriber: Transcriber) -> tuple[list[Word], list[tuple[float, float]]]:
-    """The words of ``audio`` (mono, ``ASR_RATE``) and the speech no word covers, after a
+def listen(audio: np.ndarray, transcriber: Transcriber, *, side: bool = False) -> tuple[list[Word], list[tuple[float, float]]]:
+    """The words of ``audio`` (mono, ``ASR_RATE``; ``side``: one side of a call recorded per
+    side, ``Transcriber.side_words``) and the speech no word covers, after a
     second listen to each stretch where the first one failed, on its own (no neighbouring
     speech to confuse the decoder), longest first, at most ``RELISTEN_MAX``:
 
@@ -127,7 +128,7 @@ def listen(audio: np.ndarray, transcriber: Transcriber) -> tuple[list[Word], lis
       again; otherwise it stays as it is (whatever it hid is bleeped with it);
     - speech that voice activity hears but no word covers gains the words heard there.
     What is still unheard after that is returned (it is bleeped as unsure)."""
-    words = transcriber.words(audio)
+    words = transcriber.side_words(audio) if side else transcriber.words(audio)
     unheard = unheard_speech(audio, words, ASR_RATE)
     long_words = [w for w in words if w.end_s - w.start_s > LONG_WORD_S and sum(c.isdigit() for c in w.text) < 4]
     todo = sorted([(w.start_s, w.end_s, w) for w in long_words] + [(a, b, None) for a, b in unheard],
