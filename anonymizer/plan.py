@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -137,7 +137,8 @@ def value_hasher(key: bytes) -> Any:
     return h
 
 
-def _union_s(intervals: Sequence[tuple[float, float]]) -> float:
+def union_seconds(intervals: Iterable[tuple[float, float]]) -> float:
+    """Seconds the (start, end) intervals cover, overlaps counted once."""
     total, end = 0.0, float("-inf")
     for a, b in sorted(intervals):
         if b > end:
@@ -152,11 +153,11 @@ def bleep_summary(spans: Sequence[AudioSpan], n_channels: int, duration_s: float
     def on(ch: int) -> list[tuple[float, float]]:
         return [(max(0.0, s.start_s), min(duration_s, s.end_s)) for s in spans if s.channel in (ch, ALL_CHANNELS)]
 
-    total = _union_s([(max(0.0, s.start_s), min(duration_s, s.end_s)) for s in spans])
+    total = union_seconds([(max(0.0, s.start_s), min(duration_s, s.end_s)) for s in spans])
     return {
         "total_s": round(total, 2),
-        "by_reason": {t: round(_union_s([(s.start_s, s.end_s) for s in spans if s.type == t]), 2)
+        "by_reason": {t: round(union_seconds([(s.start_s, s.end_s) for s in spans if s.type == t]), 2)
                       for t in sorted({s.type for s in spans})},
-        "by_channel": [round(_union_s(on(ch)), 2) for ch in range(n_channels)],
+        "by_channel": [round(union_seconds(on(ch)), 2) for ch in range(n_channels)],
         "kept_share": round(1 - total / duration_s, 4) if duration_s > 0 else None,
     }

@@ -32,7 +32,7 @@ import numpy as np
 from anonymizer.errors import AnonymizerError, ConfigError, InputError, ProcessingError
 from anonymizer.fsutil import sha256_file, write_atomic
 from anonymizer.overrides import plan_end_s
-from anonymizer.plan import AudioSpan, LiveBoxes, Plan, PlanBox, windows_at
+from anonymizer.plan import AudioSpan, LiveBoxes, Plan, PlanBox, union_seconds, windows_at
 
 OVERRIDES_VERSION = 1
 MAX_KEYFRAMES = 16
@@ -205,24 +205,10 @@ def mean_hidden_fraction(plan: Plan, frame_times: Iterable[float]) -> float:
     return total / n if n else 0.0
 
 
-def _union_s(spans: Iterable[tuple[float, float]]) -> float:
-    total, cur_s, cur_e = 0.0, None, 0.0
-    for s, e in sorted(spans):
-        if cur_s is None or s > cur_e:
-            if cur_s is not None:
-                total += cur_e - cur_s
-            cur_s, cur_e = s, e
-        else:
-            cur_e = max(cur_e, e)
-    if cur_s is not None:
-        total += cur_e - cur_s
-    return total
-
-
 def bleeped_seconds(spans: Sequence[AudioSpan], *, start_s: float = 0.0, end_s: float | None = None) -> float:
     """Seconds of audio the spans cover (overlaps counted once), within ``start_s..end_s``."""
     hi = float("inf") if end_s is None else end_s
-    return _union_s((max(s.start_s, start_s), min(s.end_s, hi)) for s in spans if min(s.end_s, hi) > max(s.start_s, start_s))
+    return union_seconds((max(s.start_s, start_s), min(s.end_s, hi)) for s in spans if min(s.end_s, hi) > max(s.start_s, start_s))
 
 
 def speech_bleeped_share(rms: np.ndarray, frame_s: float, spans: Sequence[AudioSpan], *, start_s: float = 0.0,

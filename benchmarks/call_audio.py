@@ -362,12 +362,12 @@ def _tokens(texts: Sequence[str]) -> list[str]:
     """Words as the product reads them (numbers written, case and accents folded), digits
     one by one, so that "5391" and "5 3 9 1" compare equal."""
     from anonymizer.speech.normalize import normalize
-    from anonymizer.textnorm import fold
+    from anonymizer.textnorm import alnum
 
     words = [w for t in texts for w in t.split()]
     out: list[str] = []
     for tok in normalize(words):
-        text = "".join(c for c in fold(tok.text) if c.isalnum())
+        text = alnum(tok.text)
         out += list(text) if text.isdigit() else [text] if text else []
     return out
 

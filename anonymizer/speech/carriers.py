@@ -52,7 +52,7 @@ _CARRIERS = [
     r"\bj'epelle\b",
 ]
 _CARRIER_RE = re.compile("|".join(f"(?:{c})" for c in _CARRIERS))
-_END = re.compile(r"[.?!]$")
+SENTENCE_END = re.compile(r"[.?!]$")
 MAX_WORDS = 14
 MAX_SECONDS = 8.0
 PAUSE_S = 1.5
@@ -76,9 +76,9 @@ def carrier_spans(words: list[Word]) -> list[tuple[int, int]]:
             continue
         last = first
         while last < len(words) - 1 and last - first < MAX_WORDS:
-            going_on = re.search(r"\b(?:dot|point)\.?$", words[last].text.strip()) or (
-                re.search(r"\d\.$", words[last].text.strip()) and re.search(r"\d", words[last + 1].text))
-            if _END.search(words[last].text.strip()) and not going_on:
+            said = words[last].text.strip()
+            going_on = re.search(r"\b(?:dot|point)\.?$", said) or (re.search(r"\d\.$", said) and re.search(r"\d", words[last + 1].text))
+            if SENTENCE_END.search(said) and not going_on:
                 # a sentence ended, unless the value itself is going on ("555." then "0162")
                 if not (last + 1 < len(words) and re.match(r"^[.@]|^(?:com|fr|net|org|co)\b", fold(words[last + 1].text))):
                     break

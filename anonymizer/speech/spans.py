@@ -21,9 +21,9 @@ from anonymizer.detect.phonetic import is_common
 from anonymizer.media import AudioTrack, resample_mono
 from anonymizer.plan import ALL_CHANNELS, AudioSpan
 from anonymizer.speech import Transcriber, unheard_speech
-from anonymizer.speech.carriers import carrier_spans
+from anonymizer.speech.carriers import SENTENCE_END, carrier_spans
 from anonymizer.speech.normalize import SPELLED_WORD, Token, normalize, render
-from anonymizer.textnorm import fold
+from anonymizer.textnorm import alnum
 from anonymizer.types import Word
 
 _MIN_WORD_S = 0.05  # a spoken word shorter than this has no usable timestamp
@@ -143,13 +143,9 @@ def listen(audio: np.ndarray, transcriber: Transcriber, *, side: bool = False) -
         again = [w for w in again if a <= (w.start_s + w.end_s) / 2 <= b]
         if word is None:
             words = sorted(words + again, key=lambda w: w.start_s)
-        elif _letters(word.text) and _letters(word.text) in _letters(" ".join(w.text for w in again)):
+        elif alnum(word.text) and alnum(word.text) in alnum(" ".join(w.text for w in again)):
             words = sorted([w for w in words if w is not word] + again, key=lambda w: w.start_s)
     return words, unheard_speech(audio, words, ASR_RATE)
-
-
-def _letters(text: str) -> str:
-    return "".join(c for c in fold(text) if c.isalnum())
 
 
 def crosstalk(x: np.ndarray, y: np.ndarray, max_lag: int) -> float:
@@ -214,15 +210,9 @@ def widen_over_crosstalk(spans: list[AudioSpan], heard: Heard) -> list[AudioSpan
             out[-1] = replace(s, channel=ALL_CHANNELS)
             continue
         f0, f1 = int(s.start_s / LEVEL_FRAME_S), int(np.ceil(s.end_s / LEVEL_FRAME_S))
-        busy = np.append(np.asarray(loud[others, f0:f1].any(axis=0)), False)
-        k = 0
-        while k < busy.size - 1:
-            if busy[k]:
-                e = k + int(np.argmin(busy[k:]))
-                a, b = max(s.start_s, (f0 + k - 1) * LEVEL_FRAME_S), min(s.end_s, (f0 + e + 1) * LEVEL_FRAME_S)
-                out.append(replace(s, start_s=round(a, 4), end_s=round(b, 4), channel=ALL_CHANNELS))
-                k = e
-            k += 1
+        for k, e in _runs(np.asarray(loud[others, f0:f1].any(axis=0))):
+            a, b = max(s.start_s, (f0 + k - 1) * LEVEL_FRAME_S), min(s.end_s, (f0 + e + 2) * LEVEL_FRAME_S)
+            out.append(replace(s, start_s=round(a, 4), end_s=round(b, 4), channel=ALL_CHANNELS))
     return out
 
 
@@ -359,23 +349,18 @@ def _failing(words: list[Word], unsure_prob: float) -> list[tuple[int, int]]:
     lo = np.searchsorted(mids, np.array(mids) - FAILING_WINDOW_S, side="left")
     hi = np.searchsorted(mids, np.array(mids) + FAILING_WINDOW_S, side="right")
     n = hi - lo
-    failing = (n >= FAILING_MIN_WORDS) & (cum[hi] - cum[lo] >= FAILING_SHARE * n)
-    out, k = [], 0
-    while k < len(words):
-        if failing[k]:
-            e = k
-            while e + 1 < len(words) and failing[e + 1]:
-                e += 1
-            out.append((k, e))
-            k = e
-        k += 1
-    return out
+    return _runs((n >= FAILING_MIN_WORDS) & (cum[hi] - cum[lo] >= FAILING_SHARE * n))
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """(first, last) indices of each run of True in ``mask``."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(np.int8), [0]])))
+    return [(int(a), int(b) - 1) for a, b in zip(edges[::2], edges[1::2], strict=True)]
 
 
 TURN_GAP_S = 0.7  # words further apart than this are in different turns (or sentences)
 DICTATION_GAP_WORDS = 5  # pieces with at most this many other words between are one value
 DICTATION_TAIL_WORDS = 3  # a dictated value's last pieces are often heard as words
-_SENTENCE_END = re.compile(r"[.?!]$")
 _CAPS = re.compile(r"^(?=.*[A-Z])[A-Z0-9]{2,12}$")  # "RFO", "EW8RDS": letters spelled aloud, heard as one word
 
 
@@ -418,11 +403,11 @@ def _dictated(words: list[Word], tokens: list[Token], min_pieces: int) -> list[t
                 garbled = any(q.first_word > p.last_word + 1 for p, q in itertools.pairwise(run))
                 last = b
                 while (garbled and last + 1 < len(words) and last - b < DICTATION_TAIL_WORDS and turn[last + 1] == turn[b]
-                       and not _SENTENCE_END.search(words[last].text)):
+                       and not SENTENCE_END.search(words[last].text)):
                     last += 1
                 first = a
                 while (garbled and first > 0 and a - first < DICTATION_TAIL_WORDS and turn[first - 1] == turn[a]
-                       and not _SENTENCE_END.search(words[first - 1].text)):
+                       and not SENTENCE_END.search(words[first - 1].text)):
                     first -= 1
                 out.append((first, last))
             run, n = [], 0
