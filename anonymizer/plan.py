@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from anonymizer.errors import ConfigError
 
 PLAN_VERSION = 1
@@ -161,3 +163,18 @@ def bleep_summary(spans: Sequence[AudioSpan], n_channels: int, duration_s: float
         "by_channel": [round(union_seconds(on(ch)), 2) for ch in range(n_channels)],
         "kept_share": round(1 - total / duration_s, 4) if duration_s > 0 else None,
     }
+
+
+def business_rects(windows: Sequence[Window], t: float, width: int, height: int) -> np.ndarray | None:
+    """The business windows active at ``t`` as (n, 4) int32 ``x, y, w, h`` rectangles, or
+    None when nothing is to be masked (no windows known, or an active one covers the whole
+    frame). Decided per frame from the windows active now (issue 15: a full-frame window
+    that had ended still unmasked everything after it). With windows known, a frame that
+    no active window covers whole is black outside the active ones, and entirely black when
+    none is active: nothing says what is business then."""
+    if not windows:
+        return None
+    wins = windows_at(windows, t)
+    if any(w.x <= 0 and w.y <= 0 and w.x + w.w >= width and w.y + w.h >= height for w in wins):
+        return None
+    return np.array([[w.x, w.y, w.w, w.h] for w in wins], dtype=np.int32).reshape(-1, 4)

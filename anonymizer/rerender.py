@@ -24,7 +24,7 @@ the plan's hashes cannot be recomputed, so only the roster is searched (and a pl
 disguised voice cannot be reproduced at all: refused); a value hidden under a different
 spelling than the one re-read is found only if it is in the roster.
 
-Voice disguise is reproduced from the deployment's hash key (:func:`pipeline.output_audio`).
+Voice disguise is reproduced from the deployment's hash key (:func:`anonymizer.render.output_audio`).
 Outputs are published as ``run``'s are: MP4 renamed into place last, plan and report
 before it, audit records before the rename; the report says ``overrides`` (plan sha256,
 reviewer, each item and its reason) and ``rendered_from`` (the plan)."""
@@ -47,29 +47,18 @@ from anonymizer.detect import Detector
 from anonymizer.detect.roster import Employee, load_roster
 from anonymizer.errors import ConfigError, PolicyRefusal, ProcessingError, VerificationError
 from anonymizer.fsutil import atomic_path, check_appendable, sha256_file
-from anonymizer.media import probe, read_audio
+from anonymizer.job import Job, check_paths, quarantine, read_hash_key, same_file, verification_record, write_plan_and_report
+from anonymizer.media import AudioTrack, MediaInfo, probe, read_audio
 from anonymizer.overrides import Overrides, apply_overrides, load_overrides, plan_items, unhidden_hashes
-from anonymizer.pipeline import (
-    Job,
-    Models,
-    Timings,
-    check_paths,
-    check_rendered_size,
-    load_models,
-    output_audio,
-    quarantine,
-    read_hash_key,
-    render_video,
-    same_file,
-    verification_record,
-    write_plan_and_report,
-)
 from anonymizer.plan import Plan, value_hasher
 from anonymizer.policy.gates import RuleRefusal
+from anonymizer.render import check_rendered_size, output_audio, render_video
 from anonymizer.report import build_report, companion_sha256
 from anonymizer.reverify import LazyOcr, reverify
-from anonymizer.sidecar import load_sidecar
+from anonymizer.runtime import Models, load_models
+from anonymizer.sidecar import Sidecar, load_sidecar
 from anonymizer.signing import key_id, load_key, signature_problem
+from anonymizer.timings import Timings
 from anonymizer.types import Finding
 from anonymizer.verify import verify_output
 
@@ -346,14 +335,78 @@ def rerender(input_path: Path, plan_path: Path, overrides_path: Path | None, out
         raise
 
 
+@dataclass
+class _Rendering:
+    """What a render works from, every input checked: the plan as analysed, the plan with
+    the overrides applied, and what verification compares with."""
+
+    job: Job
+    plan: Plan
+    plan_sha: str
+    new_plan: Plan
+    ov: Overrides | None
+    unhidden: set[str]
+    grant: UnhideGrant | None
+    info: MediaInfo
+    side: Sidecar
+    report_key: bytes | None
+    key: bytes | None
+    src_report: dict[str, Any] | None
+    src_report_path: Path
+    track: AudioTrack | None
+    baseline: Any
+    no_baseline: str
+
+
 def _rerender(input_path: Path, plan_path: Path, overrides_path: Path | None, output: Path, cfg: Config, *,
               base: dict[str, Any], logs: list[Path], append: Callable[..., None], user: str | None, os_user: str | None,
               models: Models | None, roster: Path | None, sidecar: Path | None, audio: Path | None,
               asr_model: Path | None) -> dict[str, Any]:
     t_start = time.monotonic()
     timings = Timings()
-    input_path, plan_path, output = Path(input_path), Path(plan_path), Path(output)
-    job = Job(input=input_path, output=output, config=cfg, roster=roster, sidecar=sidecar, audio=audio, asr_model=asr_model)
+    job = Job(input=Path(input_path), output=Path(output), config=cfg, roster=roster, sidecar=sidecar, audio=audio,
+              asr_model=asr_model)
+    r = _prepare(job, Path(plan_path), overrides_path, base=base, logs=logs, user=user, os_user=os_user, timings=timings)
+    written: list[Path] = []
+    try:
+        with atomic_path(job.output) as tmp:
+            with timings.stage("render_total"):
+                out_audio = output_audio(r.track, r.new_plan, cfg, r.key or b"") if r.track is not None else None
+                n_written = render_video(job.input, tmp, r.info, r.new_plan, out_audio, cfg, timings)
+            if n_written == 0:
+                raise ProcessingError("render wrote no frame", path=job.input)
+            check_rendered_size(tmp, r.info, job.output)
+            verification = _verify(r, tmp, models, timings)
+            report = build_report(job=job, info=r.info, plan=r.new_plan, sidecar=r.side, output_sha256=sha256_file(tmp),
+                                  screen_stats=_ZeroScreen(), timings=timings.stages, wall_s=time.monotonic() - t_start,
+                                  n_frames=n_written, audio=r.track, n_words=0, user=base["user"], version=__version__)
+            # no analysis ran: what it read is the run's report's
+            report["screen"] = (r.src_report or {}).get("screen")
+            report["speech"]["words"] = ((r.src_report or {}).get("speech") or {}).get("words")
+            report["verification"] = verification
+            report["rendered_from"] = {"plan": str(plan_path), "plan_sha256": r.plan_sha, "input_sha256": r.plan.input_sha256,
+                                       "report": str(r.src_report_path) if r.src_report is not None else None}
+            report["overrides"] = None if r.ov is None else {**r.ov.record(), "file": str(overrides_path),
+                                                              "unhidden_value_hashes": sorted(r.unhidden),
+                                                              "access_rule": None if r.grant is None else r.grant.rule}
+            write_plan_and_report(job, r.new_plan, report, r.report_key, r.side.agent_employee_id, written)
+            if logs:
+                for item in r.ov.items() if r.ov is not None else []:
+                    append("override", **item, result="applied")
+                append("render", result="published", input_sha256=r.plan.input_sha256, output_sha256=report["output"]["sha256"],
+                       exit_code=0)
+    except BaseException:
+        for p in written:
+            p.unlink(missing_ok=True)
+        raise
+    return report
+
+
+def _prepare(job: Job, plan_path: Path, overrides_path: Path | None, *, base: dict[str, Any], logs: list[Path],
+             user: str | None, os_user: str | None, timings: Timings) -> _Rendering:
+    """Every check before the first frame is decoded: paths, the plan against the recording,
+    its config and its report, the overrides, and the right to un-hide."""
+    cfg, input_path, output = job.config, job.input, job.output
     check_paths(job)
     src_report_path = source_report_path(plan_path)
     src_report = _read_source_report(src_report_path)
@@ -375,90 +428,58 @@ def _rerender(input_path: Path, plan_path: Path, overrides_path: Path | None, ou
     info = probe(input_path)
     if (info.width, info.height) != (plan.width, plan.height):
         raise ConfigError(f"the recording is {info.width}x{info.height}, the plan {plan.width}x{plan.height}", path=input_path)
-    side = load_sidecar(sidecar)
+    side = load_sidecar(job.sidecar)
     grant: UnhideGrant | None = None
     if ov is not None and ov.unhides():
         grant = authorise_unhide(input_path, plan, src_report, logged=logs, user=user, os_user=os_user)
         base.update(user=grant.user, os_user=grant.os_user, access_rule=grant.rule)
         if grant.audit_log is not None:
             logs.append(grant.audit_log)
-    new_plan = apply_overrides(plan, ov) if ov is not None else plan
-    unhidden = unhidden_hashes(plan, ov) if ov is not None else set()
-
-    audio_src = Path(audio) if audio else (input_path if info.has_audio else None)
-    t = time.monotonic()
-    track = read_audio(audio_src) if audio_src is not None else None
-    timings.add("audio_decode", time.monotonic() - t)
+    audio_src = Path(job.audio) if job.audio else (input_path if info.has_audio else None)
+    with timings.stage("audio_decode"):
+        track = read_audio(audio_src) if audio_src is not None else None
     baseline, no_baseline = verified_baseline(src_report, src_report_path, plan_sha, report_key, job)
+    return _Rendering(job=job, plan=plan, plan_sha=plan_sha, new_plan=apply_overrides(plan, ov) if ov is not None else plan,
+                      ov=ov, unhidden=unhidden_hashes(plan, ov) if ov is not None else set(), grant=grant, info=info, side=side,
+                      report_key=report_key, key=key, src_report=src_report, src_report_path=src_report_path, track=track,
+                      baseline=baseline, no_baseline=no_baseline)
 
-    def get_models() -> Models:  # loaded only when a full verification, or an OCR read, needs them
-        nonlocal models
-        if models is None:
-            t = time.monotonic()
-            models = load_models(cfg, asr_model=asr_model, need_audio=track is not None)
-            timings.add("load_models", time.monotonic() - t)
-        return models
 
-    written: list[Path] = []
-    try:
-        with atomic_path(output) as tmp:
-            t = time.monotonic()
-            out_audio = output_audio(track, new_plan, cfg, key or b"") if track is not None else None
-            n_written = render_video(input_path, tmp, info, new_plan, out_audio, cfg, timings)
-            timings.add("render_total", time.monotonic() - t)
-            if n_written == 0:
-                raise ProcessingError("render wrote no frame", path=input_path)
-            check_rendered_size(tmp, info, output)
-            verification: dict[str, Any] = {"enabled": cfg.policy.verify}
-            if cfg.policy.verify:
-                t = time.monotonic()
-                registry = verify_registry(new_plan, cfg, load_roster(roster), side.agent_employee_id, key, unhidden)
-                v = cfg.video
-                frame_s = 1.0 / float(info.avg_rate) if info.avg_rate else 0.1
-                delta = (reverify(tmp, baseline, plan, new_plan, registry, LazyOcr(lambda: (models or load_models(cfg, asr_model=asr_model, need_audio=False)).ocr), width=info.width,
-                                  height=info.height, frame_s=frame_s, threshold=v.change_threshold,
-                                  min_interval_s=cfg.policy.verify_min_interval_s, text_detector=v.text_detector)
-                         if baseline is not None else None)
-                if delta is not None:
-                    checked, problems, vstats = delta
-                    verification.update(mode="against_run", baseline_sha256=src_report["output"]["sha256"] if src_report else None,
-                                        frames_compared=checked.frames, max_noise_outside=checked.max_noise_outside,
-                                        boxes_rechecked=checked.boxes_rechecked)
-                else:
-                    why = no_baseline if baseline is None else "the renders differ beyond codec noise outside the overridden regions"
-                    models = get_models()
-                    problems, vstats = verify_output(tmp, new_plan, registry, models.ocr, models.transcriber if track is not None else None,
-                                                     width=info.width, height=info.height, threshold=v.change_threshold,
-                                                     min_interval_s=cfg.policy.verify_min_interval_s, text_detector=v.text_detector)
-                    verification.update(mode="full", why_full=why)
-                timings.add("verify", time.monotonic() - t)
-                verification.update(verification_record(problems, vstats),
-                                    registry={"roster_values": len(registry.known_values()), "hidden_hashes": len(registry.hidden)})
-                if problems:
-                    quarantine(job, tmp, new_plan, problems, verification)
-            report = build_report(job=job, info=info, plan=new_plan, sidecar=side, output_sha256=sha256_file(tmp),
-                                  screen_stats=_ZeroScreen(), timings=timings.stages, wall_s=time.monotonic() - t_start,
-                                  n_frames=n_written, audio=track, n_words=0, user=base["user"], version=__version__)
-            # no analysis ran: what it read is the run's report's
-            report["screen"] = (src_report or {}).get("screen")
-            report["speech"]["words"] = ((src_report or {}).get("speech") or {}).get("words")
-            report["verification"] = verification
-            report["rendered_from"] = {"plan": str(plan_path), "plan_sha256": plan_sha, "input_sha256": plan.input_sha256,
-                                       "report": str(src_report_path) if src_report is not None else None}
-            report["overrides"] = None if ov is None else {**ov.record(), "file": str(overrides_path),
-                                                            "unhidden_value_hashes": sorted(unhidden),
-                                                            "access_rule": None if grant is None else grant.rule}
-            write_plan_and_report(job, new_plan, report, report_key, side.agent_employee_id, written)
-            if logs:
-                for item in ov.items() if ov is not None else []:
-                    append("override", **item, result="applied")
-                append("render", result="published", input_sha256=plan.input_sha256, output_sha256=report["output"]["sha256"],
-                       exit_code=0)
-    except BaseException:
-        for p in written:
-            p.unlink(missing_ok=True)
-        raise
-    return report
+def _verify(r: _Rendering, tmp: Path, models: Models | None, timings: Timings) -> dict[str, Any]:
+    """Verification of a render: against the run's verified output where the two renders
+    differ only where the overrides did (``reverify``), else a full re-read."""
+    job, cfg, info = r.job, r.job.config, r.info
+    verification: dict[str, Any] = {"enabled": cfg.policy.verify}
+    if not cfg.policy.verify:
+        return verification
+    v = cfg.video
+    with timings.stage("verify"):
+        registry = verify_registry(r.new_plan, cfg, load_roster(job.roster), r.side.agent_employee_id, r.key, r.unhidden)
+        frame_s = 1.0 / float(info.avg_rate) if info.avg_rate else 0.1
+        lazy = LazyOcr(lambda: (models or load_models(cfg, asr_model=job.asr_model, need_audio=False)).ocr)
+        delta = (reverify(tmp, r.baseline, r.plan, r.new_plan, registry, lazy, width=info.width, height=info.height,
+                          frame_s=frame_s, threshold=v.change_threshold, min_interval_s=cfg.policy.verify_min_interval_s,
+                          text_detector=v.text_detector)
+                 if r.baseline is not None else None)
+        if delta is not None:
+            checked, problems, vstats = delta
+            verification.update(mode="against_run", baseline_sha256=r.src_report["output"]["sha256"] if r.src_report else None,
+                                frames_compared=checked.frames, max_noise_outside=checked.max_noise_outside,
+                                boxes_rechecked=checked.boxes_rechecked)
+        else:
+            why = r.no_baseline if r.baseline is None else "the renders differ beyond codec noise outside the overridden regions"
+            if models is None:  # loaded only when a full verification needs them
+                with timings.stage("load_models"):
+                    models = load_models(cfg, asr_model=job.asr_model, need_audio=r.track is not None)
+            problems, vstats = verify_output(tmp, r.new_plan, registry, models.ocr, models.transcriber if r.track is not None else None,
+                                             width=info.width, height=info.height, threshold=v.change_threshold,
+                                             min_interval_s=cfg.policy.verify_min_interval_s, text_detector=v.text_detector)
+            verification.update(mode="full", why_full=why)
+    verification.update(verification_record(problems, vstats),
+                        registry={"roster_values": len(registry.known), "hidden_hashes": len(registry.hidden)})
+    if problems:
+        quarantine(job, tmp, r.new_plan, problems, verification)
+    return verification
 
 
 __all__ = ["VerifyRegistry", "authorise_unhide", "check_plan", "rerender", "source_report_path"]

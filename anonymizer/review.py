@@ -525,9 +525,9 @@ def check_page_path(html_path: Path, inputs: ReviewInputs, *, original: Path | N
     """The page must not overwrite what it is made from or anything of the deployment: the
     report, the plan, the output video, the original recording (``original``, else the one
     the report names when it is found) and the deployment's files (:func:`deployment_files`).
-    Compared by resolved path and inode (:func:`anonymizer.pipeline.same_file`); refused with
+    Compared by resolved path and inode (:func:`anonymizer.job.same_file`); refused with
     ConfigError (exit 2) naming the page's path."""
-    from anonymizer.pipeline import same_file
+    from anonymizer.job import same_file
 
     named = [("report", inputs.report_path), ("plan", inputs.plan_path), ("output video", inputs.output_path)]
     if original is None:

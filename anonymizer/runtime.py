@@ -18,10 +18,14 @@ import ctypes
 import dataclasses
 import logging
 import re
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 from anonymizer.config import Config, RuntimeConfig
 from anonymizer.errors import ConfigError
+from anonymizer.ocr import EasyOcrEngine, OcrEngine, available_cpus, cpu_threads
+from anonymizer.speech import Transcriber, WhisperTranscriber
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +125,7 @@ def resolve_device(requested: str) -> DeviceChoice:
     kind, index = parse_device(requested)
     if kind == "cpu":
         return DeviceChoice("cpu", "asked for (--device cpu)")
-    # CTranslate2 first: Whisper then keeps its own OpenMP runtime (pipeline.asr_threads).
+    # CTranslate2 first: Whisper then keeps its own OpenMP runtime (asr_threads, below).
     why_not = probe_ctranslate2(index) or probe_torch(index)
     if kind == "cuda":
         if why_not is not None:
@@ -161,3 +165,43 @@ def check_runtime(config: Config, requested: str) -> DeviceChoice:
         if encoder != rt.encoder:
             raise ConfigError(f"this worker cannot use the batch's encoder {rt.encoder}: {why}")
     return choice
+
+
+@dataclass
+class Models:
+    """Loaded once per process; a batch reuses them for every file."""
+
+    ocr: OcrEngine
+    transcriber: Transcriber | None
+
+
+def asr_threads(threads: int, cpus: int, *, shared_openmp: bool) -> int:
+    """Intra-op threads for Whisper in a process whose OCR uses ``threads`` of ``cpus``.
+
+    CTranslate2 (Whisper) ships its own libgomp, but when torch (EasyOCR, and spaCy through
+    thinc) is loaded first, both run in torch's OpenMP runtime. libgomp stops spin-waiting
+    between parallel regions once it manages more threads than the process has CPUs; the
+    recogniser's many small ops then sleep and wake their threads each time. On 2 cores,
+    EasyOCR read the same 60 text lines in 1.5 s before Whisper had run and 7.3 s after, for
+    the rest of the process (verification, every later file of a batch). So with a shared
+    runtime Whisper's team is sized to keep the two within the CPUs; tiny and base gain
+    nothing from a second thread on 2 cores (60 s of speech: 1.66 s with 1, 1.72 s with 2).
+    ``benchmarks/bench_recogniser.py`` measures it side by side."""
+    if not shared_openmp:
+        return threads
+    return max(1, min(threads, cpus - threads + 1))
+
+
+def load_models(config: Config, *, asr_model: Path | None = None, device: str | None = None, need_audio: bool = True) -> Models:
+    """EasyOCR and Whisper on ``device`` ("cpu" or "cuda:N"; default ``config.runtime.device``)."""
+    device = device or config.runtime.device
+    threads = cpu_threads()
+    # Whisper first: CTranslate2 then binds to its own OpenMP runtime (see asr_threads), and
+    # it sets the OpenMP thread count of the thread that loads it, which EasyOcrEngine then
+    # sets back to ``threads`` for torch.
+    shared = "torch" in sys.modules and "ctranslate2" not in sys.modules
+    transcriber = (WhisperTranscriber(asr_model, language=config.audio.language, device=device,
+                                      threads=asr_threads(threads, available_cpus(), shared_openmp=shared))
+                   if need_audio else None)
+    ocr = EasyOcrEngine(device=device, threads=threads, detector=config.video.text_detector == "craft")
+    return Models(ocr=ocr, transcriber=transcriber)

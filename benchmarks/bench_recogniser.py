@@ -18,7 +18,7 @@ transcribed the recording's audio in the same process, its models loaded:
 
 * ``load_models``: as the product loads them (Whisper first, on its own OpenMP runtime);
 * ``torch first, shared``: torch imported first, so both share its OpenMP runtime, with
-  Whisper on ``pipeline.asr_threads`` threads (what ``load_models`` falls back to then);
+  Whisper on ``runtime.asr_threads`` threads (what ``load_models`` falls back to then);
 * ``torch first, N threads``: as before the fix, Whisper on as many threads as the OCR.
 
 A child each: once a shared runtime manages more threads than the CPUs, the recogniser
@@ -104,7 +104,7 @@ def after_speech(video: Path, picks: set[int], threads: int, child: str) -> dict
     from anonymizer.config import load_config
     from anonymizer.media import iter_frames, read_audio, resample_mono
     from anonymizer.ocr import EasyOcrEngine, available_cpus
-    from anonymizer.pipeline import asr_threads, load_models
+    from anonymizer.runtime import asr_threads, load_models
     from anonymizer.screen.inklines import text_boxes
     from anonymizer.speech import WhisperTranscriber
 

@@ -404,8 +404,8 @@ def bench_call(seed: int, work: Path, cfg: Any, transcribers: dict[str, Any]) ->
     from anonymizer.detect import Detector
     from anonymizer.detect.roster import load_roster
     from anonymizer.media.audio import read_audio
-    from anonymizer.pipeline import apply_audio
     from anonymizer.plan import Plan, bleep_summary, value_hasher
+    from anonymizer.render import apply_audio
     from anonymizer.speech.spans import hear, transcript_spans
 
     wav, truth_path, roster_path = generate(work / f"c{seed}", seed)

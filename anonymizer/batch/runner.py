@@ -56,7 +56,7 @@ class BatchOptions:
     asr_model: Path | None = None
     device: str = "auto"
     # In-process only (tests, benchmarks): a module-level function with
-    # ``pipeline.load_models``' signature; None loads the real models. Not a CLI option.
+    # ``runtime.load_models``' signature; None loads the real models. Not a CLI option.
     models_factory: Callable[..., Any] | None = None
 
 

@@ -55,7 +55,7 @@ class WorkerSpec:
     # "cpu" or "cuda:N", as the batch resolved it (``config.runtime.device``); "auto": the
     # config's device. A worker that cannot run it, or the config's encoder, refuses to start.
     device: str = "auto"
-    # A module-level function with ``pipeline.load_models``' signature (None: that one).
+    # A module-level function with ``runtime.load_models``' signature (None: that one).
     # A callable, never a name to import: nothing on the command line or in the
     # environment can make a worker load code (issue 15, 11). Tests pass fakes in-process.
     models_factory: Callable[..., Any] | None = None
@@ -131,7 +131,7 @@ class Loaded:
         self.device = check_runtime(spec.config, spec.device).device
         self.gpu = self.device != "cpu"
         if spec.models_factory is None:
-            from anonymizer.pipeline import load_models as factory
+            from anonymizer.runtime import load_models as factory
         else:
             factory = spec.models_factory
         self.models = factory(spec.config, asr_model=Path(spec.asr_model) if spec.asr_model else None, device=self.device, need_audio=True)

@@ -31,7 +31,7 @@ Rules, all fail-closed:
     ``CALL_TIME_SLACK_S``, clock skew between CTI and recorder; it is then clipped). If the
     media duration is unknown, known call times cannot be checked and are refused.
 ``still_image``
-    Applied by ``pipeline.refuse_still_video`` (it decodes, so it runs after these): a video
+    Applied by ``screen.analyse.refuse_still_video`` (it decodes, so it runs after these): a video
     whose changed area over the whole recording stays under 0.25 % of the frame is a
     screenshot in disguise. Area, not the largest pixel difference, so codec noise or a few
     sprinkled pixels do not make a still image a recording.

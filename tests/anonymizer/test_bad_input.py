@@ -220,7 +220,7 @@ def test_looped_screenshot_with_sparse_noise_is_refused(tmp_path: Path) -> None:
     """Issue 15: a real screenshot looped into a 4 s lossy H.264, with noise sprinkled on
     every frame. The largest pixel difference is large, the area that changed is not."""
     from anonymizer.errors import PolicyRefusal
-    from anonymizer.pipeline import refuse_still_video
+    from anonymizer.screen.analyse import refuse_still_video
 
     rng = np.random.default_rng(7)
     shot = _screen("Jean Dupont")
@@ -233,7 +233,7 @@ def test_looped_screenshot_with_sparse_noise_is_refused(tmp_path: Path) -> None:
 def test_typing_and_moving_region_are_recordings(tmp_path: Path) -> None:
     """Real screen activity passes the still-image gate: a short name typed into a field
     (once a character is there), or a small window moving across the screen."""
-    from anonymizer.pipeline import refuse_still_video
+    from anonymizer.screen.analyse import refuse_still_video
 
     rng = np.random.default_rng(8)
     name = "Jean Dupont"

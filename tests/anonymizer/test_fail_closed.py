@@ -10,9 +10,11 @@ from typing import Any
 
 import pytest
 
-from anonymizer import pipeline
-from anonymizer.config import load_config
+from anonymizer import job as job_files
+from anonymizer import pipeline, render
+from anonymizer.config import Config, OutputConfig, PolicyConfig, load_config
 from anonymizer.errors import ConfigError, ProcessingError
+from anonymizer.screen import analyse as screen_analyse
 from benchmarks.corpus import RecordingPaths, generate
 
 
@@ -92,7 +94,8 @@ def no_decoding(monkeypatch: pytest.MonkeyPatch) -> pipeline.Models:
         raise AssertionError("the media was read before the paths were checked")
 
     monkeypatch.setattr(pipeline, "probe", decoded)
-    monkeypatch.setattr(pipeline, "iter_frames", decoded)
+    monkeypatch.setattr(screen_analyse, "iter_frames", decoded)
+    monkeypatch.setattr(render, "iter_frames", decoded)
     return pipeline.Models(ocr=None, transcriber=None)  # type: ignore[arg-type]
 
 
@@ -207,27 +210,30 @@ def test_unusable_quarantine_found_before_decoding(small: RecordingPaths, tmp_pa
 def test_unusable_audit_log_found_before_decoding(small: RecordingPaths, tmp_path: Path, no_decoding: pipeline.Models) -> None:
     for log, needle in ((tmp_path, "audit log is a folder"), (unwritable_dir(tmp_path) / "audit.jsonl", "audit log folder is not writable"),
                         (tmp_path / "nope" / "audit.jsonl", "audit log folder does not exist")):
-        job = pipeline.Job(input=small.video, output=tmp_path / "c.mp4", config=load_config(_policy(tmp_path, f'audit_log = "{log}"\n')))
+        # built in code: a policy file naming a folder that does not exist is refused as it is read (below)
+        job = pipeline.Job(input=small.video, output=tmp_path / "c.mp4", config=Config(policy=PolicyConfig(audit_log=str(log))))
         with pytest.raises(ConfigError, match=needle) as info:
             pipeline.run(job, no_decoding)
         assert info.value.exit_code == 2
+    with pytest.raises(ConfigError, match=r"policy\.audit_log: the folder .* does not exist"):
+        load_config(_policy(tmp_path, f'audit_log = "{tmp_path / "nope" / "audit.jsonl"}"\n'))
 
 
 def test_default_quarantine_is_private_state(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     job = pipeline.Job(input=tmp_path / "in.mp4", output=tmp_path / "out" / "c.mp4", config=load_config(None))
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
-    assert pipeline.quarantine_dir(job) == tmp_path / "state" / "anonymizer" / "quarantine"
+    assert job_files.quarantine_dir(job) == tmp_path / "state" / "anonymizer" / "quarantine"
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     for value in ("", "relative/state"):  # unset or relative: the XDG default
         monkeypatch.setenv("XDG_STATE_HOME", value)
-        assert pipeline.quarantine_dir(job) == tmp_path / "home" / ".local" / "state" / "anonymizer" / "quarantine"
-    pipeline.check_quarantine(pipeline.quarantine_dir(job), [tmp_path / "out"])
-    assert stat.S_IMODE(pipeline.quarantine_dir(job).stat().st_mode) == 0o700
+        assert job_files.quarantine_dir(job) == tmp_path / "home" / ".local" / "state" / "anonymizer" / "quarantine"
+    job_files.check_quarantine(job_files.quarantine_dir(job), [tmp_path / "out"])
+    assert stat.S_IMODE(job_files.quarantine_dir(job).stat().st_mode) == 0o700
     # `anonymizer run call.mp4` from the home folder: the default quarantine lies below the
     # output folder, but under a hidden one, which is not published
-    pipeline.check_quarantine(pipeline.quarantine_dir(job), [tmp_path / "home"])
+    job_files.check_quarantine(job_files.quarantine_dir(job), [tmp_path / "home"])
     with pytest.raises(ConfigError, match="must not be inside the output folder"):
-        pipeline.check_quarantine(tmp_path / "home" / "shared" / "quarantine", [tmp_path / "home"])
+        job_files.check_quarantine(tmp_path / "home" / "shared" / "quarantine", [tmp_path / "home"])
 
 
 def test_bad_report_key_found_before_decoding(small: RecordingPaths, tmp_path: Path, no_decoding: pipeline.Models) -> None:
@@ -248,10 +254,14 @@ def test_missing_or_short_hash_key_found_before_decoding(small: RecordingPaths, 
     short = tmp_path / "short.key"
     short.write_bytes(b"0123456789")
     for key, needle in ((tmp_path / "missing.key", "cannot read hash key"), (short, "holds 10 bytes; it needs at least 32")):
-        policy = tmp_path / "policy.toml"
-        policy.write_text(f'[output]\nhash_key_file = "{key}"\n')
-        job = pipeline.Job(input=small.video, output=tmp_path / "c.mp4", config=load_config(policy))
+        # built in code: a policy file naming a missing key is refused as it is read (below)
+        job = pipeline.Job(input=small.video, output=tmp_path / "c.mp4", config=Config(output=OutputConfig(hash_key_file=str(key))))
         with pytest.raises(ConfigError, match=needle) as info:
             pipeline.run(job, no_decoding)
         assert info.value.exit_code == 2 and str(key) in str(info.value)
         assert not (tmp_path / "c.mp4").exists()
+    policy = tmp_path / "policy.toml"
+    policy.write_text(f'[output]\nhash_key_file = "{tmp_path / "missing.key"}"\n')
+    with pytest.raises(ConfigError, match=r"output\.hash_key_file: .* does not exist") as info:
+        load_config(policy)
+    assert info.value.exit_code == 2 and info.value.path == str(policy)

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from anonymizer.ocr import EasyOcrEngine
-from anonymizer.pipeline import asr_threads
+from anonymizer.runtime import asr_threads
 from tests.anonymizer.test_screen import _frame
 
 
@@ -37,7 +37,7 @@ if sys.argv[1] == "torch-first":
     import torch
 from anonymizer.config import load_config
 from anonymizer.ocr import available_cpus, cpu_threads
-from anonymizer.pipeline import asr_threads, load_models
+from anonymizer.runtime import asr_threads, load_models
 m = load_models(load_config(None))
 import torch
 print(json.dumps({"asr": m.transcriber.threads, "torch": torch.get_num_threads(), "threads": cpu_threads(),

@@ -10,8 +10,9 @@ import numpy as np
 
 from anonymizer.config import load_config
 from anonymizer.media import iter_frames, probe, read_audio, write_recording
-from anonymizer.pipeline import Timings, apply_audio, render_video, trim_audio
 from anonymizer.plan import AudioSpan, Plan, PlanBox, Window
+from anonymizer.render import apply_audio, render_video, trim_audio
+from anonymizer.timings import Timings
 from tests.anonymizer.test_media import make_clip
 
 

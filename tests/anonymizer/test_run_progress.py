@@ -11,7 +11,7 @@ import pytest
 from anonymizer.batch.progress import StageProgress
 from anonymizer.config import load_config
 from anonymizer.media import AudioTrack
-from anonymizer.pipeline import voice_channels, voice_plan
+from anonymizer.render import voice_channels, voice_plan
 
 
 def test_progress_draws_stage_frames_and_eta_on_a_terminal() -> None:

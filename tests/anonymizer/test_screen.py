@@ -257,8 +257,9 @@ def test_pixels_outside_the_business_windows_are_never_analysed(tmp_path: Path, 
 
     from anonymizer.config import load_config
     from anonymizer.media import probe
-    from anonymizer.pipeline import Timings, analyse_screen
     from anonymizer.plan import Window
+    from anonymizer.screen.analyse import analyse_screen
+    from anonymizer.timings import Timings
 
     video = tmp_path / "screen.mp4"
     with av.open(str(video), "w") as out:

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from anonymizer import pipeline
+from anonymizer import pipeline, render
 from anonymizer.config import load_config
 from anonymizer.errors import VerificationError
 from anonymizer.media import read_audio
@@ -22,7 +22,7 @@ from benchmarks.corpus import RecordingPaths
 def do_nothing_renderer(src: Path, dst: Path, info: Any, plan: Any, audio: Any, cfg: Any, timings: Any) -> int:
     """Encodes the original frames and the original audio: a broken redaction stage."""
     empty = dataclasses.replace(plan, boxes=[], windows=[])
-    return pipeline.render_video(src, dst, info, empty, read_audio(src), cfg, timings)
+    return render.render_video(src, dst, info, empty, read_audio(src), cfg, timings)
 
 
 def test_do_nothing_renderer_is_quarantined(sample: RecordingPaths, tmp_path: Path, private_state: Path) -> None:

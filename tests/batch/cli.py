@@ -1,6 +1,6 @@
 """``python -m tests.batch.cli FACTORY batch INBOX --out OUTBOX ...``: the production
 ``anonymizer`` command line, run with a test model set (FACTORY: ``module:function`` with
-``pipeline.load_models``' signature, e.g. ``tests.batch.fakes:load_models``).
+``runtime.load_models``' signature, e.g. ``tests.batch.fakes:load_models``).
 
 The production command line cannot choose the models (issue 15, 11: its hidden
 ``--models-factory`` loaded any ``module:function``). This harness lives in the test tree

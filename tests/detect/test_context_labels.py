@@ -8,8 +8,9 @@ import pytest
 
 from anonymizer.config import Config
 from anonymizer.detect import Detector
-from anonymizer.detect.labels import context_findings, is_ui_text
-from anonymizer.pipeline import screen_boxes, unsure_candidates
+from anonymizer.detect.labels import is_ui_text
+from anonymizer.screen.context import context_findings
+from anonymizer.screen.findings import screen_boxes, unsure_candidates
 from anonymizer.screen.layout import build_lines
 from anonymizer.types import Box, TextBox
 
@@ -214,7 +215,7 @@ def test_reference_values_are_not_identifiers(detector: Detector) -> None:
 def test_a_ticking_clock_is_the_same_line_to_the_detector(detector: Detector) -> None:
     """A status bar whose clock ticks is analysed once, not once a second (the calm 10-min
     benchmark spent 45 s in detection), and what it holds is still found."""
-    from anonymizer.pipeline import screen_findings
+    from anonymizer.screen.findings import screen_findings
 
     for sec in range(3):
         found = screen_findings([tb(10, 10, "Logged in as cdubois  Ext. 4127"), tb(400, 10, f"12:24:5{sec}")], detector, Config())

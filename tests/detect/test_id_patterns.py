@@ -61,7 +61,7 @@ def test_detector_uses_them_only_when_configured() -> None:
 def test_screen_ids_join_the_registry() -> None:
     """A policy id or a French id seen on screen is searched for everywhere afterwards
     (here: in a transcript line where no recognizer would find it)."""
-    from anonymizer.pipeline import register_screen
+    from anonymizer.screen.findings import register_screen
     from anonymizer.types import Box, TextBox
 
     det = Detector(DetectConfig(id_patterns=(IdPattern("CONTRACT_ID", r"CT-\d{4}-\d{6}", ("contrat",), 0.6),)))

@@ -10,7 +10,7 @@ import pytest
 from anonymizer.config import Config, RedactConfig, load_config
 from anonymizer.detect import Detector
 from anonymizer.errors import ConfigError
-from anonymizer.pipeline import screen_boxes, screen_findings
+from anonymizer.screen.findings import screen_boxes, screen_findings
 from anonymizer.speech.spans import detect_audio
 from anonymizer.types import Box, TextBox, Word
 from tests.conftest import anonymizer_cmd

@@ -213,7 +213,7 @@ def test_ink_the_detector_did_not_read_is_kept_as_unreadable_text(detector: str)
     assert not any(tb.box.y1 < 60 for tb in unread)  # the title was read: not unsure
     # and the pipeline hides it as unsure
     from anonymizer.config import Config
-    from anonymizer.pipeline import unsure_candidates
+    from anonymizer.screen.findings import unsure_candidates
     from anonymizer.screen.tracks import unsure_boxes
     v = Config().video
     hidden = unsure_boxes(unsure_candidates(st.texts), conf=v.unsure_conf, min_digits=v.unsure_min_digits, pad_px=0,

@@ -12,8 +12,8 @@ import pytest
 from anonymizer.config import Config
 from anonymizer.detect import Detector
 from anonymizer.media import AudioTrack
-from anonymizer.pipeline import apply_audio
 from anonymizer.plan import ALL_CHANNELS, AudioSpan, Plan, bleep_summary
+from anonymizer.render import apply_audio
 from anonymizer.speech import Transcriber
 from anonymizer.speech.spans import Heard, detect_audio, hear, listen, merge_spans, transcript_spans, two_speakers
 from anonymizer.types import Word
