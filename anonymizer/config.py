@@ -1,8 +1,13 @@
 """Run configuration: one TOML policy file plus CLI flags, validated once at start.
 
-Every section is a frozen dataclass; unknown sections or keys, wrong types and out-of-range
-values are ``ConfigError``. ``Config.digest()`` (sha256 of the canonical JSON) goes into
-every plan, report and audit record so a result can be tied to the exact settings.
+Every section is a frozen dataclass; each key is declared once, with :func:`setting`: its
+default, type, range or choices and meaning sit beside the field, and ``Config.validate``
+checks them all in one loop. Unknown sections or keys, wrong types, out-of-range values,
+a ``hash_key_file`` that cannot be read and an ``audit_log`` in a folder that does not exist
+are ``ConfigError``. ``anonymizer.config_doc`` prints the same declarations as the policy's
+JSON Schema and the configuration reference. ``Config.digest()`` (sha256 of the canonical
+JSON) goes into every plan, report and audit record so a result can be tied to the exact
+settings.
 """
 
 from __future__ import annotations
@@ -14,7 +19,8 @@ import math
 import os
 import re
 import tomllib
-from dataclasses import dataclass, field, fields
+from collections.abc import Callable
+from dataclasses import Field, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -49,71 +55,125 @@ ENTITY_TYPES = (
 )
 CATEGORIES = ("customer", "colleague", "agent")  # whose data a finding is (Finding.category)
 ACTIONS = ("redact", "keep")
+PATH_RULES = {  # setting(path=...): what a non-empty path must be, as the reference says it
+    "absolute": "an absolute path",
+    "file": "a readable regular file",
+    "folder": "in a folder that exists",
+}
+
+
+def setting(default: Any, *, help: str, lo: float | None = None, hi: float | None = None, choices: tuple[str, ...] = (),
+            items: tuple[str, ...] = (), noun: str = "", min_items: int = 0, pattern: str = "",
+            valid: Callable[[str], bool] | None = None, must: str = "", path: str = "", required: bool = False) -> Any:
+    """One key of the policy file: its ``default`` and, beside it, what it may be and what it
+    means (``help``). ``lo``..``hi``: an inclusive range; ``choices``: the allowed values;
+    ``items``: the values a list may hold (any other is an unknown ``noun``);
+    ``min_items``: a list's least length; ``pattern`` (the whole value) or ``valid`` (a
+    test): a string's shape, described by ``must`` ("be ...", "look like ..."); ``path``:
+    a key of ``PATH_RULES``; ``required``: must be given (``id_patterns`` tables only).
+    ``Config.validate`` checks them; ``anonymizer.config_doc`` prints them."""
+    assert (lo is None) == (hi is None) and path in ("", *PATH_RULES) and bool(must) == bool(pattern or valid)
+    meta = {"help": help, "lo": lo, "hi": hi, "choices": choices, "items": items, "noun": noun, "min_items": min_items,
+            "pattern": pattern, "valid": valid, "must": must, "path": path, "required": required}
+    return field(default=default, metadata=meta)
+
+
+def settings(cls: type) -> list[Field[Any]]:
+    """The keys of a section (or of an ``id_patterns`` table), in file order."""
+    return [f for f in fields(cls) if f.metadata]
+
+
+def kind(f: Field[Any]) -> str:
+    """A key's TOML type: ``bool``, ``int``, ``float``, ``str``, ``strs`` (a list of strings)
+    or ``tables`` (``id_patterns``)."""
+    return {"bool": "bool", "int": "int", "float": "float", "str": "str", "tuple[str, ...]": "strs",
+            "tuple[IdPattern, ...]": "tables"}[str(f.type)]
+
+
+def _is_duration(text: str) -> bool:
+    return parse_duration_s(text) is not None
 
 
 @dataclass(frozen=True)
 class VideoConfig:
-    style: str = "fill"
-    pad_px: int = 3  # grown around every redacted box
-    pad_s: float = 0.2  # a box is shown this long before and after its track
-    tile_px: int = 16  # change-map tile size
-    change_threshold: int = 24  # luma difference that counts as a changed pixel
-    ocr_pad_px: int = 24  # a changed region is grown by this before OCR
-    text_detector: str = "ink"  # how text lines are found: "ink" (fast, screen text) or "craft" (EasyOCR's detector)
-    unsure_min_digits: int = 3  # low-confidence OCR text with this many digits is redacted
-    unsure_conf: float = 0.35
-    crf: int = 20
-    preset: str = "veryfast"
+    """How the screen video is redacted and encoded."""
+
+    style: str = setting("fill", choices=STYLES, help="how a redacted box is drawn: fill (irreversible, the default), blur or pixelate")
+    pad_px: int = setting(3, lo=0, hi=64, help="grown around every redacted box (pixels)")
+    pad_s: float = setting(0.2, lo=0.0, hi=5.0, help="a box is shown this long before and after its track (seconds)")
+    tile_px: int = setting(16, lo=4, hi=256, help="change-map tile size (pixels)")
+    change_threshold: int = setting(24, lo=1, hi=255, help="luma difference that counts as a changed pixel")
+    ocr_pad_px: int = setting(24, lo=0, hi=256, help="a changed region is grown by this before OCR (pixels)")
+    text_detector: str = setting("ink", choices=TEXT_DETECTORS,
+                                 help="how text lines are found: ink (from their ink, fast, screen text) or craft (EasyOCR's neural detector, slower)")
+    unsure_min_digits: int = setting(3, lo=1, hi=32, help="low-confidence OCR text (below twice unsure_conf) with this many digits is redacted")
+    unsure_conf: float = setting(0.35, lo=0.0, hi=1.0, help="OCR text read with less confidence than this is redacted (half-visible, garbled)")
+    crf: int = setting(20, lo=0, hi=51, help="libx264 quality (lower: better and larger)")
+    preset: str = setting("veryfast", choices=PRESETS, help="libx264 speed preset")
 
 
 @dataclass(frozen=True)
 class AudioConfig:
-    required: bool = True
-    mode: str = "tone"
-    tone_hz: float = 1000.0
-    pad_ms: int = 250
-    language: str = "en"
-    min_digits: int = 4  # a spoken run of this many digits is always redacted
-    unsure_prob: float = 0.5  # a word speech-to-text is less sure of is redacted (0: off)
-    bridge_ms: int = 1000  # two bleeps closer than this become one
-    voice: str = "keep"  # "disguise": the agent's voice (with stereo, the agent's channel; in mono the whole call) is transformed
-    customer_voice: str = "keep"  # stereo only: "disguise" transforms the customer's channel too
-    agent_channel: str = "left"  # stereo: the channel the agent speaks on ("left" or "right")
+    """How speech is found and bleeped, and whose voice is disguised."""
+
+    required: bool = setting(True, help="a recording without audio is an error (CLI: --no-audio)")
+    mode: str = setting("tone", choices=AUDIO_MODES, help="what replaces a bleeped span: a tone or silence")
+    tone_hz: float = setting(1000.0, lo=20.0, hi=8000.0, help="the tone's pitch (Hz)")
+    pad_ms: int = setting(250, lo=0, hi=5000, help="padding around every bleeped span (milliseconds)")
+    language: str = setting("en", choices=(*LANGUAGES, "auto"), help="the calls' language (fr and auto: the bundled multilingual model)")
+    min_digits: int = setting(4, lo=1, hi=32, help="a spoken run of this many digits is always redacted")
+    unsure_prob: float = setting(0.5, lo=0.0, hi=1.0, help="a word speech-to-text is less sure of than this is redacted (0: off)")
+    bridge_ms: int = setting(1000, lo=0, hi=10000, help="two bleeps closer than this become one (milliseconds)")
+    voice: str = setting("keep", choices=VOICES, help="disguise: the agent's voice (with stereo, the agent's channel; in mono the "
+                                                      "whole call) is transformed so colleagues cannot recognise it (CLI: --voice)")
+    customer_voice: str = setting("keep", choices=VOICES, help="stereo only: disguise transforms the customer's channel too")
+    agent_channel: str = setting("left", choices=CHANNELS, help="stereo: the channel the agent speaks on")
 
 
 @dataclass(frozen=True)
 class IdPattern:
     """A customer/contract id shape of this business (``[detect] id_patterns``)."""
 
-    name: str = ""  # entity type reported, e.g. CONTRACT_ID (required)
-    regex: str = ""  # Python regular expression of the whole id (required)
-    context: tuple[str, ...] = ()  # label words that raise the score when just before
-    score: float = 0.85
+    name: str = setting("", required=True, pattern=r"[A-Z][A-Z0-9_]{1,40}", must="be an upper-case entity name like CONTRACT_ID",
+                        help="entity type reported, e.g. CONTRACT_ID (not a built-in one)")
+    regex: str = setting("", required=True, help="Python regular expression of the whole id (must not match the empty string)")
+    context: tuple[str, ...] = setting((), help="label words that raise the score when just before the id")
+    score: float = setting(0.85, lo=0.35, hi=1.0, help="score of a match without a label word")
 
 
 @dataclass(frozen=True)
 class DetectConfig:
-    languages: tuple[str, ...] = ("en", "fr")
-    score_threshold: float = 0.35
-    entities: tuple[str, ...] = ENTITY_TYPES
-    id_patterns: tuple[IdPattern, ...] = ()
+    """What counts as personal data, in the screen's text and in speech."""
+
+    languages: tuple[str, ...] = setting(("en", "fr"), items=LANGUAGES, noun="language", help="languages the text is searched in")
+    score_threshold: float = setting(0.35, lo=0.0, hi=1.0, help="a finding scored below this is dropped")
+    entities: tuple[str, ...] = setting(ENTITY_TYPES, items=ENTITY_TYPES, noun="entity type",
+                                        help='the kinds of personal data redacted (FIELD: the value of a labelled field, "Nom", "Handled by"...)')
+    id_patterns: tuple[IdPattern, ...] = setting((), help="this business's own ids, always searched, e.g. "
+                                                          '`{name = "CONTRACT_ID", regex = "CT-\\\\d{8}", context = ["contrat"]}`')
 
 
 @dataclass(frozen=True)
 class PolicyConfig:
-    """CNIL guarantees (DESIGN.md section 7)."""
+    """The CNIL's guarantees for recording the screen with the call (staff training only,
+    known windows and call times, limited retention, every access logged) and the
+    deployment's files."""
 
-    purposes: tuple[str, ...] = ("training",)  # the only purpose the CNIL allows here
-    excluded_lines: tuple[str, ...] = ()  # phone lines never processed (staff representatives)
-    require_windows: bool = False  # refuse when no business-window rectangle is known
-    require_call_times: bool = False  # refuse when off-hook/on-hook times are unknown
-    retention_days: int = 30  # `anonymizer purge` deletes originals older than this
-    audit_log: str = ""  # hash-chained JSONL audit log; empty = none
-    quarantine_dir: str = ""  # outputs failing verification go here, never inside the output folder (default: $XDG_STATE_HOME/anonymizer/quarantine)
-    verify: bool = True  # re-read the output before publishing it
-    verify_min_interval_s: float = 0.5  # a changing redacted region is re-read at most this often (0: every change)
-    access_file: str = ""  # `anonymizer export`: who may export what (absolute path, owned by the service)
-    report_key_file: str = ""  # HMAC key (32+ random bytes, mode 0600) signing reports; export trusts only signed ones
+    purposes: tuple[str, ...] = setting(("training",), min_items=1, noun="purpose",
+                                        help="the sidecar purposes accepted (the CNIL allows training only)")
+    excluded_lines: tuple[str, ...] = setting((), help="phone lines never processed (staff representatives)")
+    require_windows: bool = setting(False, help="refuse when no business-window rectangle is known")
+    require_call_times: bool = setting(False, help="refuse when off-hook/on-hook times are unknown")
+    retention_days: int = setting(30, lo=0, hi=3650, help="`anonymizer purge` deletes originals older than this (days)")
+    audit_log: str = setting("", path="folder", help="hash-chained JSONL audit log; empty: none")
+    quarantine_dir: str = setting("", help="outputs failing verification go here, never inside the output folder "
+                                           "(empty: $XDG_STATE_HOME/anonymizer/quarantine)")
+    verify: bool = setting(True, help="re-read the output before publishing it")
+    verify_min_interval_s: float = setting(0.5, lo=0.0, hi=60.0,
+                                           help="a changing redacted region is re-read at most this often (seconds; 0: every change)")
+    access_file: str = setting("", path="absolute", help="`anonymizer export`: who may export what (owned by the service)")
+    report_key_file: str = setting("", path="absolute",
+                                   help="HMAC key (32+ random bytes, mode 0600) signing reports; export trusts only signed ones")
 
     def quarantine_path(self) -> Path:
         """Where outputs that fail verification go: ``quarantine_dir``, else
@@ -131,9 +191,10 @@ class RedactConfig:
     """Per category of person: redact or keep. A trainer may keep the recorded agent's own
     name and login readable; customers and colleagues are redacted unless said otherwise."""
 
-    customer: str = "redact"
-    colleague: str = "redact"
-    agent: str = "redact"
+    customer: str = setting("redact", choices=ACTIONS, help="the caller: names, numbers, addresses... (anything not in the roster)")
+    colleague: str = setting("redact", choices=ACTIONS, help="roster employees other than the recorded agent")
+    agent: str = setting("redact", choices=ACTIONS,
+                         help="the recorded agent (sidecar agent_employee_id): name, id, login, email, extension")
 
     def keeps(self, category: str, entity_type: str = "") -> bool:
         """Is a finding of ``category`` kept readable? Values whose owner is unknown
@@ -145,20 +206,25 @@ class RedactConfig:
 
 @dataclass(frozen=True)
 class OutputConfig:
-    hash_key_file: str = ""  # HMAC key for value hashes in plans; empty = random per run
+    """The key of the value hashes that plans carry."""
+
+    hash_key_file: str = setting("", path="file", help="HMAC key (32+ bytes) for value hashes in plans and the voice disguise; "
+                                                       "empty: a random key per run (then `render` cannot reproduce a disguised voice)")
 
 
 @dataclass(frozen=True)
 class BatchConfig:
     """``anonymizer batch`` only: how many recordings, how long, how much memory. None of
-    it changes an output, so it is left out of ``Config.processing_digest()``."""
+    it changes an output, so it is left out of ``Config.processing_digest()`` (the
+    ``processing_sha256`` of ``anonymizer config show``)."""
 
-    quota_per_agent: int = 0  # at most this many recordings per agent per period (0: no quota)
-    quota_period: str = "7d"  # the quota's sliding window: Nh, Nd or Nw
-    max_attempts: int = 3  # a crashed, timed-out or failed recording is retried this many times in all
-    file_timeout_s: float = 3600.0  # wall-time limit for one recording
-    memory_mb: int = 6144  # memory cap of a worker process (beyond its loaded models)
-    settle_s: float = 120.0  # a recording (or companion) modified more recently than this is deferred: still being written
+    quota_per_agent: int = setting(0, lo=0, hi=1_000_000, help="at most this many recordings per agent per period (0: no quota)")
+    quota_period: str = setting("7d", valid=_is_duration, must="look like 24h, 7d or 4w", help="the quota's sliding window: Nh, Nd or Nw")
+    max_attempts: int = setting(3, lo=1, hi=100, help="a crashed, timed-out or failed recording is tried this many times in all")
+    file_timeout_s: float = setting(3600.0, lo=1.0, hi=7 * 86400.0, help="wall-time limit for one recording (seconds)")
+    memory_mb: int = setting(6144, lo=64, hi=1_048_576, help="memory cap of a worker process beyond its loaded models (MiB)")
+    settle_s: float = setting(120.0, lo=0.0, hi=86400.0,
+                              help="a recording (or companion) modified more recently than this is deferred: still being written (seconds)")
 
 
 @dataclass(frozen=True)
@@ -203,51 +269,51 @@ class Config:
         return hashlib.sha256(blob.encode()).hexdigest()
 
     def validate(self) -> Config:
-        v, a, d = self.video, self.audio, self.detect
-        _check(v.style in STYLES, f"video.style must be one of {STYLES}, not {v.style!r}")
-        _check(v.text_detector in TEXT_DETECTORS, f"video.text_detector must be one of {TEXT_DETECTORS}, not {v.text_detector!r}")
-        _check(a.mode in AUDIO_MODES, f"audio.mode must be one of {AUDIO_MODES}, not {a.mode!r}")
-        _check(a.language in (*LANGUAGES, "auto"), f"audio.language must be one of {(*LANGUAGES, 'auto')}")
-        _check(a.voice in VOICES, f"audio.voice must be one of {VOICES}, not {a.voice!r}")
-        _check(a.customer_voice in VOICES, f"audio.customer_voice must be one of {VOICES}, not {a.customer_voice!r}")
-        _check(a.agent_channel in CHANNELS, f"audio.agent_channel must be one of {CHANNELS}, not {a.agent_channel!r}")
-        _check(0 <= v.pad_px <= 64, "video.pad_px must be in 0..64")
-        _check(0.0 <= v.pad_s <= 5.0, "video.pad_s must be in 0..5")
-        _check(4 <= v.tile_px <= 256, "video.tile_px must be in 4..256")
-        _check(1 <= v.change_threshold <= 255, "video.change_threshold must be in 1..255")
-        _check(0 <= v.ocr_pad_px <= 256, "video.ocr_pad_px must be in 0..256")
-        _check(0 <= v.crf <= 51, "video.crf must be in 0..51")
-        _check(0.0 <= v.unsure_conf <= 1.0, "video.unsure_conf must be in 0..1")
-        _check(1 <= v.unsure_min_digits <= 32, "video.unsure_min_digits must be in 1..32")
-        _check(v.preset in PRESETS, f"video.preset must be one of {PRESETS}, not {v.preset!r}")
-        _check(0 <= a.pad_ms <= 5000, "audio.pad_ms must be in 0..5000")
-        _check(20.0 <= a.tone_hz <= 8000.0, "audio.tone_hz must be in 20..8000")
-        _check(1 <= a.min_digits <= 32, "audio.min_digits must be in 1..32")
-        _check(0.0 <= a.unsure_prob <= 1.0, "audio.unsure_prob must be in 0..1")
-        _check(0 <= a.bridge_ms <= 10000, "audio.bridge_ms must be in 0..10000")
-        _check(0.0 <= d.score_threshold <= 1.0, "detect.score_threshold must be in 0..1")
-        for lang in d.languages:
-            _check(lang in LANGUAGES, f"detect.languages: unknown language {lang!r}")
-        p = self.policy
-        _check(len(p.purposes) > 0, "policy.purposes must name at least one purpose")
-        _check(0 <= p.retention_days <= 3650, "policy.retention_days must be in 0..3650")
-        _check(0.0 <= p.verify_min_interval_s <= 60.0, "policy.verify_min_interval_s must be in 0..60")
-        for key in ("access_file", "report_key_file"):
-            value = getattr(p, key)
-            _check(not value or Path(value).is_absolute(), f"policy.{key} must be an absolute path, not {value!r}")
-        for cat in CATEGORIES:
-            action = getattr(self.redact, cat)
-            _check(action in ACTIONS, f"redact.{cat} must be one of {ACTIONS}, not {action!r}")
-        for ent in d.entities:
-            _check(ent in ENTITY_TYPES, f"detect.entities: unknown entity type {ent!r}")
-        b = self.batch
-        _check(0 <= b.quota_per_agent <= 1_000_000, "batch.quota_per_agent must be in 0..1000000")
-        _check(parse_duration_s(b.quota_period) is not None, "batch.quota_period must look like 24h, 7d or 4w")
-        _check(1 <= b.max_attempts <= 100, "batch.max_attempts must be in 1..100")
-        _check(1.0 <= b.file_timeout_s <= 7 * 86400.0, "batch.file_timeout_s must be in 1..604800")
-        _check(64 <= b.memory_mb <= 1_048_576, "batch.memory_mb must be in 64..1048576")
-        _check(0.0 <= b.settle_s <= 86400.0, "batch.settle_s must be in 0..86400")
+        """Every key of every policy section against its :func:`setting`; ``id_patterns``
+        were checked as they were read (:func:`_id_patterns`)."""
+        for section in SECTIONS:
+            check_settings(getattr(self, section), section)
         return self
+
+
+def check_settings(values: Any, where: str) -> None:
+    """The first key of ``values`` (a section, or one ``id_patterns`` table) that breaks its
+    :func:`setting` is a ConfigError: ``video.pad_px must be in 0..64``."""
+    for f in settings(type(values)):
+        m, value, name = f.metadata, getattr(values, f.name), f"{where}.{f.name}"
+        if m["lo"] is not None:
+            _check(m["lo"] <= value <= m["hi"], f"{name} must be in {number(m['lo'])}..{number(m['hi'])}")
+        if m["choices"]:
+            _check(value in m["choices"], f"{name} must be one of {m['choices']}, not {value!r}")
+        for item in value if m["items"] else ():
+            _check(item in m["items"], f"{name}: unknown {m['noun']} {item!r}")
+        if m["min_items"]:
+            _check(len(value) >= m["min_items"], f"{name} must name at least one {m['noun']}")
+        if m["pattern"] or m["valid"]:
+            ok = re.fullmatch(m["pattern"], value) is not None if m["pattern"] else m["valid"](value)
+            _check(ok, f"{name} must {m['must']}")
+        if m["path"] and value:
+            _check_path(name, value, m["path"])
+
+
+def _check_path(name: str, value: str, rule: str) -> None:
+    """``absolute``: wherever the command is started from, the same file; ``file`` (a key
+    read by every run): there and readable now, not after a whole analysis; ``folder`` (a
+    file appended to): its folder exists (whether it is writable is the run's check)."""
+    path = Path(value)
+    if rule == "absolute":
+        _check(path.is_absolute(), f"{name} must be an absolute path, not {value!r}")
+    elif rule == "file":
+        _check(path.exists(), f"{name}: {value} does not exist")
+        _check(path.is_file(), f"{name}: {value} is not a regular file")
+        _check(os.access(path, os.R_OK), f"{name}: {value} is not readable")
+    else:
+        _check(path.parent.exists(), f"{name}: the folder {path.parent} does not exist")
+
+
+def number(x: float) -> str:
+    """A range bound as the messages and the reference write it: ``0..64``, ``0.35..1``."""
+    return str(int(x)) if float(x).is_integer() else str(x)
 
 
 _UNITS_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
@@ -270,9 +336,9 @@ def _check(ok: bool, message: str) -> None:
         raise ConfigError(message)
 
 
-_SECTIONS = {f.name: f.type for f in fields(Config) if f.name not in ("source", "runtime")}  # runtime: --device, not the policy
-_CLASSES = {"video": VideoConfig, "audio": AudioConfig, "detect": DetectConfig, "policy": PolicyConfig, "redact": RedactConfig,
-            "output": OutputConfig, "batch": BatchConfig}
+# The policy file's sections, in file order (runtime: --device and the probes, not the policy).
+SECTIONS: dict[str, type] = {"video": VideoConfig, "audio": AudioConfig, "detect": DetectConfig, "policy": PolicyConfig,
+                             "redact": RedactConfig, "output": OutputConfig, "batch": BatchConfig}
 
 
 def _id_patterns(value: Any) -> tuple[IdPattern, ...]:
@@ -283,14 +349,13 @@ def _id_patterns(value: Any) -> tuple[IdPattern, ...]:
     for i, item in enumerate(value):
         where = f"[detect].id_patterns[{i}]"
         pattern = _coerce(f"detect.id_patterns[{i}]", IdPattern, item)
-        _check(bool(re.fullmatch(r"[A-Z][A-Z0-9_]{1,40}", pattern.name)), f"{where}.name must be an upper-case entity name like CONTRACT_ID")
+        check_settings(pattern, where)
         _check(pattern.name not in ENTITY_TYPES, f"{where}.name {pattern.name!r} is a built-in entity type")
         try:
             compiled = re.compile(pattern.regex)
         except re.error as exc:
             raise ConfigError(f"{where}.regex is not a valid regular expression: {exc}") from None
         _check(compiled.search("") is None, f"{where}.regex must not match the empty string")
-        _check(0.35 <= pattern.score <= 1.0, f"{where}.score must be in 0.35..1")
         out.append(pattern)
     names = [p.name for p in out]
     _check(len(names) == len(set(names)), "[detect].id_patterns: names must be unique")
@@ -298,31 +363,31 @@ def _id_patterns(value: Any) -> tuple[IdPattern, ...]:
 
 
 def _coerce(section: str, cls: type, raw: dict[str, Any]) -> Any:
-    known = {f.name: f for f in fields(cls)}
+    known = {f.name: f for f in settings(cls)}
     kwargs: dict[str, Any] = {}
     for key, value in raw.items():
         if key not in known:
             raise ConfigError(f"unknown key [{section}].{key} (known: {', '.join(sorted(known))})")
-        default = getattr(cls(), key)
-        if cls is DetectConfig and key == "id_patterns":
+        what = kind(known[key])
+        if what == "tables":
             value = _id_patterns(value)
-        elif isinstance(default, tuple):
+        elif what == "strs":
             if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
                 raise ConfigError(f"[{section}].{key} must be a list of strings")
             value = tuple(value)
-        elif isinstance(default, bool):
+        elif what == "bool":
             if not isinstance(value, bool):
                 raise ConfigError(f"[{section}].{key} must be true or false")
-        elif isinstance(default, float):
+        elif what == "float":
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise ConfigError(f"[{section}].{key} must be a number")
             if not math.isfinite(value):  # TOML has nan and inf; every range check is False on nan
                 raise ConfigError(f"[{section}].{key} must be a finite number, not {value}")
             value = float(value)
-        elif isinstance(default, int):
+        elif what == "int":
             if isinstance(value, bool) or not isinstance(value, int):
                 raise ConfigError(f"[{section}].{key} must be an integer")
-        elif isinstance(default, str) and not isinstance(value, str):
+        elif not isinstance(value, str):
             raise ConfigError(f"[{section}].{key} must be a string")
         kwargs[key] = value
     return cls(**kwargs)
@@ -342,12 +407,12 @@ def load_config(path: Path | None = None, overrides: dict[str, dict[str, Any]] |
         raw.setdefault(section, {}).update({k: v for k, v in values.items() if v is not None})
     parts: dict[str, Any] = {}
     for section, values in raw.items():
-        if section not in _CLASSES:
-            raise ConfigError(f"unknown section [{section}] (known: {', '.join(_SECTIONS)})", path=path)
+        if section not in SECTIONS:
+            raise ConfigError(f"unknown section [{section}] (known: {', '.join(SECTIONS)})", path=path)
         if not isinstance(values, dict):
             raise ConfigError(f"[{section}] must be a table", path=path)
         try:
-            parts[section] = _coerce(section, _CLASSES[section], values)
+            parts[section] = _coerce(section, SECTIONS[section], values)
         except ConfigError as exc:
             raise ConfigError(str(exc), path=path) from None
     try:

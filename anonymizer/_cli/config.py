@@ -1,4 +1,5 @@
-"""``anonymizer config show``: the settings a run would use, and their digests."""
+"""``anonymizer config show``: the settings a run would use, and their digests; ``config schema``
+and ``config reference``: the policy file's JSON Schema and its Markdown reference."""
 
 from __future__ import annotations
 
@@ -9,18 +10,7 @@ from typing import Any
 import click
 
 from anonymizer.config import load_config
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, dict):
-        return "{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + " }"
-    return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+from anonymizer.config_doc import reference, schema_text, toml_value
 
 
 def show_text(settings: dict[str, Any]) -> str:
@@ -31,7 +21,7 @@ def show_text(settings: dict[str, Any]) -> str:
     for section, values in settings.items():
         mark = "# " if section == "runtime" else ""
         lines.append(f"{mark}[{section}]")
-        lines += [f"{mark}{key} = {_toml_value(value)}" for key, value in values.items()]
+        lines += [f"{mark}{key} = {toml_value(value)}" for key, value in values.items()]
         lines.append("")
     return "\n".join(lines)
 
@@ -62,3 +52,14 @@ def register(cli: click.Group) -> None:
         click.echo(show_text(settings), nl=False)
         click.echo(f"# config_sha256 = {cfg.digest()}")
         click.echo(f"# processing_sha256 = {cfg.processing_digest()}  (all but [batch])")
+
+    @config_group.command("schema")
+    def schema() -> None:
+        """Print the JSON Schema of the policy file (docs/policy.schema.json)."""
+        click.echo(schema_text(), nl=False)
+
+    @config_group.command("reference")
+    def reference_cmd() -> None:
+        """Print the configuration reference in Markdown (docs/configuration.md): every key
+        with its type, default, range or choices and meaning."""
+        click.echo(reference(), nl=False)
