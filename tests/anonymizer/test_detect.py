@@ -6,8 +6,9 @@ from __future__ import annotations
 import pytest
 
 from anonymizer.config import DetectConfig
-from anonymizer.detect import Detector, ocr_canonical
+from anonymizer.detect import Detector
 from anonymizer.detect.roster import Employee
+from anonymizer.textnorm import ocr_canonical
 
 
 @pytest.fixture(scope="module")
