@@ -156,6 +156,20 @@ def append(log_path: Path, event: str, **fields: Any) -> str:
 _TYPES = {"seq": int, "time_utc": str, "prev": str, "event": str, "hash": str}
 
 
+def record_run(log_path: Path, *, input: str | Path, output: str | Path, config_sha256: str, result: str, exit_code: int,
+               input_sha256: str | None = None, output_sha256: str | None = None, rule: str | None = None,
+               reason: str | None = None) -> str:
+    """The one record a recording's run leaves (``run`` writes it; the batch writes it for a
+    worker that died before it could): ``published`` with the input's and output's sha256,
+    else ``quarantined``, ``refused`` or ``failed`` with the rule and the reason (500
+    characters at most)."""
+    where = {"os_user": os_user_name(), "input": str(input), "output": str(output), "config_sha256": config_sha256}
+    if result == "published":
+        return append(log_path, "run", **where, result=result, input_sha256=input_sha256, output_sha256=output_sha256,
+                      exit_code=exit_code)
+    return append(log_path, "run", **where, result=result, rule=rule, reason=(reason or "")[:500], exit_code=exit_code)
+
+
 def _check_record(raw: bytes) -> tuple[dict[str, Any] | None, str | None]:
     """Parse one line (without newline); return the record or what is wrong with it."""
     try:

@@ -62,20 +62,20 @@ def run(job: Job, models: Models | None = None, *, renderer: Callable[..., int] 
     log = Path(job.config.policy.audit_log) if job.config.policy.audit_log else None
     if log is not None:
         check_appendable(log, "audit log")  # before anything: a failure could not even be recorded
-    base = {"os_user": audit.os_user_name(), "input": str(job.input), "output": str(job.output), "config_sha256": job.config.digest()}
+    digest = job.config.digest()
 
     def before_publish(report: dict[str, Any]) -> None:
         if log is not None:
-            audit.append(log, "run", **base, result="published", input_sha256=report["input"]["sha256"],
-                         output_sha256=report["output"]["sha256"], exit_code=0)
+            audit.record_run(log, input=job.input, output=job.output, config_sha256=digest, result="published",
+                             input_sha256=report["input"]["sha256"], output_sha256=report["output"]["sha256"], exit_code=0)
 
     try:
         return _run(job, models, renderer=renderer, before_publish=before_publish, progress=progress)
     except BaseException as exc:
         if log is not None:
             result = "quarantined" if isinstance(exc, VerificationError) else "refused" if isinstance(exc, PolicyRefusal) else "failed"
-            audit.append(log, "run", **base, result=result, rule=getattr(exc, "rule", None), reason=str(exc)[:500],
-                         exit_code=getattr(exc, "exit_code", 1))
+            audit.record_run(log, input=job.input, output=job.output, config_sha256=digest, result=result,
+                             rule=getattr(exc, "rule", None), reason=str(exc), exit_code=getattr(exc, "exit_code", 1))
         raise
 
 

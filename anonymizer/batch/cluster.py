@@ -22,14 +22,14 @@ import threading
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from anonymizer.batch.worker import IsolatedWorker, Task, WorkerSpec
+from anonymizer.batch.worker import IsolatedWorker, Task, WorkerResult, WorkerSpec
 from anonymizer.errors import ConfigError
 
 _LOCK = threading.Lock()
 _WORKERS: dict[str, IsolatedWorker] = {}
 
 
-def process_on_worker(spec: WorkerSpec, task: Task, timeout_s: float, memory_mb: int) -> dict[str, Any]:
+def process_on_worker(spec: WorkerSpec, task: Task, timeout_s: float, memory_mb: int) -> WorkerResult:
     """Runs on a Dask worker: one recording in this worker's isolated child."""
     key = hashlib.sha256(pickle.dumps((spec, timeout_s, memory_mb))).hexdigest()
     with _LOCK:
@@ -37,7 +37,7 @@ def process_on_worker(spec: WorkerSpec, task: Task, timeout_s: float, memory_mb:
         if worker is None:
             worker = _WORKERS[key] = IsolatedWorker(spec, timeout_s=timeout_s, memory_mb=memory_mb)
         result = worker.run(task)
-    result["host"] = _host()
+    result.host = _host()
     return result
 
 
@@ -48,7 +48,7 @@ def _host() -> str:
 
 
 def run_on_cluster(address: str, spec: WorkerSpec, items: Iterable[tuple[Any, Task]], *, timeout_s: float,
-                   memory_mb: int) -> Iterator[tuple[Any, dict[str, Any]]]:
+                   memory_mb: int) -> Iterator[tuple[Any, WorkerResult]]:
     """Submit every task to the scheduler at ``address``; yield (item, result) as they end."""
     try:
         from distributed import Client, as_completed
@@ -68,8 +68,7 @@ def run_on_cluster(address: str, spec: WorkerSpec, items: Iterable[tuple[Any, Ta
             try:
                 result = fut.result()
             except Exception as exc:  # noqa: BLE001 - a lost Dask worker, a scheduler error: recorded, batch goes on
-                result = {"status": "crashed", "exit_code": 1, "reason": f"Dask task failed: {type(exc).__name__}: {exc}",
-                          "output_sha256": None, "media_s": 0.0}
+                result = WorkerResult.failure("crashed", f"Dask task failed: {type(exc).__name__}: {exc}")
             yield item, result
     finally:
         client.close()

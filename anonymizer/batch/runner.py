@@ -32,7 +32,7 @@ from anonymizer import audit
 from anonymizer.batch.discover import Recording, discover
 from anonymizer.batch.progress import Progress
 from anonymizer.batch.state import FINAL, RETRYABLE, StateDB
-from anonymizer.batch.worker import IsolatedWorker, Task, WorkerSpec
+from anonymizer.batch.worker import IsolatedWorker, Task, WorkerResult, WorkerSpec
 from anonymizer.config import Config, parse_duration_s
 from anonymizer.errors import ConfigError
 from anonymizer.fsutil import fsync_dir, sha256_file
@@ -225,7 +225,7 @@ def _remove_partials(output: str, status: str) -> str:
 
 
 def run_local(spec: WorkerSpec, items: Iterable[tuple[Any, Task]], *, workers: int, timeout_s: float,
-              memory_mb: int) -> Iterator[tuple[Any, dict[str, Any]]]:
+              memory_mb: int) -> Iterator[tuple[Any, WorkerResult]]:
     """A pool of ``workers`` isolated child processes, each with its own model set."""
     if "ANONYMIZER_THREADS" not in os.environ:  # the workers share the cores (inherited by spawn)
         os.environ["ANONYMIZER_THREADS"] = str(max(1, cpu_threads() // max(1, workers)))
@@ -234,7 +234,7 @@ def run_local(spec: WorkerSpec, items: Iterable[tuple[Any, Task]], *, workers: i
     for h in handles:
         pool.put(h)
 
-    def one(task: Task) -> dict[str, Any]:
+    def one(task: Task) -> WorkerResult:
         w = pool.get()
         try:
             return w.run(task)
@@ -242,7 +242,7 @@ def run_local(spec: WorkerSpec, items: Iterable[tuple[Any, Task]], *, workers: i
             pool.put(w)
 
     ex = cf.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="batch")
-    futures: dict[cf.Future[dict[str, Any]], Any] = {}
+    futures: dict[cf.Future[WorkerResult], Any] = {}
     try:
         futures = {ex.submit(one, task): item for item, task in items}
         for fut in cf.as_completed(futures):
@@ -286,6 +286,29 @@ def run_batch(opts: BatchOptions, *, progress: Progress | None = None, now: Call
 def _run(opts: BatchOptions, cfg: Config, db: StateDB, summary: Summary, progress: Progress | None,
          now: Callable[[], float]) -> None:
     chash = config_hash(cfg, opts.roster, opts.asr_model)
+    todo = _schedule(opts, cfg, db, summary, chash, now)
+    if progress is None:
+        progress = Progress(len(todo), sum(i.rec.size for i in todo), enabled=False)
+    else:
+        progress.total_files, progress.total_bytes = len(todo), max(1, sum(i.rec.size for i in todo))
+    if not todo:
+        return
+    spec = WorkerSpec(config=cfg, asr_model=str(opts.asr_model) if opts.asr_model else None, device=opts.device,
+                      models_factory=opts.models_factory)
+    tasks = [(item, _task(item, opts)) for item in todo]
+    task_of = {id(item): task for item, task in tasks}
+    runner = (run_local(spec, tasks, workers=opts.workers, timeout_s=cfg.batch.file_timeout_s, memory_mb=cfg.batch.memory_mb)
+              if opts.cluster is None else
+              _cluster(opts.cluster, spec, tasks, cfg))
+    for item, result in runner:
+        _record(item, result, task_of[id(item)], cfg, db, summary, chash, now)
+        progress.update(item.rec.rel, result.status, item.rec.size, result.media_s, result.reason)
+
+
+def _schedule(opts: BatchOptions, cfg: Config, db: StateDB, summary: Summary, chash: str,
+              now: Callable[[], float]) -> list[_Item]:
+    """The recordings to process now: settled, not a copy of another, not done or given up
+    with these settings, within the agent's quota. The others go into ``summary``."""
     recs, ignored = discover(opts.inbox, since_s=opts.since_s, now=now())
     summary.ignored = [{"path": i.path, "reason": i.reason} for i in ignored]
     summary.files = len(recs)
@@ -331,51 +354,37 @@ def _run(opts: BatchOptions, cfg: Config, db: StateDB, summary: Summary, progres
             if ihash not in counted:
                 scheduled[agent] = scheduled.get(agent, 0) + 1
         todo.append(_Item(rec, ihash, agent))
+    return todo
 
-    if progress is None:
-        progress = Progress(len(todo), sum(i.rec.size for i in todo), enabled=False)
-    else:
-        progress.total_files, progress.total_bytes = len(todo), max(1, sum(i.rec.size for i in todo))
-    if not todo:
+
+def _record(item: _Item, result: WorkerResult, task: Task, cfg: Config, db: StateDB, summary: Summary, chash: str,
+            now: Callable[[], float]) -> None:
+    """One recording's outcome into the state database, the summary and (for a worker that
+    died before it could) the audit log. ``result`` is updated to what is recorded."""
+    if result.status != "done":
+        result.reason += _remove_partials(task.output, result.status)
+    abandoned = _abandoned(item.rec, now(), cfg.batch.settle_s) if result.status == "deferred" else None
+    if abandoned is not None:  # never finished: a failure someone must look at, not a wait
+        result.status, result.exit_code = "bad_input", 3
+        result.reason = f"{result.reason or 'incomplete container'}; {abandoned}"
+    status = result.status
+    if status == "deferred":  # an unfinished container: no outcome to remember, next run tries again
+        summary.deferred.append({"path": item.rec.rel, "reason": result.reason})
         return
-    spec = WorkerSpec(config=cfg, asr_model=str(opts.asr_model) if opts.asr_model else None, device=opts.device,
-                      models_factory=opts.models_factory)
-    tasks = [(item, _task(item, opts)) for item in todo]
-    task_of = {id(item): task for item, task in tasks}
-    runner = (run_local(spec, tasks, workers=opts.workers, timeout_s=cfg.batch.file_timeout_s, memory_mb=cfg.batch.memory_mb)
-              if opts.cluster is None else
-              _cluster(opts.cluster, spec, tasks, cfg))
-    for item, result in runner:
-        status = str(result["status"])
-        if status != "done":
-            result["reason"] = str(result.get("reason") or "") + _remove_partials(task_of[id(item)].output, status)
-        abandoned = _abandoned(item.rec, now(), cfg.batch.settle_s) if status == "deferred" else None
-        if abandoned is not None:  # never finished: a failure someone must look at, not a wait
-            status = result["status"] = "bad_input"
-            result["exit_code"] = 3
-            result["reason"] = f"{result.get('reason') or 'incomplete container'}; {abandoned}"
-        if status == "deferred":  # an unfinished container: no outcome to remember, next run tries again
-            summary.deferred.append({"path": item.rec.rel, "reason": str(result.get("reason") or "")})
-            progress.update(item.rec.rel, status, item.rec.size, 0.0, str(result.get("reason") or ""))
-            continue
-        db.record(item.input_hash, chash, path=item.rec.rel, status=status, reason=str(result.get("reason") or ""),
-                  exit_code=int(result.get("exit_code", 1)), agent_id=item.agent, media_s=float(result.get("media_s") or 0.0),
-                  output_sha256=result.get("output_sha256"), now_epoch=now())
-        if "maxrss_kb" in result:
-            summary.worker_rss_kb.append(int(result["maxrss_kb"]))
-        if status == "done":
-            summary.done.append(item.rec.rel)
-            summary.media_s += float(result.get("media_s") or 0.0)
-        else:
-            summary.failed.append({"path": item.rec.rel, "status": status, "exit_code": int(result.get("exit_code", 1)),
-                                   "reason": str(result.get("reason") or ""),
-                                   "retry": status in RETRYABLE})
-            if status in ("crashed", "timeout", "memory") and cfg.policy.audit_log:
-                # the child died before it could write its own audit record
-                audit.append(Path(cfg.policy.audit_log), "run", os_user=audit.os_user_name(), input=str(item.rec.video),
-                             output=task_of[id(item)].output, config_sha256=cfg.digest(), result="failed",
-                             rule=None, reason=str(result.get("reason"))[:500], exit_code=int(result.get("exit_code", 1)))
-        progress.update(item.rec.rel, status, item.rec.size, float(result.get("media_s") or 0.0), str(result.get("reason") or ""))
+    db.record(item.input_hash, chash, path=item.rec.rel, status=status, reason=result.reason, exit_code=result.exit_code,
+              agent_id=item.agent, media_s=result.media_s, output_sha256=result.output_sha256, now_epoch=now())
+    if result.maxrss_kb is not None:
+        summary.worker_rss_kb.append(result.maxrss_kb)
+    if status == "done":
+        summary.done.append(item.rec.rel)
+        summary.media_s += result.media_s
+        return
+    summary.failed.append({"path": item.rec.rel, "status": status, "exit_code": result.exit_code, "reason": result.reason,
+                           "retry": status in RETRYABLE})
+    if status in ("crashed", "timeout", "memory") and cfg.policy.audit_log:
+        # the child died before it could write its own audit record
+        audit.record_run(Path(cfg.policy.audit_log), input=item.rec.video, output=task.output, config_sha256=cfg.digest(),
+                         result="failed", reason=result.reason, exit_code=result.exit_code)
 
 
 def _stats(rec: Recording) -> list[tuple[int, int]]:
@@ -413,7 +422,7 @@ def _unsettled(stats: list[tuple[int, int]], now_s: float, settle_s: float) -> s
     return None
 
 
-def _cluster(address: str, spec: WorkerSpec, tasks: list[tuple[_Item, Task]], cfg: Config) -> Iterator[tuple[Any, dict[str, Any]]]:
+def _cluster(address: str, spec: WorkerSpec, tasks: list[tuple[_Item, Task]], cfg: Config) -> Iterator[tuple[Any, WorkerResult]]:
     from anonymizer.batch.cluster import run_on_cluster
 
     return run_on_cluster(address, spec, tasks, timeout_s=cfg.batch.file_timeout_s, memory_mb=cfg.batch.memory_mb)

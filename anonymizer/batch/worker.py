@@ -72,6 +72,28 @@ class Task:
     roster: str | None = None
 
 
+@dataclass
+class WorkerResult:
+    """What one recording came to, as its worker reports it (it crosses the child's pipe
+    and Dask). ``status`` is ``done`` or a failure status of :func:`classify` (or
+    ``crashed``, ``timeout``, ``memory`` when the parent had to stop the child)."""
+
+    status: str
+    exit_code: int
+    reason: str = ""
+    output_sha256: str | None = None
+    media_s: float = 0.0
+    wall_s: float | None = None
+    pid: int | None = None
+    rss_kb: int | None = None
+    maxrss_kb: int | None = None  # the child's peak resident memory
+    host: str | None = None  # the Dask worker's host
+
+    @classmethod
+    def failure(cls, status: str, reason: str) -> WorkerResult:
+        return cls(status=status, exit_code=4 if status in ("timeout", "memory") else 1, reason=reason)
+
+
 def classify(exc: BaseException) -> tuple[str, int]:
     """(status, exit code) for an exception raised while processing one recording."""
     if isinstance(exc, MemoryError):
@@ -137,12 +159,12 @@ class Loaded:
         self.models = factory(spec.config, asr_model=Path(spec.asr_model) if spec.asr_model else None, device=self.device, need_audio=True)
         Detector(spec.config.detect)  # loads spaCy/Presidio now (cached per process), not in the first file's time
 
-    def process(self, task: Task) -> dict[str, Any]:
+    def process(self, task: Task) -> WorkerResult:
         """Run one recording; never raises (except on interpreter exit)."""
         from anonymizer import pipeline
 
         t0 = time.monotonic()
-        out: dict[str, Any] = {"status": "done", "exit_code": 0, "reason": "", "output_sha256": None, "media_s": 0.0}
+        out = WorkerResult(status="done", exit_code=0)
         try:
             for p in (task.video, task.sidecar, task.audio):
                 _still_where_found(p)
@@ -152,15 +174,15 @@ class Loaded:
                                audio=Path(task.audio) if task.audio else None,
                                asr_model=Path(self.spec.asr_model) if self.spec.asr_model else None)
             report = pipeline.run(job, self.models)
-            out["output_sha256"] = report["output"]["sha256"]
-            out["media_s"] = float(report["input"].get("duration_s") or 0.0)
+            out.output_sha256 = report["output"]["sha256"]
+            out.media_s = float(report["input"].get("duration_s") or 0.0)
         except Exception as exc:  # noqa: BLE001 - every failure becomes a recorded status
-            out["status"], out["exit_code"] = classify(exc)
-            out["reason"] = (str(exc) or type(exc).__name__) if isinstance(exc, AnonymizerError) else f"{type(exc).__name__}: {exc}"
-        out["wall_s"] = time.monotonic() - t0
-        out["pid"] = os.getpid()
-        out["rss_kb"] = rss_kb(os.getpid())
-        out["maxrss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            out.status, out.exit_code = classify(exc)
+            out.reason = (str(exc) or type(exc).__name__) if isinstance(exc, AnonymizerError) else f"{type(exc).__name__}: {exc}"
+        out.wall_s = time.monotonic() - t0
+        out.pid = os.getpid()
+        out.rss_kb = rss_kb(os.getpid())
+        out.maxrss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         return out
 
 
@@ -235,22 +257,22 @@ class IsolatedWorker:
         self._proc, self._conn = proc, parent
         self.started += 1
         msg = self._wait(READY_TIMEOUT_S, what="loading the models")
-        if not msg.get("ready"):
+        if isinstance(msg, WorkerResult) or not msg.get("ready"):
             self.stop()
-            raise WorkerStartError(f"a batch worker could not start: {msg.get('reason')}")
+            reason = msg.reason if isinstance(msg, WorkerResult) else msg.get("reason")
+            raise WorkerStartError(f"a batch worker could not start: {reason}")
         self.gpu = bool(msg.get("gpu"))
 
-    def _wait(self, timeout_s: float, *, what: str) -> dict[str, Any]:
-        """The child's next message, or a failure dict after killing it (timeout, memory,
-        crash)."""
+    def _wait(self, timeout_s: float, *, what: str) -> Any:
+        """The child's next message (its start message, or a recording's ``WorkerResult``),
+        or a failure ``WorkerResult`` after killing it (timeout, memory, crash)."""
         assert self._proc is not None and self._conn is not None
         deadline = time.monotonic() + timeout_s
         cap_kb = self.memory_mb * 1024
         while True:
             if self._conn.poll(_POLL_S):
                 try:
-                    msg: dict[str, Any] = self._conn.recv()
-                    return msg
+                    return self._conn.recv()
                 except (EOFError, OSError):
                     pass  # the child died while or before sending: reported below
             if not self._proc.is_alive() or self._conn.closed:
@@ -260,18 +282,18 @@ class IsolatedWorker:
                 if code is not None and code < 0:
                     name = signal.Signals(-code).name
                     if -code == signal.SIGKILL:  # what the kernel's OOM killer sends
-                        return _failure("memory", f"worker killed with SIGKILL (out of memory, or from outside) while {what}")
-                    return _failure("crashed", f"worker crashed with {name} while {what}")
-                return _failure("crashed", f"worker exited with status {code} while {what}")
+                        return WorkerResult.failure("memory", f"worker killed with SIGKILL (out of memory, or from outside) while {what}")
+                    return WorkerResult.failure("crashed", f"worker crashed with {name} while {what}")
+                return WorkerResult.failure("crashed", f"worker exited with status {code} while {what}")
             rss = rss_kb(self._proc.pid)
             if rss > cap_kb:
                 self.kill()
-                return _failure("memory", f"worker used {rss // 1024} MiB, over the {self.memory_mb} MiB cap, while {what}; killed")
+                return WorkerResult.failure("memory", f"worker used {rss // 1024} MiB, over the {self.memory_mb} MiB cap, while {what}; killed")
             if time.monotonic() > deadline:
                 self.kill()
-                return _failure("timeout", f"{what} took over {timeout_s:.0f} s; worker killed")
+                return WorkerResult.failure("timeout", f"{what} took over {timeout_s:.0f} s; worker killed")
 
-    def run(self, task: Task) -> dict[str, Any]:
+    def run(self, task: Task) -> WorkerResult:
         if self._proc is None or not self._proc.is_alive():
             self._forget()
             self._start()
@@ -280,8 +302,9 @@ class IsolatedWorker:
             self._conn.send(task)
         except (BrokenPipeError, OSError):
             self.kill()
-            return _failure("crashed", "worker died before it got the recording")
-        return self._wait(self.timeout_s, what="processing")
+            return WorkerResult.failure("crashed", "worker died before it got the recording")
+        result: WorkerResult = self._wait(self.timeout_s, what="processing")
+        return result
 
     def kill(self) -> None:
         if self._proc is not None:
@@ -306,6 +329,3 @@ class IsolatedWorker:
         self._proc, self._conn = None, None
 
 
-def _failure(status: str, reason: str) -> dict[str, Any]:
-    code = 4 if status in ("timeout", "memory") else 1
-    return {"status": status, "exit_code": code, "reason": reason, "output_sha256": None, "media_s": 0.0}

@@ -177,7 +177,11 @@ def test_batch_settings_are_validated(tmp_path: Path) -> None:
     for bad in ('quota_period = "week"', "quota_per_agent = -1", "max_attempts = 0", "memory_mb = 1", "workers = 2"):
         with pytest.raises(ConfigError):
             load_config(write_policy(tmp_path / "p.toml", f"[batch]\n{bad}\n"))
-    example = load_config(Path(__file__).resolve().parents[2] / "examples" / "policy.toml")
+    # the example names the deployment's audit log folder, which the policy requires to exist
+    text = (Path(__file__).resolve().parents[2] / "examples" / "policy.toml").read_text()
+    assert '"/srv/recordings/audit.jsonl"' in text
+    (tmp_path / "example.toml").write_text(text.replace("/srv/recordings", str(tmp_path)))
+    example = load_config(tmp_path / "example.toml")
     assert example.batch.quota_per_agent == 20 and example.batch.quota_period == "7d"
     assert example.processing_digest() != load_config(None).processing_digest()  # audit_log, call times
     assert load_config(write_policy(tmp_path / "q.toml", "[batch]\nquota_per_agent = 3\n")).processing_digest() == \
