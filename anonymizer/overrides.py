@@ -228,15 +228,22 @@ def parse_overrides(data: bytes, plan: Plan, plan_sha256: str, *, path: Path) ->
     if not reviewer:
         raise r.fail("reviewer", "must name the reviewer")
 
+    unhide_values, unhide_boxes = _unhides(r, top, plan)
+    add_boxes, add_bleeps = _additions(r, top, plan)
+    return Overrides(plan_sha256=plan_sha256.lower(), reviewer=reviewer, sha256=hashlib.sha256(data).hexdigest(),
+                     unhide_values=tuple(unhide_values), unhide_boxes=tuple(unhide_boxes), add_boxes=tuple(add_boxes),
+                     add_bleeps=tuple(add_bleeps))
+
+
+def _reason(r: _Reader, item: dict[str, Any], where: str, roster: bool) -> str:
+    text = r.str_(item, "reason", where)
+    if roster and not text:
+        raise r.fail(where, "un-hiding a roster employee's value (colleague or agent) needs a reason")
+    return text
+
+
+def _unhides(r: _Reader, top: dict[str, Any], plan: Plan) -> tuple[list[UnhideValue], list[UnhideBox]]:
     categories = value_categories(plan)
-    end_limit = plan_end_s(plan)
-
-    def reason(item: dict[str, Any], where: str, roster: bool) -> str:
-        text = r.str_(item, "reason", where)
-        if roster and not text:
-            raise r.fail(where, "un-hiding a roster employee's value (colleague or agent) needs a reason")
-        return text
-
     unhide_values: list[UnhideValue] = []
     shown = {b.value_hash for b in plan.boxes if b.value_hash}
     for where, item in r.items(top, "unhide_values"):
@@ -247,7 +254,7 @@ def parse_overrides(data: bytes, plan: Plan, plan_sha256: str, *, path: Path) ->
             raise r.fail(where, f"value_hash {vh!r} is only heard, never shown: bleeps are not un-hidden by value")
         if any(u.value_hash == vh for u in unhide_values):
             raise r.fail(where, f"value_hash {vh!r} is listed twice")
-        unhide_values.append(UnhideValue(vh, reason(item, where, bool(categories[vh] & set(ROSTER_CATEGORIES)))))
+        unhide_values.append(UnhideValue(vh, _reason(r, item, where, bool(categories[vh] & set(ROSTER_CATEGORIES)))))
     unhide_boxes: list[UnhideBox] = []
     for where, item in r.items(top, "unhide_boxes"):
         i = r.int_(item, "box", where)
@@ -255,7 +262,12 @@ def parse_overrides(data: bytes, plan: Plan, plan_sha256: str, *, path: Path) ->
             raise r.fail(where, f"box {i} is out of range (the plan has {len(plan.boxes)} boxes: 0..{len(plan.boxes) - 1})")
         if any(u.box == i for u in unhide_boxes):
             raise r.fail(where, f"box {i} is listed twice")
-        unhide_boxes.append(UnhideBox(i, reason(item, where, plan.boxes[i].category in ROSTER_CATEGORIES)))
+        unhide_boxes.append(UnhideBox(i, _reason(r, item, where, plan.boxes[i].category in ROSTER_CATEGORIES)))
+    return unhide_values, unhide_boxes
+
+
+def _additions(r: _Reader, top: dict[str, Any], plan: Plan) -> tuple[list[AddBox], list[AddBleep]]:
+    end_limit = plan_end_s(plan)
     add_boxes: list[AddBox] = []
     for where, item in r.items(top, "add_boxes"):
         x, y, w, h = (r.int_(item, k, where) for k in ("x", "y", "w", "h"))
@@ -266,17 +278,15 @@ def parse_overrides(data: bytes, plan: Plan, plan_sha256: str, *, path: Path) ->
         start, end = r.range_(item, where, end_limit)
         if any((a.x, a.y, a.w, a.h, a.start_s, a.end_s) == (x, y, w, h, start, end) for a in add_boxes):
             raise r.fail(where, "the same rectangle is listed twice")
-        add_boxes.append(AddBox(x, y, w, h, start, end, reason(item, where, False)))
+        add_boxes.append(AddBox(x, y, w, h, start, end, _reason(r, item, where, False)))
     add_bleeps: list[AddBleep] = []
     for where, item in r.items(top, "add_bleeps"):
         start, end = r.range_(item, where, end_limit)
         for k, other in enumerate(add_bleeps):
             if start < other.end_s and other.start_s < end:
                 raise r.fail(where, f"{start:g}..{end:g} s overlaps add_bleeps[{k}] ({other.start_s:g}..{other.end_s:g} s)")
-        add_bleeps.append(AddBleep(start, end, reason(item, where, False)))
-    return Overrides(plan_sha256=plan_sha256.lower(), reviewer=reviewer, sha256=hashlib.sha256(data).hexdigest(),
-                     unhide_values=tuple(unhide_values), unhide_boxes=tuple(unhide_boxes), add_boxes=tuple(add_boxes),
-                     add_bleeps=tuple(add_bleeps))
+        add_bleeps.append(AddBleep(start, end, _reason(r, item, where, False)))
+    return add_boxes, add_bleeps
 
 
 def load_overrides(path: Path, plan: Plan, plan_sha256: str) -> Overrides:

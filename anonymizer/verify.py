@@ -21,7 +21,9 @@ registry found again means the file is not published (quarantined)."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -201,6 +203,23 @@ def verify_output(path: Path, plan: Plan, detector: Detector, ocr: OcrEngine, tr
     ``first_sights=False``: a flat region is not read even where a value first appears
     (``anonymizer.reverify``: the run's verification read those sights already)."""
     stats = VerifyStats()
+    problems = _verify_screen(path, plan, detector, ocr, stats, width=width, height=height, threshold=threshold,
+                              min_interval_s=min_interval_s, max_problems=max_problems, text_detector=text_detector,
+                              first_sights=first_sights)
+    if transcriber is not None:
+        track = read_audio(path)
+        words = transcriber.words(span_windows(resample_mono(track, 16000), 16000, plan, track.start_s))
+        stats.words = len(words)
+        tokens = normalize([w.text for w in words])
+        text, _ = render(tokens)
+        for f in detector.find_known(text):
+            problems.append(Problem("audio", f.entity_type, 0.0))
+    return problems, stats
+
+
+def _verify_screen(path: Path, plan: Plan, detector: Detector, ocr: OcrEngine, stats: VerifyStats, *, width: int, height: int,
+                   threshold: int, min_interval_s: float, max_problems: int, text_detector: str,
+                   first_sights: bool) -> list[Problem]:
     problems: list[Problem] = []
     sweep = LiveBoxes(plan.boxes)
     last: dict[tuple[int, int, int, int], tuple[float, np.ndarray]] = {}
@@ -213,8 +232,7 @@ def verify_output(path: Path, plan: Plan, detector: Detector, ocr: OcrEngine, tr
     has_interior = np.empty(0, bool)
     for fd in iter_frames(path):
         stats.frames += 1
-        t = fd.t
-        live = sweep.at(t)
+        live = sweep.at(fd.t)
         ids = tuple(map(id, live))
         if ids != live_ids:  # the regions change only when a box starts or ends
             live_ids = ids
@@ -223,58 +241,58 @@ def verify_output(path: Path, plan: Plan, detector: Detector, ocr: OcrEngine, tr
             continue
         luma = fd.luma()
         flat = _flat(luma, inner, has_interior, threshold)
-        rgb: np.ndarray | None = None
+        rgb = functools.cache(fd.rgb)  # converted once, and only if a crop needs colour
         seen_now: dict[tuple[int, int, int, int], tuple[float, np.ndarray]] = {}
         for g in groups:
             first_sight, g.first_sight = g.first_sight, False
             if not first_sight and flat[g.members].all():
                 stats.crops_flat += 1
                 continue
-            region = g.region
-            gray = luma[region.y : region.y1, region.x : region.x1].astype(np.int16)
-            key = (region.x, region.y, region.w, region.h)
-            prev = last.get(key)
-            if prev is not None:
-                seen_now[key] = prev
-            if not first_sight and prev is not None and (
-                    int(np.abs(gray - prev[1]).max()) < threshold or t - prev[0] < min_interval_s):
-                stats.crops_cached += 1
-                continue
-            seen_now[key] = (t, gray)
-            if not first_sight and flat_visible(luma, region, g.boxes, threshold):
-                stats.crops_flat += 1  # boxes of different fills overlapping: each flat where it shows
-                continue
-            digest = (hashlib.blake2b(np.ascontiguousarray(gray >> 3).tobytes(), digest_size=16).digest(), region.w, region.h)
-            text = texts.get(digest)
-            if text is None:
-                if text_detector == "ink" and not g.one_line:
-                    grey = np.ascontiguousarray(luma[region.y : region.y1, region.x : region.x1])
-                    # only the text where values were: a line away from every box is the
-                    # input's, already read by the analysis pass
-                    runs = [r for r in text_boxes(grey, max(8, threshold // 2)) if any(r.intersects(n) for n in g.near)]
-                    text = " ".join(tb.text for tb in ocr.read_boxes(grey, runs))
-                else:
-                    if rgb is None:
-                        rgb = fd.rgb()
-                    crop = np.ascontiguousarray(rgb[region.y : region.y1, region.x : region.x1])
-                    text = ocr.read_line(crop) if g.one_line else " ".join(tb.text for tb in ocr.read(crop))
-                if len(texts) >= 4096:
-                    texts.clear()  # bounded: memory stays flat
-                texts[digest] = text
-                stats.crops_read += 1
-            else:
-                stats.crops_cached += 1
-            for f in detector.find_known(text):
-                problems.append(Problem("screen", f.entity_type, round(t, 3)))
+            text = _group_text(g, fd.t, luma, rgb, first_sight, last, seen_now, texts, ocr, stats, threshold=threshold,
+                               min_interval_s=min_interval_s, text_detector=text_detector)
+            for f in detector.find_known(text or ""):
+                problems.append(Problem("screen", f.entity_type, round(fd.t, 3)))
         last = seen_now  # only regions on screen now: memory stays flat
         if len(problems) >= max_problems:
             break  # enough to refuse publication; the audio is still checked
-    if transcriber is not None:
-        track = read_audio(path)
-        words = transcriber.words(span_windows(resample_mono(track, 16000), 16000, plan, track.start_s))
-        stats.words = len(words)
-        tokens = normalize([w.text for w in words])
-        text, _ = render(tokens)
-        for f in detector.find_known(text):
-            problems.append(Problem("audio", f.entity_type, 0.0))
-    return problems, stats
+    return problems
+
+
+def _group_text(g: _Group, t: float, luma: np.ndarray, rgb: Callable[[], np.ndarray], first_sight: bool,
+                last: dict[tuple[int, int, int, int], tuple[float, np.ndarray]],
+                seen_now: dict[tuple[int, int, int, int], tuple[float, np.ndarray]], texts: dict[tuple[bytes, int, int], str],
+                ocr: OcrEngine, stats: VerifyStats, *, threshold: int, min_interval_s: float, text_detector: str) -> str | None:
+    """The text of group ``g``'s region now, or None when it need not be read again: the
+    same as when last read (or read too recently), or flat wherever each box shows."""
+    region = g.region
+    gray = luma[region.y : region.y1, region.x : region.x1].astype(np.int16)
+    key = (region.x, region.y, region.w, region.h)
+    prev = last.get(key)
+    if prev is not None:
+        seen_now[key] = prev
+    if not first_sight and prev is not None and (int(np.abs(gray - prev[1]).max()) < threshold or t - prev[0] < min_interval_s):
+        stats.crops_cached += 1
+        return None
+    seen_now[key] = (t, gray)
+    if not first_sight and flat_visible(luma, region, g.boxes, threshold):
+        stats.crops_flat += 1  # boxes of different fills overlapping: each flat where it shows
+        return None
+    digest = (hashlib.blake2b(np.ascontiguousarray(gray >> 3).tobytes(), digest_size=16).digest(), region.w, region.h)
+    text = texts.get(digest)
+    if text is not None:
+        stats.crops_cached += 1
+        return text
+    if text_detector == "ink" and not g.one_line:
+        grey = np.ascontiguousarray(luma[region.y : region.y1, region.x : region.x1])
+        # only the text where values were: a line away from every box is the input's, already
+        # read by the analysis pass
+        runs = [r for r in text_boxes(grey, max(8, threshold // 2)) if any(r.intersects(n) for n in g.near)]
+        text = " ".join(tb.text for tb in ocr.read_boxes(grey, runs))
+    else:
+        crop = np.ascontiguousarray(rgb()[region.y : region.y1, region.x : region.x1])
+        text = ocr.read_line(crop) if g.one_line else " ".join(tb.text for tb in ocr.read(crop))
+    if len(texts) >= 4096:
+        texts.clear()  # bounded: memory stays flat
+    texts[digest] = text
+    stats.crops_read += 1
+    return text

@@ -97,6 +97,32 @@ def _companion(video: Path, names: list[str], inbox: Path) -> tuple[Path | None,
     return None, None
 
 
+def _consider(path: Path, inbox: Path, since_s: float | None, now: float, found: list[Recording],
+              ignored: list[Ignored]) -> None:
+    """One listed file: a recording into ``found``, a file that looks like one but cannot be
+    processed into ``ignored`` with why; anything else is left out silently."""
+    rel = path.relative_to(inbox).as_posix()
+    try:
+        st = path.lstat()
+    except OSError:
+        return  # vanished between listing and stat
+    if stat.S_ISLNK(st.st_mode):  # a link to a file, dangling, or a loop
+        ignored.append(Ignored(rel, link_reason(path, inbox)))
+        return
+    if not stat.S_ISREG(st.st_mode):
+        ignored.append(Ignored(rel, "not a regular file (a pipe, socket or device)"))
+        return
+    if not path.name.lower().endswith(VIDEO_SUFFIXES) or (since_s is not None and st.st_mtime < now - since_s):
+        return
+    stem = path.stem
+    sidecar, why = _companion(path, [stem + s for s in SIDECAR_SUFFIXES], inbox)
+    audio, why_audio = (None, None) if why else _companion(path, [stem + s for s in AUDIO_SUFFIXES], inbox)
+    if why or why_audio:
+        ignored.append(Ignored(rel, str(why or why_audio)))
+        return
+    found.append(Recording(video=path, rel=rel, sidecar=sidecar, audio=audio, size=st.st_size, mtime=st.st_mtime))
+
+
 def discover(inbox: Path, *, since_s: float | None = None, now: float | None = None) -> tuple[list[Recording], list[Ignored]]:
     """Recordings under ``inbox``, sorted by relative path (a stable order: quotas and
     reports do not depend on the file system's listing order), and the entries ignored,
@@ -126,33 +152,8 @@ def discover(inbox: Path, *, since_s: float | None = None, now: float | None = N
             kept.append(d)
         dirnames[:] = kept
         for name in sorted(filenames):
-            if name.startswith("."):
-                continue
-            path = here / name
-            try:
-                st = path.lstat()
-            except OSError:
-                continue  # vanished between listing and stat
-            if stat.S_ISLNK(st.st_mode):  # a link to a file, dangling, or a loop
-                ignored.append(Ignored(rel(path), link_reason(path, inbox)))
-                continue
-            if not name.lower().endswith(VIDEO_SUFFIXES):
-                if not stat.S_ISREG(st.st_mode):
-                    ignored.append(Ignored(rel(path), "not a regular file (a pipe, socket or device)"))
-                continue
-            if not stat.S_ISREG(st.st_mode):
-                ignored.append(Ignored(rel(path), "not a regular file (a pipe, socket or device)"))
-                continue
-            if since_s is not None and st.st_mtime < now - since_s:
-                continue
-            stem = path.stem
-            sidecar, why = _companion(path, [stem + s for s in SIDECAR_SUFFIXES], inbox)
-            audio, why_audio = (None, None) if why else _companion(path, [stem + s for s in AUDIO_SUFFIXES], inbox)
-            if why or why_audio:
-                ignored.append(Ignored(rel(path), str(why or why_audio)))
-                continue
-            found.append(Recording(video=path, rel=rel(path), sidecar=sidecar, audio=audio,
-                                   size=st.st_size, mtime=st.st_mtime))
+            if not name.startswith("."):
+                _consider(here / name, inbox, since_s, now, found, ignored)
     found.sort(key=lambda r: r.rel)
     ignored.sort(key=lambda i: i.path)
     stems: dict[tuple[str, str], int] = {}

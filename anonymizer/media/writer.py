@@ -106,33 +106,9 @@ def write_recording(
         raise ProcessingError(f"cannot create output ({exc})", path=path) from exc
     written = 0
     try:
-        vrate = rate or Fraction(25)
-        vs = out.add_stream("libx264", rate=vrate) if codec == "libx264" else out.add_stream("h264_nvenc", rate=vrate)
-        vs.width, vs.height = width, height
-        # libx264 4:2:0 needs even sizes; odd-sized screens keep their size in 4:4:4.
-        vs.pix_fmt = "yuv420p" if width % 2 == 0 and height % 2 == 0 else "yuv444p"
-        vs.time_base = time_base
-        vs.codec_context.time_base = time_base
-        if codec == "libx264":
-            vs.options = {"crf": str(crf), "preset": preset}
-        else:
-            vs.options = {"rc": "vbr", "cq": str(crf), "preset": "p4", "gpu": str(_cuda_index(device))}
-        astream = None
-        audio_iter: Iterator[tuple[float, Any]] | None = None
-        pending: tuple[float, Any] | None = None
-        if audio is not None:
-            astream = out.add_stream("aac", rate=audio.sample_rate, layout=audio.layout)
-            astream.time_base = Fraction(1, audio.sample_rate)
-            audio_iter = _audio_frames(audio)
-            pending = next(audio_iter, None)
-
-        def flush_audio(until_s: float) -> None:
-            nonlocal pending
-            while astream is not None and audio_iter is not None and pending is not None and pending[0] <= until_s:
-                for packet in astream.encode(pending[1]):
-                    out.mux(packet)
-                pending = next(audio_iter, None)
-
+        vs = _video_stream(out, width=width, height=height, time_base=time_base, rate=rate, crf=crf, preset=preset, codec=codec,
+                           device=device)
+        audio_out = _AudioMuxer(out, audio)
         for pts, frame in frames:
             if isinstance(frame, np.ndarray):
                 vf = av.VideoFrame.from_ndarray(frame, format="rgb24")
@@ -144,15 +120,56 @@ def write_recording(
             for packet in vs.encode(vf):
                 out.mux(packet)
             written += 1
-            flush_audio(float(pts * time_base))
+            audio_out.flush(float(pts * time_base))
         for packet in vs.encode(None):
             out.mux(packet)
-        flush_audio(float("inf"))
-        if astream is not None:
-            for packet in astream.encode(None):
-                out.mux(packet)
+        audio_out.close()
     except av.error.FFmpegError as exc:
         raise ProcessingError(f"encoding failed ({exc})", path=path) from exc
     finally:
         out.close()
     return written
+
+
+def _video_stream(out: Any, *, width: int, height: int, time_base: Fraction, rate: Fraction | None, crf: int, preset: str,
+                  codec: str, device: str) -> Any:
+    vrate = rate or Fraction(25)
+    vs = out.add_stream("libx264", rate=vrate) if codec == "libx264" else out.add_stream("h264_nvenc", rate=vrate)
+    vs.width, vs.height = width, height
+    # libx264 4:2:0 needs even sizes; odd-sized screens keep their size in 4:4:4.
+    vs.pix_fmt = "yuv420p" if width % 2 == 0 and height % 2 == 0 else "yuv444p"
+    vs.time_base = time_base
+    vs.codec_context.time_base = time_base
+    if codec == "libx264":
+        vs.options = {"crf": str(crf), "preset": preset}
+    else:
+        vs.options = {"rc": "vbr", "cq": str(crf), "preset": "p4", "gpu": str(_cuda_index(device))}
+    return vs
+
+
+class _AudioMuxer:
+    """The audio track encoded (AAC) and muxed as the video advances: frames up to the
+    video's time go in after each video frame, so the two streams stay interleaved."""
+
+    def __init__(self, out: Any, audio: AudioTrack | None) -> None:
+        self.out = out
+        self.stream: Any = None
+        self.frames: Iterator[tuple[float, Any]] | None = None
+        self.pending: tuple[float, Any] | None = None
+        if audio is not None:
+            self.stream = out.add_stream("aac", rate=audio.sample_rate, layout=audio.layout)
+            self.stream.time_base = Fraction(1, audio.sample_rate)
+            self.frames = _audio_frames(audio)
+            self.pending = next(self.frames, None)
+
+    def flush(self, until_s: float) -> None:
+        while self.stream is not None and self.frames is not None and self.pending is not None and self.pending[0] <= until_s:
+            for packet in self.stream.encode(self.pending[1]):
+                self.out.mux(packet)
+            self.pending = next(self.frames, None)
+
+    def close(self) -> None:
+        self.flush(float("inf"))
+        if self.stream is not None:
+            for packet in self.stream.encode(None):
+                self.out.mux(packet)

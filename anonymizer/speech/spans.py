@@ -239,68 +239,106 @@ def detect_audio(words: list[Word], detector: Detector, cfg: Config, hasher: Cal
     run of ``min_digits`` or more spoken digits (numbers said aloud are identifiers)."""
     if not words:
         return []
-    tokens = normalize([w.text for w in words])
-    text, starts = render(tokens)
-    offsets = [s for s, _ in starts]
-    pad = cfg.audio.pad_ms / 1000.0
+    sp = _Spanner(words, normalize([w.text for w in words]), cfg.audio.pad_ms / 1000.0, hasher, channel)
+    out, found = _found_spans(sp, detector, cfg, register=register)
+    for first, last in carrier_spans(words) if not cfg.redact.keeps("customer", "ANNOUNCED") else []:
+        out.append(sp.words_span(first, _announced_end(words, first, last, found), "ANNOUNCED", "customer",
+                                 " ".join(w.text for w in words[first : last + 1])))
+    if cfg.audio.unsure_prob > 0 and not cfg.redact.keeps("customer", "UNSURE"):
+        out += _unsure_spans(sp, cfg.audio.unsure_prob)
+    return out + _shape_spans(sp, cfg.audio.min_digits)
 
-    def word_span(first_word: int, last_word: int, etype: str, category: str, value: str) -> AudioSpan:
+
+@dataclass
+class _Spanner:
+    """A transcript's words and their normalized tokens, and how a run of them becomes a
+    padded ``AudioSpan`` with the value's hash."""
+
+    words: list[Word]
+    tokens: list[Token]
+    pad: float
+    hasher: Callable[[str], str]
+    channel: int
+
+    def words_span(self, first_word: int, last_word: int, etype: str, category: str, value: str) -> AudioSpan:
         # A word without a real duration (Whisper sometimes gives digits a zero-length
         # time) reaches back to the previous word's end / on to the next word's start:
         # the value is somewhere in that gap, and over-redacting is the safe side.
+        words = self.words
         w0, w1 = words[first_word], words[last_word]
         start_s, end_s = w0.start_s, w1.end_s
         if w0.end_s - w0.start_s < _MIN_WORD_S and first_word > 0:
             start_s = min(start_s, words[first_word - 1].end_s)
         if w1.end_s - w1.start_s < _MIN_WORD_S:
             end_s = max(end_s, words[last_word + 1].start_s if last_word + 1 < len(words) else end_s + 1.0)
-        return AudioSpan(round(max(0.0, start_s - pad), 4), round(end_s + pad, 4), etype, category, hasher(value), channel)
+        return AudioSpan(round(max(0.0, start_s - self.pad), 4), round(end_s + self.pad, 4), etype, category, self.hasher(value),
+                         self.channel)
 
-    def span(tok_first: int, tok_last: int, etype: str, category: str, value: str) -> AudioSpan:
-        return word_span(tokens[tok_first].first_word, tokens[tok_last].last_word, etype, category, value)
+    def tokens_span(self, tok_first: int, tok_last: int, etype: str, category: str, value: str) -> AudioSpan:
+        return self.words_span(self.tokens[tok_first].first_word, self.tokens[tok_last].last_word, etype, category, value)
+
+    def joined(self, a: int, b: int) -> str:
+        return " ".join(w.text for w in self.words[a : b + 1])
+
+
+def _found_spans(sp: _Spanner, detector: Detector, cfg: Config, *, register: bool) -> tuple[list[AudioSpan], set[int]]:
+    """The detectors' findings on the written form, and the words inside any finding."""
+    text, starts = render(sp.tokens)
+    offsets = [s for s, _ in starts]
 
     def token_at(char: int) -> int:
         return max(0, bisect.bisect_right(offsets, char) - 1)
 
     out = []
-    found: set[int] = set()  # words inside a finding
+    found: set[int] = set()
     for f in detector.find(text, spoken=True):
         t0, t1 = token_at(f.start), token_at(max(f.start, f.end - 1))
-        found.update(range(tokens[t0].first_word, tokens[t1].last_word + 1))
+        found.update(range(sp.tokens[t0].first_word, sp.tokens[t1].last_word + 1))
         if cfg.redact.keeps(f.category, f.entity_type):
             continue
         value = text[f.start : f.end]
-        out.append(span(t0, t1, f.entity_type, f.category, value))
+        out.append(sp.tokens_span(t0, t1, f.entity_type, f.category, value))
         if register and detector.registers(f.entity_type):
             detector.add_known(f.entity_type, value, f.category)
-    for first, last in carrier_spans(words) if not cfg.redact.keeps("customer", "ANNOUNCED") else []:
-        out.append(word_span(first, _announced_end(words, first, last, found), "ANNOUNCED", "customer",
-                             " ".join(w.text for w in words[first : last + 1])))
-    # A word Whisper is unsure of is where names and numbers get misheard ("the target
-    # views" for "Emily Wilson"): unsure is redacted, never played; unless it is a common
-    # word ("my", "but", "hello") between two sure words: a name misheard as a common word
-    # leaves its neighbours unsure too, or is caught by its sound (roster, registry) or by
-    # what announced it.
-    if cfg.audio.unsure_prob > 0 and not cfg.redact.keeps("customer", "UNSURE"):
-        def sure(k: int) -> bool:
-            return not 0 <= k < len(words) or words[k].probability >= cfg.audio.unsure_prob
-        for k, w in enumerate(words):
-            if w.probability < cfg.audio.unsure_prob and any(c.isalnum() for c in w.text):
-                if not (is_common(w.text) and w.probability > 0 and sure(k - 1) and sure(k + 1)):
-                    out.append(word_span(k, k, "UNSURE", "customer", w.text))
-        for a, b in _failing(words, cfg.audio.unsure_prob):
-            out.append(word_span(a, b, "UNSURE", "customer", " ".join(w.text for w in words[a : b + 1])))
+    return out, found
+
+
+def _unsure_spans(sp: _Spanner, unsure_prob: float) -> list[AudioSpan]:
+    """A word Whisper is unsure of is where names and numbers get misheard ("the target
+    views" for "Emily Wilson"): unsure is redacted, never played; unless it is a common
+    word ("my", "but", "hello") between two sure words: a name misheard as a common word
+    leaves its neighbours unsure too, or is caught by its sound (roster, registry) or by
+    what announced it. Where the decoder fails, its sure words go too (``_failing``)."""
+    words = sp.words
+
+    def sure(k: int) -> bool:
+        return not 0 <= k < len(words) or words[k].probability >= unsure_prob
+
+    out = []
+    for k, w in enumerate(words):
+        if w.probability < unsure_prob and any(c.isalnum() for c in w.text):
+            if not (is_common(w.text) and w.probability > 0 and sure(k - 1) and sure(k + 1)):
+                out.append(sp.words_span(k, k, "UNSURE", "customer", w.text))
+    for a, b in _failing(words, unsure_prob):
+        out.append(sp.words_span(a, b, "UNSURE", "customer", sp.joined(a, b)))
+    return out
+
+
+def _shape_spans(sp: _Spanner, min_digits: int) -> list[AudioSpan]:
+    """Values told by their shape, whatever they are: garbled identifiers, spelled letters,
+    dictated pieces and runs of ``min_digits`` or more digits."""
+    words, tokens = sp.words, sp.tokens
+    out = []
     # Words mixing letters and digits ("charlatanavis54atemail") are garbled identifiers.
     for k, w in enumerate(words):
         if sum(c.isdigit() for c in w.text) >= 2 and sum(c.isalpha() for c in w.text) >= 2:
-            out.append(word_span(k, k, "NUMBER", "customer", w.text))
+            out.append(sp.words_span(k, k, "NUMBER", "customer", w.text))
     # Spelled letters ("M, E, R, C, I, E, R": normalize joins 3+ into one token) spell a
     # name, a login or an email, whether or not the result matches anything known.
     for tok in tokens:
         if (tok.last_word - tok.first_word >= 2 and tok.text.isalpha()) or SPELLED_WORD.match(words[tok.first_word].text.strip(" ,;:!?")):
-            out.append(word_span(tok.first_word, tok.last_word, "SPELLED", "customer", tok.text))
-    out += [word_span(a, b, "DICTATED", "customer", " ".join(w.text for w in words[a : b + 1]))
-            for a, b in _dictated(words, tokens, cfg.audio.min_digits)]
+            out.append(sp.words_span(tok.first_word, tok.last_word, "SPELLED", "customer", tok.text))
+    out += [sp.words_span(a, b, "DICTATED", "customer", sp.joined(a, b)) for a, b in _dictated(words, tokens, min_digits)]
     i = 0
     while i < len(tokens):
         if any(c.isdigit() for c in tokens[i].text):
@@ -312,9 +350,9 @@ def detect_audio(words: list[Word], detector: Detector, cfg: Config, hasher: Cal
             if j == i:  # mixed token like "E10234": count it alone
                 n = sum(c.isdigit() for c in tokens[i].text)
                 j = i + 1
-            if n >= cfg.audio.min_digits:
+            if n >= min_digits:
                 value = "".join(tokens[k].text for k in range(i, j))
-                out.append(span(i, j - 1, "NUMBER", "customer", value))
+                out.append(sp.tokens_span(i, j - 1, "NUMBER", "customer", value))
             i = j
         else:
             i += 1
