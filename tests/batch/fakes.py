@@ -2,7 +2,7 @@
 batch ...``, or ``BatchOptions(models_factory=NAME)`` in-process).
 
 The batch machinery is what these tests check; EasyOCR and Whisper are tested for real in
-tests/anonymizer. ``FastOcr`` is honest about what it is: it "reads" one fixed customer
+tests/pipeline. ``FastOcr`` is honest about what it is: it "reads" one fixed customer
 phone number over the ink of any region large enough, so detection, planning, the redaction
 kernel, encoding and verification all run for real on every recording, in milliseconds.
 ``LeakyOcr`` reads a roster name back from every region verification re-reads: the batch
@@ -51,7 +51,7 @@ class FastOcr(OcrEngine):
     def read_line(self, rgb: np.ndarray) -> str:
         # A known line reads as nothing. Reading the label ("Phone") here instead changes
         # the analysis (a line read is no longer hidden as unsure) and so every output; the
-        # refusal path is exercised by LeakyOcr, and by the real models in tests/anonymizer.
+        # refusal path is exercised by LeakyOcr, and by the real models in tests/pipeline.
         return ""
 
 

@@ -1,7 +1,7 @@
 """``anonymizer render``: a run's plan applied again, with a reviewer's overrides, without
 analysing again. One tiny generated call (320x180, 2 s, speech) is anonymized once with
 fast fake models (``tests.batch.fakes``: analysis, kernels, encoding and verification run
-for real; the models are tested in tests/anonymizer), then rendered again per test."""
+for real; the models are tested in tests/pipeline), then rendered again per test."""
 
 from __future__ import annotations
 

@@ -14,8 +14,8 @@ from anonymizer.screen.changes import content_boxes
 from anonymizer.screen.state import ScreenState
 from anonymizer.types import Box, TextBox
 from anonymizer.verify import flat_interior, flat_visible
-from tests.anonymizer.test_screen import FONT, _luma
-from tests.anonymizer.test_screen import _frame as text_frame
+from tests.screen.test_screen import FONT, _luma
+from tests.screen.test_screen import _frame as text_frame
 
 
 class CountingOcr(OcrEngine):

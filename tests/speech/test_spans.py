@@ -2,7 +2,7 @@
 stereo call with one speaker per side is told from its signal and bleeped on the side that
 spoke; crosstalk widens a bleep to both sides; a stretched timestamp is heard again; what a
 trainer will hear is summed up. Short generated clips; the speech model is faked here (its
-real use is covered by tests/anonymizer/test_speech_languages.py and the end-to-end tests)."""
+real use is covered by tests/speech/test_languages.py and the end-to-end tests)."""
 
 from __future__ import annotations
 

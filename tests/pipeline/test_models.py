@@ -17,7 +17,7 @@ import pytest
 
 from anonymizer.ocr import EasyOcrEngine
 from anonymizer.runtime import asr_threads
-from tests.anonymizer.test_screen import _frame
+from tests.screen.test_screen import _frame
 
 
 @pytest.mark.parametrize(("threads", "cpus", "shared", "expected"), [

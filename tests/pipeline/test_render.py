@@ -13,7 +13,7 @@ from anonymizer.media import iter_frames, probe, read_audio, write_recording
 from anonymizer.plan import AudioSpan, Plan, PlanBox, Window
 from anonymizer.render import apply_audio, render_video, trim_audio
 from anonymizer.timings import Timings
-from tests.anonymizer.test_media import make_clip
+from tests.media.test_media import make_clip
 
 
 def _clip(tmp_path: Path) -> Path:

@@ -336,7 +336,7 @@ def test_report_on_the_roster_is_refused(tiny: RecordingPaths, tmp_path: Path) -
 
 def test_unwritable_output_folder_exits_2_at_start(tiny: RecordingPaths, tmp_path: Path) -> None:
     """Issue 15: a read-only output folder gave exit 1 ("internal error") after a full run."""
-    from tests.anonymizer.test_fail_closed import unwritable_dir
+    from tests.pipeline.test_fail_closed import unwritable_dir
 
     folder = unwritable_dir(tmp_path)
     proc = anonymizer_cmd("run", str(tiny.video), "-o", str(folder / "out.mp4"), timeout=120)
