@@ -7,16 +7,16 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from anonymizer.config import Config
 from anonymizer.errors import ConfigError, InputError, VerificationError
 from anonymizer.fsutil import PRIVATE_MODE, check_writable_dir, publish, write_atomic
 from anonymizer.plan import Plan
-from anonymizer.signing import long_enough, sign_report
-from anonymizer.verify import Problem, VerifyStats
+from anonymizer.report import Report, Verification
+from anonymizer.signing import long_enough
+from anonymizer.verify import Problem
 
 
 @dataclass
@@ -38,6 +38,21 @@ class Job:
 
     def plan_path(self) -> Path:
         return self.plan or self.output.with_name(self.output.stem + ".plan.json")
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What a published run (or render) left: the MP4, its plan and report files, and the
+    report they hold."""
+
+    output: Path
+    plan: Path
+    report_path: Path
+    report: Report
+
+    @classmethod
+    def of(cls, job: Job, report: Report) -> RunResult:
+        return cls(output=Path(job.output), plan=job.plan_path(), report_path=job.report_path(), report=report)
 
 
 def job_inputs(job: Job) -> list[tuple[str, Path]]:
@@ -110,27 +125,19 @@ def check_quarantine(qdir: Path, output_folders: list[Path]) -> None:
     check_writable_dir(qdir, "quarantine folder")
 
 
-
-
-def verification_record(problems: list[Problem], stats: VerifyStats) -> dict[str, Any]:
-    """What a report says of a verification pass (with ``enabled`` and any mode)."""
-    return {"problems": [asdict(p) for p in problems], "frames": stats.frames, "crops_read": stats.crops_read,
-            "crops_cached": stats.crops_cached, "crops_flat": stats.crops_flat, "words": stats.words}
-
-
-def write_plan_and_report(job: Job, plan: Plan, report: dict[str, Any], report_key: bytes | None, agent_id: str | None,
+def write_plan_and_report(job: Job, plan: Plan, report: Report, report_key: bytes | None, agent_id: str | None,
                           written: list[Path]) -> None:
     """Write the plan, then its report naming the plan's sha256 (render refuses an edited
     plan) and signed when a report key is set (export trusts a report only with a valid
     HMAC, anonymizer.signing); each path goes into ``written`` once it exists, so that a
     failure before the MP4 is published removes it."""
     plan_json = plan.to_json()
-    report["output"]["plan_sha256"] = hashlib.sha256(plan_json.encode("utf-8")).hexdigest()
+    report.output.plan_sha256 = hashlib.sha256(plan_json.encode("utf-8")).hexdigest()
     if report_key is not None:
-        sign_report(report, report_key, agent_id=agent_id)
+        report.sign(report_key, agent_id=agent_id)
     write_atomic(job.plan_path(), plan_json)
     written.append(job.plan_path())
-    write_atomic(job.report_path(), json.dumps(report, indent=1, sort_keys=True))
+    write_atomic(job.report_path(), json.dumps(report.to_dict(), indent=1, sort_keys=True))
     written.append(job.report_path())
 
 
@@ -138,7 +145,7 @@ def quarantine_dir(job: Job) -> Path:
     return job.config.policy.quarantine_path()
 
 
-def quarantine(job: Job, tmp: Path, plan: Plan, problems: list[Problem], verification: dict[str, Any]) -> None:
+def quarantine(job: Job, tmp: Path, plan: Plan, problems: list[Problem], verification: Verification) -> None:
     """Move a rendered output that failed verification out of the publish path (with a
     report saying why, without the values) and raise VerificationError. The MP4 still holds
     personal data: it and its report are 0600 in a 0700 folder (made by check_quarantine)."""
@@ -149,7 +156,8 @@ def quarantine(job: Job, tmp: Path, plan: Plan, problems: list[Problem], verific
     target = qdir / f"{Path(job.output).stem}.{plan.input_sha256[:12]}.mp4"
     kinds = sorted({f"{p.modality}:{p.entity_type}" for p in problems})
     report = {"status": "quarantined", "input_sha256": plan.input_sha256, "config_sha256": plan.config_sha256,
-              "reason": f"{len(problems)} value(s) found again in the output ({', '.join(kinds)})", "verification": verification}
+              "reason": f"{len(problems)} value(s) found again in the output ({', '.join(kinds)})",
+              "verification": verification.to_dict()}
     write_atomic(target.with_name(target.stem + ".report.json"), json.dumps(report, indent=1, sort_keys=True), mode=PRIVATE_MODE)
     publish(tmp, target, mode=PRIVATE_MODE)
     raise VerificationError(f"not published: {report['reason']}; quarantined as {target}", path=job.input)

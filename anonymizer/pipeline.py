@@ -24,13 +24,13 @@ from anonymizer.detect import preload as preload_detection
 from anonymizer.detect.roster import Employee, load_roster
 from anonymizer.errors import InputError, PolicyRefusal, ProcessingError, VerificationError
 from anonymizer.fsutil import atomic_path, check_appendable, sha256_file
-from anonymizer.job import Job, check_paths, quarantine, read_hash_key, verification_record, write_plan_and_report
+from anonymizer.job import Job, RunResult, check_paths, quarantine, read_hash_key, write_plan_and_report
 from anonymizer.media import AudioTrack, MediaInfo, probe, read_audio
 from anonymizer.plan import Plan, value_hasher
 from anonymizer.policy import check_gates
 from anonymizer.policy.gates import GateResult
 from anonymizer.render import check_rendered_size, in_trim, output_audio, render_video, voice_plan
-from anonymizer.report import build_report
+from anonymizer.report import Report, ScreenSection, Verification, build_report
 from anonymizer.runtime import Models, load_models
 from anonymizer.screen.analyse import analyse_screen, expected_frames, refuse_still_video
 from anonymizer.screen.findings import register_screen, screen_boxes
@@ -53,8 +53,9 @@ def _no_progress(stage: str, done: int, total: int) -> None:
 
 
 def run(job: Job, models: Models | None = None, *, renderer: Callable[..., int] | None = None,
-        progress: ProgressFn = _no_progress) -> dict[str, Any]:
-    """Anonymize ``job.input`` into ``job.output`` (+ plan and report). Returns the report.
+        progress: ProgressFn = _no_progress) -> RunResult:
+    """Anonymize ``job.input`` into ``job.output`` (+ plan and report): the files and the
+    report written.
 
     With ``[policy] audit_log`` set, every run leaves one hash-chained audit record: a
     published output's record is written *before* the output is renamed into place (an
@@ -64,10 +65,10 @@ def run(job: Job, models: Models | None = None, *, renderer: Callable[..., int] 
         check_appendable(log, "audit log")  # before anything: a failure could not even be recorded
     digest = job.config.digest()
 
-    def before_publish(report: dict[str, Any]) -> None:
+    def before_publish(report: Report) -> None:
         if log is not None:
             audit.record_run(log, input=job.input, output=job.output, config_sha256=digest, result="published",
-                             input_sha256=report["input"]["sha256"], output_sha256=report["output"]["sha256"], exit_code=0)
+                             input_sha256=report.input.sha256, output_sha256=report.output.sha256, exit_code=0)
 
     try:
         return _run(job, models, renderer=renderer, before_publish=before_publish, progress=progress)
@@ -104,7 +105,7 @@ class _Analysis:
 
 
 def _run(job: Job, models: Models | None, *, renderer: Callable[..., int] | None,
-         before_publish: Callable[[dict[str, Any]], None], progress: ProgressFn = _no_progress) -> dict[str, Any]:
+         before_publish: Callable[[Report], None], progress: ProgressFn = _no_progress) -> RunResult:
     t_start = time.monotonic()
     timings = Timings()
     inputs = _prepare(job)
@@ -184,8 +185,8 @@ def _analyse(job: Job, inputs: _Inputs, models: Models, timings: Timings, progre
 
 
 def _render_and_publish(job: Job, inputs: _Inputs, a: _Analysis, models: Models, timings: Timings, *,
-                        renderer: Callable[..., int] | None, before_publish: Callable[[dict[str, Any]], None],
-                        progress: ProgressFn, t_start: float) -> dict[str, Any]:
+                        renderer: Callable[..., int] | None, before_publish: Callable[[Report], None],
+                        progress: ProgressFn, t_start: float) -> RunResult:
     """Render to a temporary name, verify, write plan and report, publish. The MP4 is
     renamed into place last: plan and report exist before it, and are removed again if
     anything fails, so a published MP4 always has its report."""
@@ -206,23 +207,23 @@ def _render_and_publish(job: Job, inputs: _Inputs, a: _Analysis, models: Models,
             verification = _verify(job, tmp, a, models, timings, progress)
             report = build_report(
                 job=job, info=info, plan=plan, sidecar=inputs.sidecar, output_sha256=sha256_file(tmp),
-                screen_stats=a.screen_stats, timings=timings.stages, wall_s=time.monotonic() - t_start, n_frames=n_frames,
-                audio=a.track, n_words=a.speech.n_words, user=audit.os_user_name(), version=__version__,
+                screen=ScreenSection.of(a.screen_stats), timings=timings.stages, wall_s=time.monotonic() - t_start,
+                n_frames=n_frames, audio=a.track, n_words=a.speech.n_words, user=audit.os_user_name(), version=__version__,
+                verification=verification,
             )
-            report["verification"] = verification
             write_plan_and_report(job, plan, report, inputs.report_key, inputs.sidecar.agent_employee_id, written)
             before_publish(report)
     except BaseException:
         for p in written:
             p.unlink(missing_ok=True)
         raise
-    return report
+    return RunResult.of(job, report)
 
 
-def _verify(job: Job, tmp: Path, a: _Analysis, models: Models, timings: Timings, progress: ProgressFn) -> dict[str, Any]:
+def _verify(job: Job, tmp: Path, a: _Analysis, models: Models, timings: Timings, progress: ProgressFn) -> Verification:
     """Re-read the rendered output (``[policy] verify``); quarantine it on any problem."""
     cfg = job.config
-    verification: dict[str, Any] = {"enabled": cfg.policy.verify}
+    verification = Verification(enabled=cfg.policy.verify)
     if not cfg.policy.verify:
         return verification
     with timings.stage("verify"):
@@ -230,7 +231,7 @@ def _verify(job: Job, tmp: Path, a: _Analysis, models: Models, timings: Timings,
         problems, vstats = verify_output(tmp, a.plan, a.detector, models.ocr, models.transcriber if a.track is not None else None,
                                          width=a.plan.width, height=a.plan.height, threshold=cfg.video.change_threshold,
                                          min_interval_s=cfg.policy.verify_min_interval_s, text_detector=cfg.video.text_detector)
-    verification.update(verification_record(problems, vstats))
+    verification.found(problems, vstats)
     if problems:
         quarantine(job, tmp, a.plan, problems, verification)
     return verification
@@ -247,4 +248,4 @@ def _hear(src: Path, transcriber: Transcriber | None, timings: Timings) -> tuple
     return track, heard
 
 
-__all__ = ["Job", "Models", "Sidecar", "load_models", "run"]
+__all__ = ["Job", "Models", "RunResult", "Sidecar", "load_models", "run"]

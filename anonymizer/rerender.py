@@ -47,13 +47,13 @@ from anonymizer.detect import Detector
 from anonymizer.detect.roster import Employee, load_roster
 from anonymizer.errors import ConfigError, PolicyRefusal, ProcessingError, VerificationError
 from anonymizer.fsutil import atomic_path, check_appendable, sha256_file
-from anonymizer.job import Job, check_paths, quarantine, read_hash_key, same_file, verification_record, write_plan_and_report
+from anonymizer.job import Job, RunResult, check_paths, quarantine, read_hash_key, same_file, write_plan_and_report
 from anonymizer.media import AudioTrack, MediaInfo, probe, read_audio
 from anonymizer.overrides import Overrides, apply_overrides, load_overrides, plan_items, unhidden_hashes
 from anonymizer.plan import Plan, value_hasher
 from anonymizer.policy.gates import RuleRefusal
 from anonymizer.render import check_rendered_size, output_audio, render_video
-from anonymizer.report import build_report, companion_sha256
+from anonymizer.report import AppliedOverrides, RenderedFrom, Verification, build_report, companion_sha256
 from anonymizer.reverify import LazyOcr, reverify
 from anonymizer.runtime import Models, load_models
 from anonymizer.sidecar import Sidecar, load_sidecar
@@ -287,26 +287,13 @@ def authorise_unhide(input_path: Path, plan: Plan, src_report: dict[str, Any] | 
     return UnhideGrant(user=name, os_user=real, rule=decision.rule, owner_known=owner is not None, audit_log=dep.audit_log)
 
 
-@dataclass
-class _ZeroScreen:
-    """No analysis ran: the report's screen statistics are the run's (``rendered_from``)."""
-
-    frames_changed: int = 0
-    ocr_calls: int = 0
-    ocr_pixels: int = 0
-    frame_pixels: int = 1
-    ink_reads: int = 0
-    boxes_read: int = 0
-    ink_pixels: int = 0
-
-
 def rerender(input_path: Path, plan_path: Path, overrides_path: Path | None, output: Path, cfg: Config, *,
              user: str | None = None, os_user: str | None = None, models: Models | None = None,
              roster: Path | None = None, sidecar: Path | None = None, audio: Path | None = None,
-             asr_model: Path | None = None) -> dict[str, Any]:
+             asr_model: Path | None = None) -> RunResult:
     """Render ``input_path`` into ``output`` with the plan at ``plan_path`` and the overrides
     (if any) applied; verify; publish the MP4 with ``OUTPUT.plan.json`` and
-    ``OUTPUT.report.json``. Returns the report. ``models``: OCR and speech-to-text for
+    ``OUTPUT.report.json``. Returns them and the report. ``models``: OCR and speech-to-text for
     verification (loaded only when verification is on and none are given).
 
     Every attempt leaves a ``render`` audit record in ``[policy] audit_log`` (and in the
@@ -361,7 +348,7 @@ class _Rendering:
 def _rerender(input_path: Path, plan_path: Path, overrides_path: Path | None, output: Path, cfg: Config, *,
               base: dict[str, Any], logs: list[Path], append: Callable[..., None], user: str | None, os_user: str | None,
               models: Models | None, roster: Path | None, sidecar: Path | None, audio: Path | None,
-              asr_model: Path | None) -> dict[str, Any]:
+              asr_model: Path | None) -> RunResult:
     t_start = time.monotonic()
     timings = Timings()
     job = Job(input=Path(input_path), output=Path(output), config=cfg, roster=roster, sidecar=sidecar, audio=audio,
@@ -377,29 +364,28 @@ def _rerender(input_path: Path, plan_path: Path, overrides_path: Path | None, ou
                 raise ProcessingError("render wrote no frame", path=job.input)
             check_rendered_size(tmp, r.info, job.output)
             verification = _verify(r, tmp, models, timings)
-            report = build_report(job=job, info=r.info, plan=r.new_plan, sidecar=r.side, output_sha256=sha256_file(tmp),
-                                  screen_stats=_ZeroScreen(), timings=timings.stages, wall_s=time.monotonic() - t_start,
-                                  n_frames=n_written, audio=r.track, n_words=0, user=base["user"], version=__version__)
+            src = r.src_report or {}
             # no analysis ran: what it read is the run's report's
-            report["screen"] = (r.src_report or {}).get("screen")
-            report["speech"]["words"] = ((r.src_report or {}).get("speech") or {}).get("words")
-            report["verification"] = verification
-            report["rendered_from"] = {"plan": str(plan_path), "plan_sha256": r.plan_sha, "input_sha256": r.plan.input_sha256,
-                                       "report": str(r.src_report_path) if r.src_report is not None else None}
-            report["overrides"] = None if r.ov is None else {**r.ov.record(), "file": str(overrides_path),
-                                                              "unhidden_value_hashes": sorted(r.unhidden),
-                                                              "access_rule": None if r.grant is None else r.grant.rule}
+            report = build_report(job=job, info=r.info, plan=r.new_plan, sidecar=r.side, output_sha256=sha256_file(tmp),
+                                  screen=src.get("screen"), timings=timings.stages, wall_s=time.monotonic() - t_start,
+                                  n_frames=n_written, audio=r.track, n_words=(src.get("speech") or {}).get("words"),
+                                  user=base["user"], version=__version__, verification=verification)
+            report.rendered_from = RenderedFrom(plan=str(plan_path), plan_sha256=r.plan_sha, input_sha256=r.plan.input_sha256,
+                                                report=str(r.src_report_path) if r.src_report is not None else None)
+            report.overrides = None if r.ov is None else AppliedOverrides(
+                **r.ov.record(), file=str(overrides_path), unhidden_value_hashes=sorted(r.unhidden),
+                access_rule=None if r.grant is None else r.grant.rule)
             write_plan_and_report(job, r.new_plan, report, r.report_key, r.side.agent_employee_id, written)
             if logs:
                 for item in r.ov.items() if r.ov is not None else []:
                     append("override", **item, result="applied")
-                append("render", result="published", input_sha256=r.plan.input_sha256, output_sha256=report["output"]["sha256"],
+                append("render", result="published", input_sha256=r.plan.input_sha256, output_sha256=report.output.sha256,
                        exit_code=0)
     except BaseException:
         for p in written:
             p.unlink(missing_ok=True)
         raise
-    return report
+    return RunResult.of(job, report)
 
 
 def _prepare(job: Job, plan_path: Path, overrides_path: Path | None, *, base: dict[str, Any], logs: list[Path],
@@ -445,11 +431,11 @@ def _prepare(job: Job, plan_path: Path, overrides_path: Path | None, *, base: di
                       baseline=baseline, no_baseline=no_baseline)
 
 
-def _verify(r: _Rendering, tmp: Path, models: Models | None, timings: Timings) -> dict[str, Any]:
+def _verify(r: _Rendering, tmp: Path, models: Models | None, timings: Timings) -> Verification:
     """Verification of a render: against the run's verified output where the two renders
     differ only where the overrides did (``reverify``), else a full re-read."""
     job, cfg, info = r.job, r.job.config, r.info
-    verification: dict[str, Any] = {"enabled": cfg.policy.verify}
+    verification = Verification(enabled=cfg.policy.verify)
     if not cfg.policy.verify:
         return verification
     v = cfg.video
@@ -463,9 +449,10 @@ def _verify(r: _Rendering, tmp: Path, models: Models | None, timings: Timings) -
                  if r.baseline is not None else None)
         if delta is not None:
             checked, problems, vstats = delta
-            verification.update(mode="against_run", baseline_sha256=r.src_report["output"]["sha256"] if r.src_report else None,
-                                frames_compared=checked.frames, max_noise_outside=checked.max_noise_outside,
-                                boxes_rechecked=checked.boxes_rechecked)
+            verification.mode = "against_run"
+            verification.baseline_sha256 = r.src_report["output"]["sha256"] if r.src_report else None
+            verification.frames_compared, verification.max_noise_outside = checked.frames, checked.max_noise_outside
+            verification.boxes_rechecked = checked.boxes_rechecked
         else:
             why = r.no_baseline if r.baseline is None else "the renders differ beyond codec noise outside the overridden regions"
             if models is None:  # loaded only when a full verification needs them
@@ -474,9 +461,9 @@ def _verify(r: _Rendering, tmp: Path, models: Models | None, timings: Timings) -
             problems, vstats = verify_output(tmp, r.new_plan, registry, models.ocr, models.transcriber if r.track is not None else None,
                                              width=info.width, height=info.height, threshold=v.change_threshold,
                                              min_interval_s=cfg.policy.verify_min_interval_s, text_detector=v.text_detector)
-            verification.update(mode="full", why_full=why)
-    verification.update(verification_record(problems, vstats),
-                        registry={"roster_values": len(registry.known), "hidden_hashes": len(registry.hidden)})
+            verification.mode, verification.why_full = "full", why
+    verification.found(problems, vstats)
+    verification.registry = {"roster_values": len(registry.known), "hidden_hashes": len(registry.hidden)}
     if problems:
         quarantine(job, tmp, r.new_plan, problems, verification)
     return verification

@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     job = pipeline.Job(input=src, output=out / "call.anon.mp4", config=cfg, roster=args.demo / "call.roster.csv",
                        sidecar=args.demo / "call.sidecar.json")
     models = pipeline.load_models(cfg)
-    run_report = pipeline.run(job, models)
+    run_report = pipeline.run(job, models).report
     run_wall = time.monotonic() - t
 
     plan = job.plan_path()
@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
                                      "reviewer": "bench", "add_boxes": [BOX], "add_bleeps": [BLEEP]}))
     t = time.monotonic()
     warm = rerender(src, plan, overrides, out / "call.rev.mp4", cfg, user="bench", os_user="bench", models=models,
-                    roster=args.demo / "call.roster.csv", sidecar=args.demo / "call.sidecar.json")
+                    roster=args.demo / "call.roster.csv", sidecar=args.demo / "call.sidecar.json").report
     warm_wall = time.monotonic() - t
     t = time.monotonic()
     rerender(src, plan, overrides, out / "call.cold.mp4", cfg, user="bench", os_user="bench",
@@ -95,9 +95,9 @@ def main(argv: list[str] | None = None) -> int:
     near = (tt > b0 - 0.05) & (tt < b1 + 0.05)
     audio_out = float(np.abs(a.samples - b.samples).max(axis=0)[~near].max()) if a.samples.shape == b.samples.shape else float("nan")
 
-    print(f"run     {run_wall:7.1f} s  (timings: {json.dumps(run_report['timings_s'])})")
+    print(f"run     {run_wall:7.1f} s  (timings: {json.dumps(run_report.timings_s)})")
     print(f"render  {warm_wall:7.1f} s  with the run's models  ({warm_wall / run_wall:.3f} of the run; timings: "
-          f"{json.dumps(warm['timings_s'])})")
+          f"{json.dumps(warm.timings_s)})")
     print(f"render  {cold_wall:7.1f} s  loading its own models ({cold_wall / run_wall:.3f} of the run)")
     print(f"frames  {n} compared, {bad} differ outside the added box (worst share of a frame > 12 levels: {worst:.5f})")
     print(f"audio   largest difference outside the added bleep: {audio_out:.4f}")

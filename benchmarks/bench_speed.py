@@ -80,6 +80,7 @@ def one(d: Path, gpu: bool, do_score: bool) -> dict[str, Any]:
     """Anonymize the recording in ``d`` (this process: a child of ``main``)."""
     from anonymizer.config import load_config
     from anonymizer.pipeline import Job, load_models, run
+    from anonymizer.report import ScreenSection
     from anonymizer.runtime import with_runtime
 
     config = with_runtime(load_config(None), "cuda" if gpu else "cpu")
@@ -88,10 +89,12 @@ def one(d: Path, gpu: bool, do_score: bool) -> dict[str, Any]:
     t_models = time.monotonic() - t0
     output = d / "call.anon.mp4"
     report = run(Job(input=d / "call.mp4", output=output, config=config, roster=d / "call.roster.csv",
-                     sidecar=d / "call.sidecar.json"), models)
+                     sidecar=d / "call.sidecar.json"), models).report
     wall = time.monotonic() - t0
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    timings = dict(report["timings_s"])
+    screen = report.screen
+    assert isinstance(screen, ScreenSection)  # a run's own (a render's is the run's, as read)
+    timings = dict(report.timings_s)
     timings["load_models"] = timings.get("load_models", 0.0) + t_models
     truth = json.loads((d / "call.truth.json").read_text())
     row: dict[str, Any] = {
@@ -99,10 +102,10 @@ def one(d: Path, gpu: bool, do_score: bool) -> dict[str, Any]:
         "wall_s": round(wall, 2), "rtf": round(wall / truth["duration_s"], 4), "peak_rss_mb": round(rss_mb, 1),
         "stages_s": {k: round(sum(timings.get(x, 0.0) for x in keys), 2) for k, keys in STAGES.items()},
         "ocr_s": round(timings.get("ocr_detector", 0.0) + timings.get("ocr_recogniser", 0.0), 2),
-        "detector_pixel_fraction": report["screen"]["ocr_pixel_fraction"],
-        "ink_pixel_fraction": report["screen"].get("ink_pixel_fraction"),
-        "boxes_read": report["screen"].get("boxes_read"),
-        "verification": {k: v for k, v in report["verification"].items() if k != "problems"},
+        "detector_pixel_fraction": screen.ocr_pixel_fraction,
+        "ink_pixel_fraction": screen.ink_pixel_fraction,
+        "boxes_read": screen.boxes_read,
+        "verification": {k: v for k, v in report.verification.to_dict().items() if k != "problems"},
     }
     if do_score:
         from benchmarks.score import score

@@ -84,19 +84,19 @@ def run_cmd(ctx: click.Context, recording: Path, output: Path | None, roster: Pa
             page = review_after_run(job.report_path())
         except Exception as exc:  # noqa: BLE001 - reported, the run's exit code stands
             click.echo(f"anonymizer: warning: review page not written: {exc} (run `anonymizer review` again)", err=True)
+    rep = result.report
     if as_json:
-        click.echo(json.dumps(result, indent=1, sort_keys=True))
+        click.echo(json.dumps(rep.to_dict(), indent=1, sort_keys=True))
     else:
-        c = result["counts"]
-        click.echo(f"anonymized: {result['output']['file']}")
-        click.echo(f"  plan:   {result['output']['plan']}")
-        click.echo(f"  report: {job.report_path()}")
+        c = rep.counts
+        click.echo(f"anonymized: {rep.output.file}")
+        click.echo(f"  plan:   {rep.output.plan}")
+        click.echo(f"  report: {result.report_path}")
         if page is not None:
             click.echo(f"  review: {page}")
-        click.echo(f"  screen boxes: {sum(c['screen'].values())} {c['screen']}  audio spans: {sum(c['audio'].values())} {c['audio']}")
-        rt = result["runtime"]
-        click.echo(f"  device {rt['device']}, encoder {rt['encoder']}")
-        click.echo(f"  wall {result['wall_s']:.1f} s, real-time factor {result['real_time_factor']}")
+        click.echo(f"  screen boxes: {sum(c.screen.values())} {c.screen}  audio spans: {sum(c.audio.values())} {c.audio}")
+        click.echo(f"  device {rep.runtime.device}, encoder {rep.runtime.encoder}")
+        click.echo(f"  wall {rep.wall_s:.1f} s, real-time factor {rep.real_time_factor}")
 
 
 @cli.command("exit-codes")

@@ -274,9 +274,9 @@ def time_clip(config: Any, device: str) -> tuple[float, float, dict[str, float]]
         (tmp / "out").mkdir()
         t = time.monotonic()
         report = pipeline.run(pipeline.Job(input=rec.video, output=tmp / "out" / "clip.anon.mp4", config=clip_config,
-                                           roster=rec.roster, sidecar=rec.sidecar))
+                                           roster=rec.roster, sidecar=rec.sidecar)).report
         wall_s = time.monotonic() - t
-    return wall_s, float(report["input"]["duration_s"]), dict(report.get("timings_s") or {})
+    return wall_s, float(report.input.duration_s), dict(report.timings_s)
 
 
 def check_time(r: Report, config: Any, device: str) -> None:

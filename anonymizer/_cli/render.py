@@ -43,16 +43,17 @@ def render_cmd(ctx: click.Context, recording: Path, plan: Path, overrides: Path 
                           audio=audio, asr_model=asr_model)
     except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - mapped to exit codes, fail closed
         fail(exc, ctx.obj["debug"])
+    report = result.report
     if as_json:
-        click.echo(json.dumps(result, indent=1, sort_keys=True))
+        click.echo(json.dumps(report.to_dict(), indent=1, sort_keys=True))
         return
-    c, ov = result["counts"], result.get("overrides")
-    click.echo(f"rendered: {result['output']['file']}")
-    click.echo(f"  plan:   {result['output']['plan']}")
-    click.echo(f"  report: {Path(result['output']['file']).with_suffix('.report.json')}")
-    click.echo(f"  screen boxes: {sum(c['screen'].values())}  audio spans: {sum(c['audio'].values())}"
-               + (f"  overrides: {len(ov['items'])} by {ov['reviewer']}" if ov else ""))
-    click.echo(f"  wall {result['wall_s']:.1f} s")
+    c, ov = report.counts, report.overrides
+    click.echo(f"rendered: {report.output.file}")
+    click.echo(f"  plan:   {report.output.plan}")
+    click.echo(f"  report: {result.report_path}")
+    click.echo(f"  screen boxes: {sum(c.screen.values())}  audio spans: {sum(c.audio.values())}"
+               + (f"  overrides: {len(ov.items)} by {ov.reviewer}" if ov else ""))
+    click.echo(f"  wall {report.wall_s:.1f} s")
 
 
 def register(cli: click.Group) -> None:

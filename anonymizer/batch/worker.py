@@ -173,9 +173,9 @@ class Loaded:
                                sidecar=Path(task.sidecar) if task.sidecar else None,
                                audio=Path(task.audio) if task.audio else None,
                                asr_model=Path(self.spec.asr_model) if self.spec.asr_model else None)
-            report = pipeline.run(job, self.models)
-            out.output_sha256 = report["output"]["sha256"]
-            out.media_s = float(report["input"].get("duration_s") or 0.0)
+            report = pipeline.run(job, self.models).report
+            out.output_sha256 = report.output.sha256
+            out.media_s = float(report.input.duration_s or 0.0)
         except Exception as exc:  # noqa: BLE001 - every failure becomes a recorded status
             out.status, out.exit_code = classify(exc)
             out.reason = (str(exc) or type(exc).__name__) if isinstance(exc, AnonymizerError) else f"{type(exc).__name__}: {exc}"

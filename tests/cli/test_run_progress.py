@@ -81,12 +81,12 @@ def test_run_disguises_the_voice_records_how_but_never_the_key(tmp_path: Path) -
         job = pipeline.Job(input=rec.video, output=tmp_path / voice / "call.anon.mp4", config=load_config(policy),
                            roster=rec.roster, sidecar=rec.sidecar)
         (tmp_path / voice).mkdir()
-        report = pipeline.run(job, pipeline.Models(ocr=FastOcr(), transcriber=HearAll()))
+        report = pipeline.run(job, pipeline.Models(ocr=FastOcr(), transcriber=HearAll())).report
         outs[voice] = (job, report)
     kept, disguised = (read_audio(outs[v][0].output) for v in ("keep", "disguise"))
     assert kept.samples.shape == disguised.samples.shape
     assert float(np.abs(kept.samples - disguised.samples).max()) > 0.05
     plan = Plan.from_json(outs["disguise"][0].plan_path().read_text())
     assert plan.voice == {**METHOD, "channels": list(range(kept.samples.shape[0]))}
-    assert outs["disguise"][1]["speech"]["voice"] == plan.voice and outs["keep"][1]["speech"]["voice"] == {"method": "keep"}
+    assert outs["disguise"][1].speech.voice == plan.voice and outs["keep"][1].speech.voice == {"method": "keep"}
     assert Plan.from_json(outs["keep"][0].plan_path().read_text()).voice == {}

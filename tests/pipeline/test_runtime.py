@@ -20,7 +20,7 @@ from anonymizer.config import Config, RuntimeConfig, load_config
 from anonymizer.errors import ConfigError
 from anonymizer.media import writer
 from anonymizer.plan import Plan
-from anonymizer.report import build_report
+from anonymizer.report import ScreenSection, Verification, build_report
 
 
 def _probes(monkeypatch: pytest.MonkeyPatch, *, torch: str | None, ct2: str | None) -> list[tuple[str, int]]:
@@ -172,11 +172,12 @@ def test_report_names_device_and_encoder(monkeypatch: pytest.MonkeyPatch) -> Non
     stats = SimpleNamespace(frames_changed=0, ocr_calls=0, ocr_pixels=0, frame_pixels=1, ink_reads=0, boxes_read=0, ink_pixels=0)
     report = build_report(job=job, info=SimpleNamespace(width=8, height=8, duration_s=1.0, video_codec="h264"), plan=plan,
                           sidecar=SimpleNamespace(call_id=None, agent_employee_id=None), output_sha256="1" * 64,
-                          screen_stats=stats, timings={}, wall_s=1.0, n_frames=1, audio=None, n_words=0, user="u", version="0")
-    rt = report["runtime"]
+                          screen=ScreenSection.of(stats), timings={}, wall_s=1.0, n_frames=1, audio=None, n_words=0, user="u",
+                          version="0", verification=Verification(enabled=False))
+    rt = report.to_dict()["runtime"]
     assert (rt["device"], rt["encoder"]) == ("cuda:0", "libx264")
     assert "fell back to libx264" in rt["encoder_reason"] and "torch and CTranslate2" in rt["device_reason"]
-    assert report["config_sha256"] == cfg.digest()
+    assert report.config_sha256 == cfg.digest()
 
 
 def test_worker_refuses_a_runtime_its_host_cannot_match(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -8,13 +8,16 @@ import json
 import os
 import pwd
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from anonymizer import pipeline, signing
-from anonymizer.config import load_config
+from anonymizer.config import Config, load_config
 from anonymizer.errors import ConfigError
+from anonymizer.plan import Plan
 from anonymizer.policy.access import Access, User, inspect_target, os_user
+from anonymizer.report import Report, ScreenSection, Verification, build_report
 
 KEY = b"\x01" * 32
 
@@ -43,6 +46,37 @@ def test_any_edit_breaks_the_signature(edit: object, problem: str) -> None:
     report = signing.sign_report(_report(), KEY, agent_id="E1")
     edit(report)  # type: ignore[operator]
     assert problem in (signing.signature_problem(report, KEY) or "")
+
+
+def _typed_report() -> Report:
+    cfg = Config()
+    plan = Plan(input_sha256="0" * 64, width=8, height=8, duration_s=1.0, config_sha256=cfg.digest(), style="fill",
+                boxes=[], audio_spans=[])
+    job = SimpleNamespace(input=Path("in.mp4"), output=Path("out.mp4"), config=cfg, roster=None, sidecar=None, audio=None,
+                          plan_path=lambda: Path("out.plan.json"))
+    stats = SimpleNamespace(frames_changed=0, ocr_calls=0, ocr_pixels=0, frame_pixels=1, ink_reads=0, boxes_read=0, ink_pixels=0)
+    return build_report(job=job, info=SimpleNamespace(width=8, height=8, duration_s=1.0, video_codec="h264"), plan=plan,
+                        sidecar=SimpleNamespace(call_id="C-1", agent_employee_id="E1"), output_sha256="1" * 64,
+                        screen=ScreenSection.of(stats), timings={}, wall_s=1.0, n_frames=10, audio=None, n_words=0, user="u",
+                        version="0", verification=Verification(enabled=False))
+
+
+def test_a_typed_report_signs_its_files_json() -> None:
+    """``Report.sign`` signs ``to_dict()``, the file's JSON, as ``sign_report`` signs a dict;
+    fields that are set only later (plan sha256, agent HMAC, signature, a render's sections)
+    are absent until then, not null."""
+    report = _typed_report()
+    plain = report.to_dict()
+    assert plain["verification"] == {"enabled": False} and plain["input"]["audio"] is None
+    assert "plan_sha256" not in plain["output"] and "agent_hmac" not in plain["call"]
+    assert not {"signature", "rendered_from", "overrides"} & plain.keys()
+    report.output.plan_sha256 = "2" * 64
+    report.sign(KEY, agent_id="E1")
+    signed = json.loads(json.dumps(report.to_dict(), indent=1, sort_keys=True))
+    assert signing.signature_problem(signed, KEY) is None
+    assert signed == signing.sign_report({**plain, "output": {**plain["output"], "plan_sha256": "2" * 64}}, KEY, agent_id="E1")
+    report.sign(KEY, agent_id=None)
+    assert "agent_hmac" not in report.to_dict()["call"] and signing.signature_problem(report.to_dict(), KEY) is None
 
 
 def test_other_key_is_refused() -> None:

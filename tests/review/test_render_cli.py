@@ -114,9 +114,12 @@ def set_access(call: Call, *, os_role: str) -> None:
 
 def render(call: Call, out: Path, overrides: Path | None = None, *, plan: Path | None = None, user: str = "ada",
            **kw: Any) -> dict[str, Any]:
+    """The render's report, as its file holds it."""
     kw.setdefault("sidecar", call.rec.sidecar)  # the run's: another is refused
-    return rr.rerender(call.rec.video, plan or call.plan, overrides, out, call.cfg, user=user, os_user=user,
-                       models=fake_models(), **kw)
+    result = rr.rerender(call.rec.video, plan or call.plan, overrides, out, call.cfg, user=user, os_user=user,
+                         models=fake_models(), **kw)
+    assert json.loads(result.report_path.read_text()) == result.report.to_dict()
+    return result.report.to_dict()
 
 
 def cli(call: Call, out: Path, *args: str, recording: Path | None = None, plan: Path | None = None) -> Any:
@@ -430,27 +433,26 @@ def test_render_is_verified_against_the_run_without_loading_a_model(call: Call, 
     monkeypatch.setattr(rr, "load_models", no_models)
     box = {"x": 5, "y": 110, "w": 40, "h": 20, "start_s": 0.5, "end_s": 1.2, "reason": "a forgotten field"}  # away from every box
     ov = call.overrides(add_boxes=[box])
-    report = rr.rerender(call.rec.video, call.plan, ov, work / "call.rev.mp4", call.cfg, user="ada", os_user="ada",
-                         roster=call.rec.roster, sidecar=call.rec.sidecar)
-    v = report["verification"]
-    assert v["mode"] == "against_run" and v["problems"] == [] and v["boxes_rechecked"] == 1
-    assert 0 <= v["max_noise_outside"] < reverify.NOISE_LEVEL and v["frames_compared"] == 20
-    assert v["baseline_sha256"] == hashlib.sha256(call.output.read_bytes()).hexdigest()
+    v = rr.rerender(call.rec.video, call.plan, ov, work / "call.rev.mp4", call.cfg, user="ada", os_user="ada",
+                    roster=call.rec.roster, sidecar=call.rec.sidecar).report.verification
+    assert v.mode == "against_run" and v.problems == [] and v.boxes_rechecked == 1
+    assert v.max_noise_outside is not None and 0 <= v.max_noise_outside < reverify.NOISE_LEVEL and v.frames_compared == 20
+    assert v.baseline_sha256 == hashlib.sha256(call.output.read_bytes()).hexdigest()
 
     # another roster than the run's: the run's verification did not search it, so all is read again
     other = work / "other.csv"
     other.write_text(call.rec.roster.read_text() + "E77,Zoe,Quinn,zq,zq@x.fr,4321\n")
     monkeypatch.setattr(rr, "load_models", fake_models)
     full = rr.rerender(call.rec.video, call.plan, ov, work / "call.rev2.mp4", call.cfg, user="ada", os_user="ada",
-                       roster=other, sidecar=call.rec.sidecar)["verification"]
-    assert full["mode"] == "full" and "roster" in full["why_full"]
+                       roster=other, sidecar=call.rec.sidecar).report.verification
+    assert full.mode == "full" and full.why_full is not None and "roster" in full.why_full
 
     # over boxes of other fills: each is flat where it shows, so still no model is loaded
     monkeypatch.setattr(rr, "load_models", no_models)
     over = call.overrides(add_boxes=[{**box, "x": 40, "y": 40, "w": 60, "h": 30}])
     v = rr.rerender(call.rec.video, call.plan, over, work / "call.rev3.mp4", call.cfg, user="ada", os_user="ada",
-                    roster=call.rec.roster, sidecar=call.rec.sidecar)["verification"]
-    assert v["mode"] == "against_run" and v["boxes_rechecked"] > 1 and v["crops_read"] == 0
+                    roster=call.rec.roster, sidecar=call.rec.sidecar).report.verification
+    assert v.mode == "against_run" and v.boxes_rechecked is not None and v.boxes_rechecked > 1 and v.crops_read == 0
 
 
 def test_boxes_near_a_change_that_are_not_flat_are_read_again(call: Call) -> None:
