@@ -75,6 +75,32 @@ UI_WORDS = frozenset(
     numero number total filter filtre filtrer sort trier export exporter print imprimer refresh
     last derniere dernier order commande montant amount price prix at
     visa mastercard amex american express jcb diners club discover maestro unionpay mir cb""".split()
+) | frozenset(
+    # The generic vocabulary of CRM, helpdesk and softphone screens, FR + EN: navigation
+    # (tabs, menus, section titles), softphone buttons and states, queue and team panels,
+    # the records a customer file holds. Words of the trade, not of one application.
+    """synthese resume apercu vue ensemble tableau bord accueil contrats contrat demandes demandes
+    statistiques stats indicateurs rapport recherche resultats resultat liste listes fiches
+    interactions interaction activite activites taches tache agenda calendrier rendez vous
+    documents document pieces jointes piece jointe factures facture facturation produits produit
+    services service offres offre abonnements abonnement options option sinistres sinistre
+    equipements equipement commandes livraisons livraison retours retour garanties garantie
+    consentements consentement preferences fidelite segment profil parametres deconnexion connexion
+    appelant appele appelante raccrocher decrocher repondre attente reprendre muet micro clavier
+    composer numeroter transferer conference enregistrement enregistrer file d'attente files
+    equipe equipes disponible indisponible occupee apres-appel post-appel traitement traitee traite
+    en cours termine terminee cloture cloturee ouvert ouverte resolu resolue escalade priorite
+    urgente motif canal source type categorie sous-categorie etape suivante
+    precedente suivant precedent retour valider confirmer appliquer reinitialiser
+    summary overview home contracts requests statistics indicators search results result list
+    lists records activity activities tasks task calendar appointment appointments documents
+    attachments attachment invoices invoice billing products product services offers offer
+    subscriptions subscription options claims claim equipment orders deliveries delivery returns
+    warranty warranties consents consent preferences loyalty profile logout logon login
+    caller callee hang hangup answer hold unhold resume mute unmute keypad dial conference
+    recording queue queues team teams available unavailable wrap-up wrapup after-call handling
+    handled open opened closed resolved escalated priority urgent reason channel
+    type category subcategory step next previous confirm apply reset""".split()
 )
 
 

@@ -109,13 +109,36 @@ def _plainly_not_pii(text: str, year: int) -> bool:
     return bool(_MONEY.match(text)) and bool(re.search(r"[£$€]|EUR|GBP|USD", text, re.IGNORECASE))
 
 
-def unsure_candidates(texts: list[TextBox]) -> list[TextBox]:
+def found_chars(found: list[tuple[Line, Finding]]) -> dict[int, list[tuple[int, int]]]:
+    """Per OCR box (by ``id``), the character ranges of its text that findings cover."""
+    out: dict[int, list[tuple[int, int]]] = {}
+    for line, f in found:
+        for off, tb in line.pieces:
+            a, b = max(f.start, off), min(f.end, off + len(tb.text))
+            if a < b:
+                out.setdefault(id(tb), []).append((a - off, b - off))
+    return out
+
+
+def _unfound(text: str, start: int, covered: list[tuple[int, int]]) -> str:
+    """``text`` (which starts at ``start`` in its box) with the found characters blanked."""
+    chars = list(text)
+    for a, b in covered:
+        for c in range(max(a, start), min(b, start + len(text))):
+            chars[c - start] = " "
+    return "".join(chars)
+
+
+def unsure_candidates(texts: list[TextBox], found: dict[int, list[tuple[int, int]]] | None = None) -> list[TextBox]:
     """The parts of OCR boxes that may hide an unreadable value. A box is split at its
     wide gaps ("Connecté en tant que jdupont   Poste 5872") and each part judged alone:
     UI labels, clocks, recent dates and amounts stay readable (``_plainly_not_pii``), and
     so do the values of reference labels (an order, a ticket: ``reference_values``). A part
     that starts with UI words ("Ext. 4127") is cut to the rest. A cut is moved a character
-    and a third of the text height into what stays readable, so the value keeps its glyphs."""
+    and a third of the text height into what stays readable, so the value keeps its glyphs.
+    ``found`` (``found_chars``): what the findings of the same state cover, hidden by their
+    own boxes; a part whose other characters are only UI words and punctuation holds nothing
+    unsure ("Conseiller [name] . Poste [extension]", barely read because of its digits)."""
     year = time.gmtime().tm_year
     refs = reference_values(texts)
     out = []
@@ -127,6 +150,11 @@ def unsure_candidates(texts: list[TextBox]) -> list[TextBox]:
             start, text = part.start(), part.group()
             if is_ui_text(text, fuzzy=True) or _plainly_not_pii(text, year):
                 continue
+            covered = (found or {}).get(id(tb))
+            if covered:
+                rest = _unfound(text, start, covered)
+                if not re.search(r"[^\W_]", rest) or is_ui_text(rest, fuzzy=True):
+                    continue
             lead = _LEADING_UI.match(text)
             if lead and is_ui_text(lead.group()):
                 if REFERENCE_LABEL.search(fold(lead.group())):
@@ -148,12 +176,13 @@ def unsure_candidates(texts: list[TextBox]) -> list[TextBox]:
 
 def screen_boxes(texts: list[TextBox], detector: Detector, cfg: Config, hasher: Callable[[str], str]) -> list[StateBox]:
     out: list[StateBox] = []
-    for line, f in screen_findings(texts, detector, cfg):
+    found = screen_findings(texts, detector, cfg)
+    for line, f in found:
         value = line.text[f.start : f.end]
         source = "registry" if f.score >= 1.0 and f.category != "customer" else "ocr"
         for box, since in finding_boxes(line, f, cfg.video.pad_px):
             out.append(StateBox(box, f.entity_type, f.category, source, hasher(value), since))
     if "UNSURE" in cfg.detect.entities and not cfg.redact.keeps("customer", "UNSURE"):
         # Barely readable text stays hidden unless it reads as a known UI label.
-        out += unsure_boxes(unsure_candidates(texts), conf=cfg.video.unsure_conf, min_digits=cfg.video.unsure_min_digits, pad_px=cfg.video.pad_px, hasher=hasher)
+        out += unsure_boxes(unsure_candidates(texts, found_chars(found)), conf=cfg.video.unsure_conf, min_digits=cfg.video.unsure_min_digits, pad_px=cfg.video.pad_px, hasher=hasher)
     return out

@@ -83,6 +83,8 @@ def unsure_boxes(texts: list[TextBox], *, conf: float, min_digits: int, pad_px: 
     name or an identifier no recognizer can match: hide it. Digits raise the bar."""
     out = []
     for tb in texts:
+        if tb.conf > 0 and len(tb.text.strip()) == 1 and tb.box.w <= tb.box.h:
+            continue  # one glyph read (an icon, a status dot): no value is one character
         n_digits = sum(c.isdigit() for c in tb.text)
         if tb.conf < conf or (tb.conf < 2 * conf and n_digits >= min_digits):
             out.append(StateBox(tb.box.pad(pad_px, pad_px), "UNSURE", "customer", "unsure", hasher(tb.text), tb.since_s))

@@ -261,3 +261,20 @@ def test_typed_text_does_not_inherit_a_placeholders_first_sight() -> None:
     assert ScreenState._inherit(typed, [placeholder, earlier]).since_s == 4.0
     header = TextBox(Box(720, 116, 70, 13), "Handled by", 0.97, 0.0)
     assert ScreenState._inherit(TextBox(Box(718, 116, 75, 21), "LX,", 0.29, 5.4), [header]).since_s == 5.4
+
+
+def test_one_glyph_is_not_an_unsure_value() -> None:
+    """An icon or a status dot read as one barely sure character ('L', '1', '?') holds no
+    value: no box, so the label beside it stays readable. The same character read in a
+    box wider than tall (several glyphs seen, one read) and two characters stay hidden."""
+    from anonymizer.screen.tracks import unsure_boxes
+
+    def hidden(text: str, w: int, h: int = 16) -> bool:
+        return bool(unsure_boxes([TextBox(Box(10, 10, w, h), text, 0.05, 0.0)], conf=0.35, min_digits=3, pad_px=3,
+                                 hasher=lambda v: v))
+
+    assert not hidden("L", 14) and not hidden("1", 10) and not hidden("?", 16)
+    assert hidden("L", 40) and hidden("TC", 16) and hidden("Jn", 20)
+    # ink nothing read at all (ScreenState's "?" at confidence 0) stays hidden, whatever its size
+    unread = TextBox(Box(10, 10, 12, 16), "?", 0.0, 0.0)
+    assert unsure_boxes([unread], conf=0.35, min_digits=3, pad_px=3, hasher=lambda v: v)
