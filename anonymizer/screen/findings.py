@@ -64,11 +64,8 @@ def screen_findings(texts: list[TextBox], detector: Detector, cfg: Config) -> li
         if keep.keeps(f.category, f.entity_type):
             continue
         if f.entity_type == "FIELD" and k in kept:
-            rest = list(lines[k].text[f.start : f.end])
-            for g in kept[k]:
-                for c in range(max(f.start, g.start), min(f.end, g.end)):
-                    rest[c - f.start] = " "
-            if not re.search(r"[^\W_]{2,}", "".join(rest)):
+            rest = _unfound(lines[k].text[f.start : f.end], f.start, [(g.start, g.end) for g in kept[k]])
+            if not re.search(r"[^\W_]{2,}", rest):
                 continue
         out.append((lines[k], f))
     return out
@@ -121,7 +118,8 @@ def found_chars(found: list[tuple[Line, Finding]]) -> dict[int, list[tuple[int, 
 
 
 def _unfound(text: str, start: int, covered: list[tuple[int, int]]) -> str:
-    """``text`` (which starts at ``start`` in its box) with the found characters blanked."""
+    """``text`` (which starts at ``start`` in its line or box) with the characters of the
+    ``covered`` ranges (in the same coordinates) blanked."""
     chars = list(text)
     for a, b in covered:
         for c in range(max(a, start), min(b, start + len(text))):

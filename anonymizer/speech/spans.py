@@ -242,8 +242,7 @@ def detect_audio(words: list[Word], detector: Detector, cfg: Config, hasher: Cal
     sp = _Spanner(words, normalize([w.text for w in words]), cfg.audio.pad_ms / 1000.0, hasher, channel)
     out, found = _found_spans(sp, detector, cfg, register=register)
     for first, last in carrier_spans(words) if not cfg.redact.keeps("customer", "ANNOUNCED") else []:
-        out.append(sp.words_span(first, _announced_end(words, first, last, found), "ANNOUNCED", "customer",
-                                 " ".join(w.text for w in words[first : last + 1])))
+        out.append(sp.words_span(first, _announced_end(words, first, last, found), "ANNOUNCED", "customer", sp.joined(first, last)))
     if cfg.audio.unsure_prob > 0 and not cfg.redact.keeps("customer", "UNSURE"):
         out += _unsure_spans(sp, cfg.audio.unsure_prob)
     return out + _shape_spans(sp, cfg.audio.min_digits)
