@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 DEMO   ?= out/demo
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install install-gpu system-deps demo test lint bench bench-speed bench-recogniser bench-render bench-kernels bench-rerender bench-voice bench-calls clean
+.PHONY: install install-gpu system-deps demo test lint bench bench-speed bench-recogniser bench-render bench-kernels bench-rerender bench-voice bench-voices bench-calls clean
 
 $(BIN)/anonymizer-installed: setup.cfg pyproject.toml
 	$(MAKE) system-deps
@@ -81,8 +81,13 @@ bench-rerender: install
 bench-voice: install
 	$(BIN)/python benchmarks/voice_attack.py
 
-# CALLS_ARGS="--held-out --n 10" or "--model DIR" (side by side with the bundled models)
-bench-calls: install
+# Pico and MBROLA, the call corpus's closer-to-human voices (Debian contrib/non-free)
+bench-voices:
+	bash benchmarks/install_voices.sh
+
+# CALLS_ARGS="--held-out --n 10", "--engine pico", "--set audio.unsure_prob=0.4" or "--model
+# DIR" (side by side with the bundled models)
+bench-calls: install bench-voices
 	$(BIN)/python -m benchmarks.call_audio $(CALLS_ARGS)
 
 clean:

@@ -151,7 +151,7 @@ def _analyse(job: Job, inputs: _Inputs, models: Models, timings: Timings, progre
     # (CTranslate2) releases the GIL, Presidio holds it, and each keeps one core busy.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="asr") as pool:
         src = inputs.audio_src
-        heard = pool.submit(_hear, src, models.transcriber, timings) if src is not None else None
+        heard = pool.submit(_hear, src, models.transcriber, timings, cfg.audio.unsure_prob) if src is not None else None
         with timings.stage("load_models"):  # what is left of the wait
             detector = Detector(cfg.detect, roster=inputs.roster, agent_id=inputs.sidecar.agent_employee_id,
                                 keep_categories=tuple(c for c in CATEGORIES if cfg.redact.keeps(c)))
@@ -237,14 +237,14 @@ def _verify(job: Job, tmp: Path, a: _Analysis, models: Models, timings: Timings,
     return verification
 
 
-def _hear(src: Path, transcriber: Transcriber | None, timings: Timings) -> tuple[AudioTrack, Heard]:
+def _hear(src: Path, transcriber: Transcriber | None, timings: Timings, unsure_prob: float) -> tuple[AudioTrack, Heard]:
     """The audio track of ``src`` and what speech-to-text heard of it."""
     with timings.stage("audio_decode"):
         track = read_audio(src)
     if transcriber is None:
         raise ProcessingError("audio present but no speech model loaded")
     with timings.stage("asr"):
-        heard = hear(track, transcriber)
+        heard = hear(track, transcriber, unsure_prob=unsure_prob)
     return track, heard
 
 

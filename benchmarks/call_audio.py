@@ -6,9 +6,14 @@ and a customer talk about an invoice, a contract or a move, and in between the c
 gives a name (and spells it), numbers digit by digit or in groups, corrects a digit, is put
 on hold; the agent names a colleague.
 
-Voices: two engines available offline from Debian, reported separately (robotic voices are
-harder for speech-to-text than people): ``espeak-ng`` (EN and FR, several voice variants)
-and ``flite`` (EN only: kal, awb, rms, slt). Speaking rate varies per speaker.
+Voices: four engines available offline from Debian, reported separately (robotic voices are
+harder for speech-to-text than people): ``espeak-ng``'s formant voices (EN and FR, several
+variants), ``flite`` (EN only: kal, awb, rms, slt), SVOX Pico (``pico2wave``: en-US, en-GB,
+fr-FR, one voice each, varied in pitch) and MBROLA's diphone voices through espeak-ng (EN:
+us1-3, en1; FR: fr1-4). Pico and MBROLA are far closer to people than the formant voices:
+Whisper base hears French Pico almost word for word where it hears French espeak-ng as
+noise. They come from Debian's contrib and non-free sections (``make bench-voices``).
+Speaking rate varies per speaker.
 
 Line: 8 kHz telephony (300-3400 Hz band, then a G.711 mu-law pass) or 16 kHz wideband; light
 noise; agent and customer on separate channels (stereo, sometimes with crosstalk of the
@@ -55,6 +60,15 @@ SCORE_SR = 16000  # the scorer's rate (benchmarks.score)
 ESPEAK_VOICES = {"en": ["en-us+m1", "en-us+f2", "en-gb+m3", "en-gb+f4", "en-us+m7", "en-gb+f1"],
                  "fr": ["fr+m1", "fr+f2", "fr+m3", "fr+f4", "fr+m7", "fr+f1"]}
 FLITE_VOICES = ["kal16", "awb", "rms", "slt"]
+# Pico has one voice per language; a voice here is "language@pitch" (Pico's pitch level, 100
+# is the voice's own), so that agent and customer do not sound alike.
+PICO_VOICES = {"en": ["en-US@85", "en-GB@100", "en-US@125", "en-GB@75"], "fr": ["fr-FR@80", "fr-FR@100", "fr-FR@125"]}
+MBROLA_VOICES = {"en": ["mb-us1", "mb-us2", "mb-us3", "mb-en1"], "fr": ["mb-fr1", "mb-fr2", "mb-fr3", "mb-fr4"]}
+ENGINES = {"en": ["espeak", "flite", "pico", "mbrola"], "fr": ["espeak", "pico", "mbrola"]}
+VOICE_POOLS = {"espeak": ESPEAK_VOICES, "flite": {"en": FLITE_VOICES}, "pico": PICO_VOICES, "mbrola": MBROLA_VOICES}
+# The program each engine needs, and the Debian package it comes in.
+ENGINE_TOOLS = {"espeak": ("espeak-ng", "espeak-ng"), "flite": ("flite", "flite"),
+                "pico": ("pico2wave", "libttspico-utils"), "mbrola": ("mbrola", "mbrola and its voices")}
 
 # Ordinary talk, none of it personal: (speaker, sentence).
 SMALL_TALK = {
@@ -125,7 +139,7 @@ class Utterance:
 class CallSpec:
     seed: int
     lang: str
-    engine: str  # espeak | flite
+    engine: str  # espeak | flite | pico | mbrola
     rate: int  # 8000 | 16000
     stereo: bool
     crosstalk: bool
@@ -139,19 +153,30 @@ class CallSpec:
         return f"c{self.seed}-{self.lang}-{self.engine}-{self.rate // 1000}k-{layout}"
 
 
-def seeds(n: int, held_out: bool = False) -> list[int]:
-    return list(range(HELD_OUT_FROM if held_out else 1, (HELD_OUT_FROM if held_out else 1) + n))
+def seeds(n: int, held_out: bool = False, engines: Sequence[str] = (), start: int | None = None) -> list[int]:
+    """The first ``n`` development (or held-out) seeds from ``start``, of ``engines`` only
+    when given."""
+    out, s = [], start if start is not None else HELD_OUT_FROM if held_out else 1
+    while len(out) < n and s < (2 * HELD_OUT_FROM if held_out else HELD_OUT_FROM):
+        if not engines or spec_of(s).engine in engines:
+            out.append(s)
+        s += 1
+    return out
 
 
 def spec_of(seed: int) -> CallSpec:
     """The call drawn for ``seed``: language, engine, line, layout and voices alternate with
-    the seed so that any 4 consecutive seeds cover FR/EN, 8/16 kHz and mono/stereo."""
+    the seed so that consecutive seeds cover FR/EN, every engine of the language, 8/16 kHz
+    and mono/stereo."""
     rng = random.Random(f"call-audio:{seed}")
     lang = ("en", "fr")[seed % 2]
-    engine = "flite" if lang == "en" and (seed // 2) % 2 == 1 else "espeak"
-    rate = (8000, 16000)[(seed // 2) % 2]
-    stereo = seed % 3 != 0
-    pool = FLITE_VOICES if engine == "flite" else ESPEAK_VOICES[lang]
+    engines = ENGINES[lang]
+    k = seed // 2  # the call's rank in its language
+    cycle = k // len(engines)  # each engine once per cycle; line and layout move between cycles
+    engine = engines[k % len(engines)]
+    rate = (8000, 16000)[(k + (cycle if len(engines) % 2 == 0 else 0)) % 2]  # each engine on both lines
+    stereo = (k + cycle) % 3 != 0
+    pool = VOICE_POOLS[engine][lang]
     agent, customer = rng.sample(pool, 2)
     return CallSpec(seed=seed, lang=lang, engine=engine, rate=rate, stereo=stereo,
                     crosstalk=stereo and rng.random() < 0.5, duration_s=rng.uniform(60.0, 90.0),
@@ -213,7 +238,7 @@ def _dialogue(spec: CallSpec) -> list[list[Utterance] | float]:
 
 
 class Voices:
-    """espeak-ng / flite, cached on disk by (engine, voice, rate, text)."""
+    """espeak-ng, flite, Pico and MBROLA, cached on disk by (engine, voice, rate, text)."""
 
     def __init__(self, cache: Path) -> None:
         self.cache = cache
@@ -226,13 +251,11 @@ class Voices:
         path = self.cache / f"{key}.wav"
         if not path.exists():
             tmp = path.with_suffix(".tmp.wav")
-            if engine == "espeak":
-                cmd = ["espeak-ng", "-v", voice, "-s", str(wpm), "-w", str(tmp), text]
-            else:  # flite: duration_stretch slows (>1) or speeds up (<1) the voice
-                cmd = ["flite", "-voice", voice, "--setf", f"duration_stretch={170 / wpm:.3f}", "-t", text, "-o", str(tmp)]
-            if shutil.which(cmd[0]) is None:
-                sys.exit(f"{cmd[0]} is required (apt-get install {'espeak-ng' if engine == 'espeak' else 'flite'})")
-            subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            tool, package = ENGINE_TOOLS[engine]
+            if shutil.which(tool) is None:
+                sys.exit(f"{tool} is required for the {engine} voices ({package}: make bench-voices)")
+            subprocess.run(_speak_command(engine, voice, wpm, text, tmp), check=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
             tmp.rename(path)
         with wave.open(str(path), "rb") as w:
             x = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").astype(np.float32) / 32768.0
@@ -240,6 +263,17 @@ class Voices:
         x = corpus._lowpass_resample(x, sr_in, sr)
         idx = np.nonzero(np.abs(x) > 0.01 * max(1e-6, float(np.abs(x).max())))[0]
         return x[idx[0]: idx[-1] + 1].copy() if len(idx) else x
+
+
+def _speak_command(engine: str, voice: str, wpm: int, text: str, out: Path) -> list[str]:
+    if engine in ("espeak", "mbrola"):  # MBROLA's diphones are driven by espeak-ng (mb-* voices)
+        return ["espeak-ng", "-v", voice, "-s", str(wpm), "-w", str(out), text]
+    if engine == "pico":  # Pico's markup: speed 100 is the voice's own (about 165 words a minute)
+        lang, _, pitch = voice.partition("@")
+        marked = f"<pitch level='{pitch or 100}'><speed level='{round(100 * wpm / 165)}'>{text}</speed></pitch>"
+        return ["pico2wave", "-l", lang, "-w", str(out), marked]
+    # flite: duration_stretch slows (>1) or speeds up (<1) the voice
+    return ["flite", "-voice", voice, "--setf", f"duration_stretch={170 / wpm:.3f}", "-t", text, "-o", str(out)]
 
 
 def _telephone(x: np.ndarray, sr: int) -> np.ndarray:
@@ -459,18 +493,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--n", type=int, default=4, help="calls (consecutive seeds)")
     ap.add_argument("--held-out", action="store_true", help="seeds >= 1000, never tuned on")
     ap.add_argument("--seed", type=int, action="append", help="these seeds instead")
+    ap.add_argument("--engine", action="append", default=[], choices=sorted(ENGINE_TOOLS),
+                    help="only calls voiced by this engine (repeatable)")
+    ap.add_argument("--start", type=int, help="the first seed (held-out seeds already looked at are skipped this way)")
     ap.add_argument("--model", type=Path, action="append", default=[],
                     help="also a CTranslate2 Whisper folder, side by side with the bundled models (repeatable)")
+    ap.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                    help="a policy setting for the speech path, e.g. audio.unsure_prob=0.4 (repeatable)")
     ap.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "anonymizer-call-audio")
     ap.add_argument("--json", type=Path, help="write the rows here")
     args = ap.parse_args(argv)
 
-    from anonymizer.config import Config
+    from anonymizer.config import load_config
     from anonymizer.errors import ConfigError
     from anonymizer.speech import WhisperTranscriber
 
-    cfg = Config()
-    chosen = args.seed or seeds(args.n, args.held_out)
+    overrides: dict[str, dict[str, Any]] = {}
+    for item in args.set:
+        key, _, value = item.partition("=")
+        section, _, name = key.partition(".")
+        overrides.setdefault(section, {})[name] = json.loads(value)
+    cfg = load_config(None, overrides)
+    chosen = args.seed or seeds(args.n, args.held_out, args.engine, args.start)
     langs = sorted({spec_of(s).lang for s in chosen})
     rows = []
     for model in [None, *args.model]:

@@ -137,9 +137,9 @@ WORD_REACH_S = 0.3  # a word's time, widened by this, covers the speech around i
 MIN_UNHEARD_S = 0.3  # shorter stretches of uncovered speech are breaths and word edges
 
 
-def unheard_speech(audio: np.ndarray, words: list[Word], rate: int = 16000) -> list[tuple[float, float]]:
+def speech_segments(audio: np.ndarray, rate: int = 16000) -> list[tuple[float, float]]:
     """(start_s, end_s) of the stretches of ``audio`` (mono float32 at ``rate``) where the
-    voice-activity model hears speech and no transcribed word lies."""
+    voice-activity model hears speech: a turn or a sentence each, split at 300 ms pauses."""
     if audio.size < rate // 10:
         return []
     try:
@@ -148,10 +148,60 @@ def unheard_speech(audio: np.ndarray, words: list[Word], rate: int = 16000) -> l
         speech = get_speech_timestamps(audio, VadOptions(min_silence_duration_ms=300, speech_pad_ms=100), sampling_rate=rate)
     except Exception as exc:
         raise ProcessingError(f"voice activity detection failed: {exc}") from exc
+    return _union([(seg["start"] / rate, seg["end"] / rate) for seg in speech] + loud_segments(audio, rate))
+
+
+SOUND_FRAME_S = 0.05
+SOUND_OVER_FLOOR = 4.0  # +12 dB over the stream's own floor (the 10th percentile of its frame levels)
+SOUND_GAP_S = 0.3
+
+
+def loud_segments(audio: np.ndarray, rate: int = 16000) -> list[tuple[float, float]]:
+    """(start_s, end_s) of the stretches of ``audio`` standing ``SOUND_OVER_FLOOR`` over its
+    own line noise, pauses under ``SOUND_GAP_S`` bridged. Voice activity is a model, and it
+    can miss a voice it was not trained on: Silero heard none of a synthetic voice dictating
+    an IBAN (dev call 9), which Whisper skipped too, so it was played. Loud is not always
+    speech, but what is loud and not transcribed is bleeped either way (fail closed)."""
+    hop = max(1, round(rate * SOUND_FRAME_S))
+    n = audio.size // hop
+    if n < 2:
+        return []
+    level = np.sqrt((audio[: n * hop].astype(np.float64).reshape(n, hop) ** 2).mean(axis=1))
+    heard = level[level > 0]  # a side of a call is silenced where only the other side is heard (own_voice)
+    if heard.size == 0:
+        return []
+    loud = level > SOUND_OVER_FLOOR * max(1e-5, float(np.percentile(heard, 10)))
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], loud.astype(np.int8), [0]])))
+    runs = [(float(a * SOUND_FRAME_S), float(b * SOUND_FRAME_S)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+    out: list[tuple[float, float]] = []
+    for a, b in runs:
+        if out and a - out[-1][1] < SOUND_GAP_S:
+            out[-1] = (out[-1][0], b)
+        else:
+            out.append((a, b))
+    return out
+
+
+def _union(segments: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    out: list[tuple[float, float]] = []
+    for a, b in sorted(segments):
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
+
+
+def unheard_speech(audio: np.ndarray, words: list[Word], rate: int = 16000,
+                   speech: list[tuple[float, float]] | None = None) -> list[tuple[float, float]]:
+    """(start_s, end_s) of the stretches of ``audio`` (mono float32 at ``rate``) where the
+    voice-activity model hears speech (``speech``, when already found) and no transcribed
+    word lies."""
+    if speech is None:
+        speech = speech_segments(audio, rate)
     covered = sorted((w.start_s - WORD_REACH_S, w.end_s + WORD_REACH_S) for w in words)
     out = []
-    for seg in speech:
-        start, end = seg["start"] / rate, seg["end"] / rate
+    for start, end in speech:
         pos = start
         for c0, c1 in covered:
             if c1 <= pos or c0 >= end:

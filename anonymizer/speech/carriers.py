@@ -60,15 +60,16 @@ PAUSE_S = 1.5
 
 def carrier_spans(words: list[Word]) -> list[tuple[int, int]]:
     """(first, last) word indices of the values announced by carrier phrases."""
-    text_parts: list[str] = []
+    # Whisper splits French elisions into two words ("m" "'appelle", "s" "'écrit"): they
+    # are joined again, or no carrier with an apostrophe would ever match.
+    text = ""
     starts: list[int] = []
-    pos = 0
     for w in words:
-        starts.append(pos)
-        token = fold(w.text).replace("’", "'")
-        text_parts.append(token)
-        pos += len(token) + 1
-    text = " ".join(text_parts)
+        token = fold(w.text.strip()).replace("’", "'")
+        if text and not token.startswith("'"):
+            text += " "
+        starts.append(len(text))
+        text += token
     out = []
     for m in _CARRIER_RE.finditer(text):
         first = next((i for i, s in enumerate(starts) if s >= m.end()), None)

@@ -20,7 +20,7 @@ from anonymizer.detect import Detector
 from anonymizer.detect.phonetic import is_common
 from anonymizer.media import AudioTrack, resample_mono
 from anonymizer.plan import ALL_CHANNELS, AudioSpan
-from anonymizer.speech import Transcriber, unheard_speech
+from anonymizer.speech import WORD_REACH_S, Transcriber, speech_segments, unheard_speech
 from anonymizer.speech.carriers import SENTENCE_END, carrier_spans
 from anonymizer.speech.normalize import SPELLED_WORD, Token, normalize, render
 from anonymizer.textnorm import alnum
@@ -95,57 +95,115 @@ def two_speakers(levels: np.ndarray) -> bool:
     return bool(one_sided.mean() >= SPEAKER_SPLIT_SHARE) and bool((a0 > DOMINANCE * a1).any() and (a1 > DOMINANCE * a0).any())
 
 
-def hear(track: AudioTrack, transcriber: Transcriber) -> Heard:
+def hear(track: AudioTrack, transcriber: Transcriber, *, unsure_prob: float = 0.5) -> Heard:
     """Transcribe ``track``: each side on its own when a stereo call has one speaker per
     side (clean turns, and a value is bleeped on the side that said it), else the mix of its
-    channels; listen again where the first pass failed (``listen``)."""
+    channels; listen again where the first pass failed (``listen``: a word under
+    ``unsure_prob`` is one it was unsure of)."""
     levels = channel_levels(track)
     if two_speakers(levels):
         heard = Heard(levels=levels, track=track)
         for ch in range(2):
-            words, unheard = listen(resample_mono(track, ASR_RATE, channel=ch), transcriber, side=True)
+            side = own_voice(resample_mono(track, ASR_RATE, channel=ch), levels[ch])
+            words, unheard = listen(side, transcriber, side=True, unsure_prob=unsure_prob)
             heard.channels.append(ch)
             heard.words.append(words)
             heard.unheard.append(unheard)
         return heard
-    words, unheard = listen(resample_mono(track, ASR_RATE), transcriber)
+    words, unheard = listen(resample_mono(track, ASR_RATE), transcriber, unsure_prob=unsure_prob)
     return Heard([ALL_CHANNELS], [words], [unheard])
+
+
+OWN_VOICE_REACH_S = 0.3
+
+
+def own_voice(audio: np.ndarray, level: np.ndarray) -> np.ndarray:
+    """One side of a call recorded per side (``audio`` at ``ASR_RATE``, ``level`` its
+    ``channel_levels`` row), silent wherever no frame within ``OWN_VOICE_REACH_S`` rises
+    ``ACTIVE_OVER_FLOOR`` (+12 dB) over the side's own line noise: what is left there is
+    line noise and the other side's crosstalk, which the other side's transcript already
+    covers (and ``widen_over_crosstalk`` bleeps on both sides). Left in, Whisper heard a
+    -30 dB copy of the customer on the agent's side as words it was unsure of ("not about
+    to try to take the same"), and voice activity as unheard speech: both bleeped the
+    agent's side, then every side, over the customer's ordinary speech (dev call 12)."""
+    active = level > ACTIVE_OVER_FLOOR * _floor(level)
+    reach = round(OWN_VOICE_REACH_S / LEVEL_FRAME_S)
+    near = np.convolve(active.astype(np.int32), np.ones(2 * reach + 1, np.int32), mode="same") > 0
+    hop = round(ASR_RATE * LEVEL_FRAME_S)
+    keep = np.repeat(near, hop)
+    keep = np.concatenate([keep, np.full(max(0, audio.size - keep.size), near[-1] if near.size else True)])[: audio.size]
+    return np.where(keep, audio, np.float32(0.0)).astype(np.float32)
 
 
 LONG_WORD_S = 2.0  # a word (not a dictated number) lasting longer has a failed timestamp
 RELISTEN_PAD_S = 0.3
-RELISTEN_MAX = 4  # second listens per stream, at most (~0.6 s each on 2 cores): the cost is bounded by design
+# Second listens per stream, at most: RELISTEN_MIN, and one more per RELISTEN_EVERY_S of
+# audio (each costs one 30-s decoder window, ~0.3-0.6 s on 2 cores): the cost is bounded
+# by design, whatever the call sounds like.
+RELISTEN_MIN = 4
+RELISTEN_EVERY_S = 6.0
+RELISTEN_MAX_S = 28.0  # a stretch longer than Whisper's window is not listened to again
 
 
-def listen(audio: np.ndarray, transcriber: Transcriber, *, side: bool = False) -> tuple[list[Word], list[tuple[float, float]]]:
+def listen(audio: np.ndarray, transcriber: Transcriber, *, side: bool = False,
+           unsure_prob: float = 0.5) -> tuple[list[Word], list[tuple[float, float]]]:
     """The words of ``audio`` (mono, ``ASR_RATE``; ``side``: one side of a call recorded per
-    side, ``Transcriber.side_words``) and the speech no word covers, after a
-    second listen to each stretch where the first one failed, on its own (no neighbouring
-    speech to confuse the decoder), longest first, at most ``RELISTEN_MAX``:
+    side, ``Transcriber.side_words``) and the speech no word covers, after a second listen
+    to each stretch where the first one failed, on its own (no neighbouring speech to
+    confuse the decoder, no loop carried over from it), longest first, within the budget
+    (``RELISTEN_MIN``, ``RELISTEN_EVERY_S``):
 
     - a word lasting over ``LONG_WORD_S`` (Whisper stretched it over a pause or over speech
       it skipped) is replaced by what the second listen hears there, if that holds the word
       again; otherwise it stays as it is (whatever it hid is bleeped with it);
-    - speech that voice activity hears but no word covers gains the words heard there.
-    What is still unheard after that is returned (it is bleeped as unsure)."""
+    - speech that voice activity hears but no word covers gains the words heard there;
+    - a stretch of speech (one of voice activity's, a turn or a sentence) where a third or
+      more of the words are unsure (under ``unsure_prob``, a decoding loop's are 0) is
+      heard again, and the second listen's words replace the first's when fewer of them are
+      unsure: a loop that began on a spelled name ("-S -O -N" for 20 s over the customer's
+      next turns, dev call 4) ends with the utterance it began in.
+    What is still unheard after that is returned (it is bleeped as unsure); what is still
+    unsure is bleeped by ``transcript_spans``."""
     words = transcriber.side_words(audio) if side else transcriber.words(audio)
-    unheard = unheard_speech(audio, words, ASR_RATE)
+    speech = speech_segments(audio, ASR_RATE)
+    unheard = unheard_speech(audio, words, ASR_RATE, speech)
     long_words = [w for w in words if w.end_s - w.start_s > LONG_WORD_S and sum(c.isdigit() for c in w.text) < 4]
-    todo = sorted([(w.start_s, w.end_s, w) for w in long_words] + [(a, b, None) for a, b in unheard],
-                  key=lambda t: t[0] - t[1])[:RELISTEN_MAX]
+    failing = [(a, b) for a, b in speech if b - a <= RELISTEN_MAX_S and _unsure_share(_within(words, a, b), unsure_prob) >= FAILING_SHARE]
+    budget = RELISTEN_MIN + int(audio.size / ASR_RATE / RELISTEN_EVERY_S)
+    todo = sorted([(w.start_s, w.end_s, "long", w) for w in long_words] + [(a, b, "unheard", None) for a, b in unheard]
+                  + [(a, b, "failing", None) for a, b in failing], key=lambda t: t[0] - t[1])
     if not todo:
         return words, unheard
-    for a, b, word in todo:
+    done: list[tuple[float, float]] = []  # heard again already (a stretch inside one is not heard a third time)
+    for a, b, why, word in todo:
+        if len(done) >= budget:
+            break
+        if any(c <= a and b <= d for c, d in done):
+            continue
+        done.append((a, b))
         i0 = max(0, int((a - RELISTEN_PAD_S) * ASR_RATE))
         clip = audio[i0 : int((b + RELISTEN_PAD_S) * ASR_RATE)]
         offset = i0 / ASR_RATE
         again = [replace(w, start_s=round(w.start_s + offset, 3), end_s=round(w.end_s + offset, 3)) for w in transcriber.words(clip)]
-        again = [w for w in again if a <= (w.start_s + w.end_s) / 2 <= b]
-        if word is None:
+        again = _within(again, a, b)
+        if why == "unheard":
             words = sorted(words + again, key=lambda w: w.start_s)
-        elif alnum(word.text) and alnum(word.text) in alnum(" ".join(w.text for w in again)):
+        elif why == "long" and word is not None and alnum(word.text) and alnum(word.text) in alnum(" ".join(w.text for w in again)):
             words = sorted([w for w in words if w is not word] + again, key=lambda w: w.start_s)
-    return words, unheard_speech(audio, words, ASR_RATE)
+        elif why == "failing" and again and _unsure_share(again, unsure_prob) < _unsure_share(_within(words, a, b), unsure_prob):
+            before = set(map(id, _within(words, a, b)))
+            words = sorted([w for w in words if id(w) not in before] + again, key=lambda w: w.start_s)
+    return words, unheard_speech(audio, words, ASR_RATE, speech)
+
+
+def _within(words: list[Word], a: float, b: float) -> list[Word]:
+    """The words whose middle lies in [``a``, ``b``]."""
+    return [w for w in words if a <= (w.start_s + w.end_s) / 2 <= b]
+
+
+def _unsure_share(words: list[Word], unsure_prob: float) -> float:
+    spoken = [w for w in words if any(c.isalnum() for c in w.text)]
+    return sum(w.probability < unsure_prob for w in spoken) / len(spoken) if spoken else 0.0
 
 
 def crosstalk(x: np.ndarray, y: np.ndarray, max_lag: int) -> float:
@@ -226,11 +284,22 @@ def transcript_spans(heard: Heard, detector: Detector, cfg: Config, hasher: Call
         spans += detect_audio(words, detector, cfg, hasher, register=False, channel=ch)
     if not cfg.redact.keeps("customer", "UNSURE"):
         pad = cfg.audio.pad_ms / 1000.0
-        for ch, gaps in zip(heard.channels, heard.unheard, strict=True):
+        for ch, words, gaps in zip(heard.channels, heard.words, heard.unheard, strict=True):
             spans += [AudioSpan(round(max(0.0, a - pad), 4), round(b + pad, 4), "UNSURE", "customer", hasher("unheard speech"), ch)
                       for a, b in gaps]
+            spans += [AudioSpan(round(max(0.0, w.start_s - pad), 4), round(w.end_s + pad, 4), "UNSURE", "customer", hasher(w.text), ch)
+                      for w in _shaky_beside(words, gaps)]
     spans = widen_over_crosstalk(merge_spans(spans, bridge_s=cfg.audio.bridge_ms / 1000), heard)
     return [s for s in merge_spans(spans) if s.end_s > 0]
+
+
+def _shaky_beside(words: list[Word], gaps: list[tuple[float, float]]) -> list[Word]:
+    """The shaky words (under ``SHAKY_PROB``) said right before or after unheard speech:
+    unheard is the most unsure of all ("Mon collègue" went unheard, then "Marc Dubois" was
+    "prévoie," at 0.59, dev call 13)."""
+    reach = WORD_REACH_S + SHAKY_GAP_S  # an unheard stretch stops WORD_REACH_S short of any word
+    return [w for w in words if w.probability < SHAKY_PROB and any(c.isalnum() for c in w.text)
+            and any(-reach < w.start_s - b < reach or -reach < a - w.end_s < reach for a, b in gaps)]
 
 
 def detect_audio(words: list[Word], detector: Detector, cfg: Config, hasher: Callable[[str], str], *, register: bool,
@@ -302,6 +371,10 @@ def _found_spans(sp: _Spanner, detector: Detector, cfg: Config, *, register: boo
     return out, found
 
 
+SHAKY_PROB = 0.75  # a word under this, beside an unsure one, is unsure too (``_unsure_spans``)
+SHAKY_GAP_S = 0.3
+
+
 def _unsure_spans(sp: _Spanner, unsure_prob: float) -> list[AudioSpan]:
     """A word Whisper is unsure of is where names and numbers get misheard ("the target
     views" for "Emily Wilson"): unsure is redacted, never played; unless it is a common
@@ -314,10 +387,19 @@ def _unsure_spans(sp: _Spanner, unsure_prob: float) -> list[AudioSpan]:
         return not 0 <= k < len(words) or words[k].probability >= unsure_prob
 
     out = []
+    unsure = set()
     for k, w in enumerate(words):
         if w.probability < unsure_prob and any(c.isalnum() for c in w.text):
             if not (is_common(w.text) and w.probability > 0 and sure(k - 1) and sure(k + 1)):
-                out.append(sp.words_span(k, k, "UNSURE", "customer", w.text))
+                unsure.add(k)
+    # Mishearings come in clusters: a shaky word said in one breath with an unsure one is
+    # unsure too ("prévoie" at 0.59 was a colleague's name, after a word at 0.2, dev call 13).
+    for k in sorted(unsure):
+        for j in (k - 1, k + 1):
+            if 0 <= j < len(words) and words[j].probability < SHAKY_PROB and any(c.isalnum() for c in words[j].text) \
+                    and abs((words[j].start_s if j > k else words[k].start_s) - (words[k].end_s if j > k else words[j].end_s)) < SHAKY_GAP_S:
+                unsure.add(j)
+    out += [sp.words_span(k, k, "UNSURE", "customer", words[k].text) for k in sorted(unsure)]
     for a, b in _failing(words, unsure_prob):
         out.append(sp.words_span(a, b, "UNSURE", "customer", sp.joined(a, b)))
     return out
@@ -420,7 +502,9 @@ def _dictated(words: list[Word], tokens: list[Token], min_pieces: int) -> list[t
     spelled name): in one turn, pieces (``_pieces``) with at most ``DICTATION_GAP_WORDS``
     words between add up, and once they reach ``min_pieces`` the value is bleeped; when
     words came between its pieces, ``DICTATION_TAIL_WORDS`` words either side of it too (in
-    the turn and its sentence): its first and last pieces were heard as words as well."""
+    the turn and its sentence, never back into the carrier that announced it: "my phone
+    number is" was heard right): its first and last pieces were heard as words as well."""
+    announced = {first for first, _last in carrier_spans(words)}  # a value's first word: its carrier is before it
     turn = [0] * len(words)
     for k in range(1, len(words)):
         turn[k] = turn[k - 1] + (words[k].start_s - words[k - 1].end_s > TURN_GAP_S)
@@ -444,7 +528,7 @@ def _dictated(words: list[Word], tokens: list[Token], min_pieces: int) -> list[t
                     last += 1
                 first = a
                 while (garbled and first > 0 and a - first < DICTATION_TAIL_WORDS and turn[first - 1] == turn[a]
-                       and not SENTENCE_END.search(words[first - 1].text)):
+                       and first not in announced and not SENTENCE_END.search(words[first - 1].text)):
                     first -= 1
                 out.append((first, last))
             run, n = [], 0

@@ -22,13 +22,30 @@ def test_seeds_cover_languages_lines_and_layouts() -> None:
     assert all(60 <= s.duration_s <= 90 for s in specs)
 
 
+def test_every_engine_is_drawn_on_every_line_and_layout() -> None:
+    specs = [spec_of(s) for s in seeds(48)]
+    for lang, engines in call_audio.ENGINES.items():
+        for engine in engines:
+            drawn = [s for s in specs if s.lang == lang and s.engine == engine]
+            assert {s.rate for s in drawn} == {8000, 16000} and {s.stereo for s in drawn} == {True, False}, (lang, engine)
+            assert all(s.voices["agent"] != s.voices["customer"] for s in drawn)
+    picked = seeds(5, held_out=True, engines=["pico"], start=HELD_OUT_FROM + 40)
+    assert len(picked) == 5 and min(picked) >= HELD_OUT_FROM + 40 and {spec_of(s).engine for s in picked} == {"pico"}
+
+
+def test_pico_is_told_its_pitch_and_rate_in_its_own_markup(tmp_path: Path) -> None:
+    cmd = call_audio._speak_command("pico", "fr-FR@80", 198, "Bonjour", tmp_path / "x.wav")
+    assert cmd[:3] == ["pico2wave", "-l", "fr-FR"] and cmd[-1] == "<pitch level='80'><speed level='120'>Bonjour</speed></pitch>"
+    assert call_audio._speak_command("mbrola", "mb-fr1", 150, "Bonjour", tmp_path / "x.wav")[:3] == ["espeak-ng", "-v", "mb-fr1"]
+
+
 def seeds_specs(n: int) -> list[call_audio.CallSpec]:
     return [spec_of(s) for s in seeds(n)]
 
 
 @pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is installed by make install (system-deps)")
 def test_a_generated_call_and_its_score(tmp_path: Path) -> None:
-    seed = next(s for s in seeds(12) if spec_of(s).engine == "espeak" and spec_of(s).stereo and spec_of(s).rate == 8000)
+    seed = next(s for s in seeds(48) if spec_of(s).engine == "espeak" and spec_of(s).stereo and spec_of(s).rate == 8000)
     wav, truth_path, roster = generate(tmp_path, seed, cache=tmp_path / "voices")
     truth = json.loads(truth_path.read_text())
     from anonymizer.media.audio import read_audio

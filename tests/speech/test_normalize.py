@@ -57,3 +57,12 @@ def test_carrier_phrases_in_french_stop_at_sentence_end() -> None:
 
 def test_no_carrier_no_span() -> None:
     assert carrier_spans(_words([("Hello", 0.0, 0.3), ("there.", 0.3, 0.6)])) == []
+
+
+def test_french_elisions_split_by_whisper_still_announce() -> None:
+    """Whisper writes "m'appelle" as two words, "m" and "'appelle": the carrier still holds."""
+    words = _words([
+        ("Je", 0.0, 0.2), ("m", 0.2, 0.3), ("'appelle", 0.3, 0.6), ("Mariefort,", 0.6, 1.3),
+        ("merci.", 1.5, 1.9), ("Ça", 2.0, 2.2), ("s", 2.2, 2.3), ("'écrit", 2.3, 2.6), ("F,", 2.7, 2.9), ("A.", 3.0, 3.2),
+    ])  # fmt: skip
+    assert carrier_spans(words) == [(3, 4), (8, 9)]
