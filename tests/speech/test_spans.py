@@ -310,3 +310,13 @@ def test_a_shaky_word_beside_an_unsure_one_or_unheard_speech_is_unsure(detector:
     assert any(s.start_s <= 11.0 and s.end_s >= 11.3 for s in spans)
     alone = [*_said("nous avons", 10.0), Word("prévoie", 10.9, 11.4, 0.59), *_said("ensemble demain matin", 11.5)]
     assert not any(s.start_s < 11.3 and s.end_s > 11.0 for s in detect_audio(alone, detector, Config(), lambda v: v, register=False))
+
+
+def test_a_dictated_number_takes_the_words_said_on_after_it(detector: Detector) -> None:  # noqa: F811
+    """ "4, 2, -0, 7, -0, 4, -0. near -room," was "... 0 8 8 9": the last pieces were heard
+    as words after a full stop; the words said on without a pause are bleeped with it, not
+    the next turn."""
+    words = [*_said("very 4 -4, 2 -0, 7 -0, 4 -0.", 28.2), *_said("near -room,", 31.1), *_said("thank you so much", 34.0)]
+    spans = detect_audio(words, detector, Config(), lambda v: v, register=False)
+    assert any(s.start_s <= 31.2 and s.end_s >= 31.6 for s in spans), spans
+    assert not any(s.start_s < 34.9 and s.end_s > 34.4 for s in spans)
