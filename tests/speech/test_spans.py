@@ -320,3 +320,41 @@ def test_a_dictated_number_takes_the_words_said_on_after_it(detector: Detector) 
     spans = detect_audio(words, detector, Config(), lambda v: v, register=False)
     assert any(s.start_s <= 31.2 and s.end_s >= 31.6 for s in spans), spans
     assert not any(s.start_s < 34.9 and s.end_s > 34.4 for s in spans)
+
+
+def test_a_value_reaches_into_a_neighbour_stretched_over_it(detector: Detector) -> None:  # noqa: F811
+    """ "is" timed 11.5-12.4 s held the start of "Benjamin": the name's span starts where
+    "is" would have ended, not at 12.4 s."""
+    words = [*_said("my name", 11.0, step=0.25), Word("is", 11.5, 12.4, 1.0), Word("Benjamin", 12.4, 12.4, 0.25),
+             Word("Roberts.", 12.4, 12.9, 0.76)]
+    spans = detect_audio(words, detector, Config(), lambda v: v, register=False)
+    assert min(s.start_s for s in spans if s.end_s > 12.5) <= 11.5 + 0.31 - 0.25 + 1e-6, spans
+
+
+def test_the_edges_of_a_failing_stretch_go_with_it(detector: Detector) -> None:  # noqa: F811
+    shaky = [Word(w, 25.0 + 0.4 * k, 25.3 + 0.4 * k, p) for k, (w, p) in enumerate(
+        [("I'm", 0.65), ("very", 0.43), ("blessed", 0.11), ("for", 0.62), ("all,", 0.30), ("two", 0.18), ("years", 0.33)])]
+    words = [*shaky, Word("near", 27.9, 28.2, 0.92), Word("-rover", 28.2, 28.6, 0.92),
+             *_said("and I understand, let me pull up your file", 28.7), *_said("thank you very much", 33.0)]
+    from anonymizer.speech.spans import _failing
+
+    ((_first, b),) = _failing(words, 0.5)
+    assert words[b + 1].text == "-rover"  # the stretch stops short of the digits heard as words...
+    spans = detect_audio(words, detector, Config(), lambda v: v, register=False)
+    assert any(s.start_s <= 28.3 and s.end_s >= 28.5 for s in spans), spans  # ...which go with it
+    assert not any(s.start_s < 33.9 and s.end_s > 33.6 for s in spans)  # after a pause: played
+
+
+def test_a_side_s_bleep_stops_where_that_side_is_silent() -> None:
+    """A card's last word stretched over the hold bleeped the customer's side for 12 s, then
+    both sides (crosstalk), over the agent's ordinary talk: a side's span holds only where
+    that side has a voice of its own."""
+    from anonymizer.speech.spans import channel_levels, on_own_voice
+
+    track = _call(TURNS, crosstalk=0.03)
+    spans = on_own_voice([AudioSpan(3.2, 7.2, "UNSURE", channel=1), AudioSpan(0.6, 1.0, "PERSON", channel=0),
+                          AudioSpan(6.2, 6.8, "NUMBER")], channel_levels(track))
+    customer = [(s.start_s, s.end_s) for s in spans if s.channel == 1]
+    assert len(customer) == 1 and customer[0][0] == 3.2 and 5.5 <= customer[0][1] <= 5.9  # not over the agent's 6-7 s
+    assert (0.6, 1.0) in [(s.start_s, s.end_s) for s in spans if s.channel == 0]
+    assert (6.2, 6.8) in [(s.start_s, s.end_s) for s in spans if s.channel == ALL_CHANNELS]
