@@ -596,13 +596,23 @@ def merge_spans(spans: list[AudioSpan], *, bridge_s: float = 0.0) -> list[AudioS
     with confidence (French card digits heard as "Méocat")."""
     out: list[AudioSpan] = []
     for ch in sorted({s.channel for s in spans}):
-        merged: list[AudioSpan] = []
+        groups: list[list[AudioSpan]] = []
+        end = 0.0
         for s in sorted((s for s in spans if s.channel == ch), key=lambda s: s.start_s):
-            if merged and s.start_s <= merged[-1].end_s + bridge_s:
-                last = merged[-1]
-                if s.end_s > last.end_s:
-                    merged[-1] = AudioSpan(last.start_s, s.end_s, last.type, last.category, last.value_hash, ch)
+            if groups and s.start_s <= end + bridge_s:
+                groups[-1].append(s)
+                end = max(end, s.end_s)
             else:
-                merged.append(s)
-        out += merged
+                groups.append([s])
+                end = s.end_s
+        for group in groups:
+            # the merged span is named after the reason that covers most of it (a chain of
+            # unsure words that began on a name is reported as unsure, not as 73 s of a
+            # name); its category and value stay the first member's, as before
+            cover: dict[str, float] = {}
+            for s in group:
+                cover[s.type] = cover.get(s.type, 0.0) + s.end_s - s.start_s
+            main = max(cover, key=lambda t: (cover[t], -next(k for k, s in enumerate(group) if s.type == t)))
+            first = group[0]
+            out.append(AudioSpan(first.start_s, max(s.end_s for s in group), main, first.category, first.value_hash, ch))
     return sorted(out, key=lambda s: (s.start_s, s.channel))

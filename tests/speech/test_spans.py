@@ -358,3 +358,13 @@ def test_a_side_s_bleep_stops_where_that_side_is_silent() -> None:
     assert len(customer) == 1 and customer[0][0] == 3.2 and 5.5 <= customer[0][1] <= 5.9  # not over the agent's 6-7 s
     assert (0.6, 1.0) in [(s.start_s, s.end_s) for s in spans if s.channel == 0]
     assert (6.2, 6.8) in [(s.start_s, s.end_s) for s in spans if s.channel == ALL_CHANNELS]
+
+
+def test_a_merged_span_is_named_after_what_covers_most_of_it() -> None:
+    spans = [AudioSpan(1.0, 1.5, "PERSON", "colleague", "n"), AudioSpan(1.4, 9.0, "UNSURE", "customer", "u"),
+             AudioSpan(9.5, 10.0, "NUMBER", "customer", "x")]
+    (merged,) = merge_spans(spans, bridge_s=1.0)
+    assert (merged.start_s, merged.end_s, merged.type) == (1.0, 10.0, "UNSURE")
+    assert (merged.category, merged.value_hash) == ("colleague", "n")  # as before: the first member's
+    (tie,) = merge_spans([AudioSpan(1.0, 2.0, "PERSON"), AudioSpan(2.0, 3.0, "NUMBER")])
+    assert tie.type == "PERSON"
