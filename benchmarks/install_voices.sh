@@ -6,7 +6,7 @@
 # (a file of its own, removed by hand if unwanted). Ubuntu: the same packages are in multiverse.
 set -euo pipefail
 voices=(mbrola-fr1 mbrola-fr2 mbrola-fr3 mbrola-fr4 mbrola-us1 mbrola-us2 mbrola-us3 mbrola-en1)
-have() { command -v pico2wave >/dev/null && command -v mbrola >/dev/null && for v in fr1 fr2 fr3 fr4 us1 us2 us3 en1; do [ -d "/usr/share/mbrola/$v" ] || return 1; done; }
+have() { command -v pico2wave >/dev/null && command -v mbrola >/dev/null && for v in "${voices[@]#mbrola-}"; do [ -d "/usr/share/mbrola/$v" ] || return 1; done; }
 have && exit 0
 SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
 . /etc/os-release

@@ -79,7 +79,7 @@ UI_WORDS = frozenset(
     # The generic vocabulary of CRM, helpdesk and softphone screens, FR + EN: navigation
     # (tabs, menus, section titles), softphone buttons and states, queue and team panels,
     # the records a customer file holds. Words of the trade, not of one application.
-    """synthese resume apercu vue ensemble tableau bord accueil contrats contrat demandes demandes
+    """synthese resume apercu vue ensemble tableau bord accueil contrats contrat demandes
     statistiques stats indicateurs rapport recherche resultats resultat liste listes fiches
     interactions interaction activite activites taches tache agenda calendrier rendez vous
     documents document pieces jointes piece jointe factures facture facturation produits produit

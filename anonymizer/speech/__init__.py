@@ -151,30 +151,43 @@ def speech_segments(audio: np.ndarray, rate: int = 16000) -> list[tuple[float, f
     return _union([(seg["start"] / rate, seg["end"] / rate) for seg in speech] + loud_segments(audio, rate))
 
 
-SOUND_FRAME_S = 0.05
-SOUND_OVER_FLOOR = 4.0  # +12 dB over the stream's own floor (the 10th percentile of its frame levels)
+LEVEL_FRAME_S = 0.05
+# A stream is "speaking" in a frame this far above its own floor (the 10th percentile of
+# its frame levels: line noise between turns).
+ACTIVE_OVER_FLOOR = 4.0  # +12 dB
 SOUND_GAP_S = 0.3
 
 
+def frame_levels(samples: np.ndarray, rate: int) -> np.ndarray:
+    """(C, frames) RMS of each row of ``samples`` (C, N) per ``LEVEL_FRAME_S``."""
+    hop = max(1, round(rate * LEVEL_FRAME_S))
+    n = samples.shape[1] // hop
+    x = samples[:, : n * hop].astype(np.float64).reshape(samples.shape[0], n, hop)
+    return np.sqrt((x**2).mean(axis=2))
+
+
+def runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """(first, last) indices of each run of True in ``mask``."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(np.int8), [0]])))
+    return [(int(a), int(b) - 1) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+
+
 def loud_segments(audio: np.ndarray, rate: int = 16000) -> list[tuple[float, float]]:
-    """(start_s, end_s) of the stretches of ``audio`` standing ``SOUND_OVER_FLOOR`` over its
-    own line noise, pauses under ``SOUND_GAP_S`` bridged. Voice activity is a model, and it
-    can miss a voice it was not trained on: Silero heard none of a synthetic voice dictating
-    an IBAN (dev call 9), which Whisper skipped too, so it was played. Loud is not always
-    speech, but what is loud and not transcribed is bleeped either way (fail closed)."""
-    hop = max(1, round(rate * SOUND_FRAME_S))
-    n = audio.size // hop
-    if n < 2:
+    """(start_s, end_s) of the stretches of ``audio`` standing ``ACTIVE_OVER_FLOOR`` over
+    its own line noise, pauses under ``SOUND_GAP_S`` bridged. Voice activity is a model, and
+    it can miss a voice it was not trained on: Silero heard none of a synthetic voice
+    dictating an IBAN (dev call 9), which Whisper skipped too, so it was played. Loud is not
+    always speech, but what is loud and not transcribed is bleeped either way (fail closed)."""
+    level = frame_levels(audio[None, :], rate)[0]
+    if level.size < 2:
         return []
-    level = np.sqrt((audio[: n * hop].astype(np.float64).reshape(n, hop) ** 2).mean(axis=1))
     heard = level[level > 0]  # a side of a call is silenced where only the other side is heard (own_voice)
     if heard.size == 0:
         return []
-    loud = level > SOUND_OVER_FLOOR * max(1e-5, float(np.percentile(heard, 10)))
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], loud.astype(np.int8), [0]])))
-    runs = [(float(a * SOUND_FRAME_S), float(b * SOUND_FRAME_S)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+    loud = level > ACTIVE_OVER_FLOOR * max(1e-5, float(np.percentile(heard, 10)))
     out: list[tuple[float, float]] = []
-    for a, b in runs:
+    for first, last in runs(loud):
+        a, b = float(first * LEVEL_FRAME_S), float((last + 1) * LEVEL_FRAME_S)
         if out and a - out[-1][1] < SOUND_GAP_S:
             out[-1] = (out[-1][0], b)
         else:

@@ -20,7 +20,16 @@ from anonymizer.detect import Detector
 from anonymizer.detect.phonetic import is_common
 from anonymizer.media import AudioTrack, resample_mono
 from anonymizer.plan import ALL_CHANNELS, AudioSpan
-from anonymizer.speech import WORD_REACH_S, Transcriber, speech_segments, unheard_speech
+from anonymizer.speech import (
+    ACTIVE_OVER_FLOOR,
+    LEVEL_FRAME_S,
+    WORD_REACH_S,
+    Transcriber,
+    frame_levels,
+    runs,
+    speech_segments,
+    unheard_speech,
+)
 from anonymizer.speech.carriers import SENTENCE_END, carrier_spans
 from anonymizer.speech.normalize import SPELLED_WORD, Token, normalize, render
 from anonymizer.textnorm import alnum
@@ -48,10 +57,6 @@ class Heard:
         return sum(len(w) for w in self.words)
 
 
-LEVEL_FRAME_S = 0.05
-# A channel is "speaking" in a frame this far above its own floor (the 10th percentile of
-# its frame levels: line noise between turns).
-ACTIVE_OVER_FLOOR = 4.0  # +12 dB
 # Two channels are two speakers when, of the frames where either speaks, this share has one
 # side at least DOMINANCE louder than the other (the turns of a call recorded per side); a
 # mono call copied to both sides, or a stereo mix of both voices, is heard as one stream.
@@ -71,10 +76,7 @@ CROSSTALK_LAG_S = 0.03  # line echo and acoustic crosstalk arrive this late at m
 
 def channel_levels(track: AudioTrack) -> np.ndarray:
     """(C, frames) RMS of each channel per ``LEVEL_FRAME_S``."""
-    hop = max(1, round(track.sample_rate * LEVEL_FRAME_S))
-    n = track.samples.shape[1] // hop
-    x = track.samples[:, : n * hop].astype(np.float64).reshape(track.samples.shape[0], n, hop)
-    return np.sqrt((x**2).mean(axis=2))
+    return frame_levels(track.samples, track.sample_rate)
 
 
 def _floor(level: np.ndarray) -> float:
@@ -147,14 +149,15 @@ def on_own_voice(spans: list[AudioSpan], levels: np.ndarray) -> list[AudioSpan]:
     crosstalk, which the other side's spans decide. A card number's last word, stretched
     over the hold, bleeped 12 s of the customer's side, then both (crosstalk), over the
     agent's "please hold the line" (dev call 12)."""
+    near_by_side = [_near_voice(level) for level in levels]
     out = []
     for s in spans:
         if s.channel == ALL_CHANNELS or s.channel >= levels.shape[0]:
             out.append(s)
             continue
-        near = _near_voice(levels[s.channel])
+        near = near_by_side[s.channel]
         f0, f1 = max(0, int(s.start_s / LEVEL_FRAME_S)), min(near.size, int(np.ceil(s.end_s / LEVEL_FRAME_S)))
-        for k, e in _runs(near[f0:f1]):
+        for k, e in runs(near[f0:f1]):
             out.append(replace(s, start_s=round(max(s.start_s, (f0 + k) * LEVEL_FRAME_S), 4),
                                end_s=round(min(s.end_s, (f0 + e + 1) * LEVEL_FRAME_S), 4)))
     return out
@@ -293,7 +296,7 @@ def widen_over_crosstalk(spans: list[AudioSpan], heard: Heard) -> list[AudioSpan
             out[-1] = replace(s, channel=ALL_CHANNELS)
             continue
         f0, f1 = int(s.start_s / LEVEL_FRAME_S), int(np.ceil(s.end_s / LEVEL_FRAME_S))
-        for k, e in _runs(np.asarray(loud[others, f0:f1].any(axis=0))):
+        for k, e in runs(np.asarray(loud[others, f0:f1].any(axis=0))):
             a, b = max(s.start_s, (f0 + k - 1) * LEVEL_FRAME_S), min(s.end_s, (f0 + e + 2) * LEVEL_FRAME_S)
             out.append(replace(s, start_s=round(a, 4), end_s=round(b, 4), channel=ALL_CHANNELS))
     return out
@@ -338,11 +341,12 @@ def detect_audio(words: list[Word], detector: Detector, cfg: Config, hasher: Cal
         return []
     sp = _Spanner(words, normalize([w.text for w in words]), cfg.audio.pad_ms / 1000.0, hasher, channel)
     out, found = _found_spans(sp, detector, cfg, register=register)
-    for first, last in carrier_spans(words) if not cfg.redact.keeps("customer", "ANNOUNCED") else []:
+    carriers = carrier_spans(words)
+    for first, last in carriers if not cfg.redact.keeps("customer", "ANNOUNCED") else []:
         out.append(sp.words_span(first, _announced_end(words, first, last, found), "ANNOUNCED", "customer", sp.joined(first, last)))
     if cfg.audio.unsure_prob > 0 and not cfg.redact.keeps("customer", "UNSURE"):
         out += _unsure_spans(sp, cfg.audio.unsure_prob)
-    return out + _shape_spans(sp, cfg.audio.min_digits)
+    return out + _shape_spans(sp, cfg.audio.min_digits, {first for first, _last in carriers})
 
 
 def _spoken_s(word: Word) -> float:
@@ -440,8 +444,10 @@ def _unsure_spans(sp: _Spanner, unsure_prob: float) -> list[AudioSpan]:
     # unsure too ("prévoie" at 0.59 was a colleague's name, after a word at 0.2, dev call 13).
     for k in sorted(unsure):
         for j in (k - 1, k + 1):
-            if 0 <= j < len(words) and words[j].probability < SHAKY_PROB and any(c.isalnum() for c in words[j].text) \
-                    and abs((words[j].start_s if j > k else words[k].start_s) - (words[k].end_s if j > k else words[j].end_s)) < SHAKY_GAP_S:
+            if not 0 <= j < len(words) or words[j].probability >= SHAKY_PROB or not any(c.isalnum() for c in words[j].text):
+                continue
+            later, earlier = (words[j], words[k]) if j > k else (words[k], words[j])
+            if abs(later.start_s - earlier.end_s) < SHAKY_GAP_S:
                 unsure.add(j)
     out += [sp.words_span(k, k, "UNSURE", "customer", words[k].text) for k in sorted(unsure)]
     for a, b in _failing(words, unsure_prob):
@@ -454,9 +460,10 @@ def _unsure_spans(sp: _Spanner, unsure_prob: float) -> list[AudioSpan]:
     return out
 
 
-def _shape_spans(sp: _Spanner, min_digits: int) -> list[AudioSpan]:
+def _shape_spans(sp: _Spanner, min_digits: int, announced: set[int]) -> list[AudioSpan]:
     """Values told by their shape, whatever they are: garbled identifiers, spelled letters,
-    dictated pieces and runs of ``min_digits`` or more digits."""
+    dictated pieces and runs of ``min_digits`` or more digits (``announced``: the first word
+    of each value a carrier announced, ``_dictated``)."""
     words, tokens = sp.words, sp.tokens
     out = []
     # Words mixing letters and digits ("charlatanavis54atemail") are garbled identifiers.
@@ -468,7 +475,7 @@ def _shape_spans(sp: _Spanner, min_digits: int) -> list[AudioSpan]:
     for tok in tokens:
         if (tok.last_word - tok.first_word >= 2 and tok.text.isalpha()) or SPELLED_WORD.match(words[tok.first_word].text.strip(" ,;:!?")):
             out.append(sp.words_span(tok.first_word, tok.last_word, "SPELLED", "customer", tok.text))
-    out += [sp.words_span(a, b, "DICTATED", "customer", sp.joined(a, b)) for a, b in _dictated(words, tokens, min_digits)]
+    out += [sp.words_span(a, b, "DICTATED", "customer", sp.joined(a, b)) for a, b in _dictated(words, tokens, min_digits, announced)]
     i = 0
     while i < len(tokens):
         if any(c.isdigit() for c in tokens[i].text):
@@ -518,13 +525,7 @@ def _failing(words: list[Word], unsure_prob: float) -> list[tuple[int, int]]:
     lo = np.searchsorted(mids, np.array(mids) - FAILING_WINDOW_S, side="left")
     hi = np.searchsorted(mids, np.array(mids) + FAILING_WINDOW_S, side="right")
     n = hi - lo
-    return _runs((n >= FAILING_MIN_WORDS) & (cum[hi] - cum[lo] >= FAILING_SHARE * n))
-
-
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    """(first, last) indices of each run of True in ``mask``."""
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(np.int8), [0]])))
-    return [(int(a), int(b) - 1) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+    return runs((n >= FAILING_MIN_WORDS) & (cum[hi] - cum[lo] >= FAILING_SHARE * n))
 
 
 TURN_GAP_S = 0.7  # words further apart than this are in different turns (or sentences)
@@ -546,7 +547,7 @@ def _pieces(tok: Token, words: list[Word]) -> int:
     return n
 
 
-def _dictated(words: list[Word], tokens: list[Token], min_pieces: int) -> list[tuple[int, int]]:
+def _dictated(words: list[Word], tokens: list[Token], min_pieces: int, announced: set[int]) -> list[tuple[int, int]]:
     """(first, last) words of identifiers dictated with parts misheard ("1, 5 le plus
     propre, si probablement 4, 8 le lit" for an IBAN; "I am the RFO, I am FFO" for a
     spelled name): in one turn, pieces (``_pieces``) with at most ``DICTATION_GAP_WORDS``
@@ -554,8 +555,8 @@ def _dictated(words: list[Word], tokens: list[Token], min_pieces: int) -> list[t
     ``DICTATION_TAIL_WORDS`` words said on after it in the turn (its last pieces may have
     been heard as words), and, when words came between its pieces, as many before it (in
     the turn and its sentence, never back into the carrier that announced it: "my phone
-    number is" was heard right): its first pieces were heard as words as well."""
-    announced = {first for first, _last in carrier_spans(words)}  # a value's first word: its carrier is before it
+    number is" was heard right; ``announced`` holds each announced value's first word): its
+    first pieces were heard as words as well."""
     turn = [0] * len(words)
     for k in range(1, len(words)):
         turn[k] = turn[k - 1] + (words[k].start_s - words[k - 1].end_s > TURN_GAP_S)
@@ -612,7 +613,7 @@ def merge_spans(spans: list[AudioSpan], *, bridge_s: float = 0.0) -> list[AudioS
             cover: dict[str, float] = {}
             for s in group:
                 cover[s.type] = cover.get(s.type, 0.0) + s.end_s - s.start_s
-            main = max(cover, key=lambda t: (cover[t], -next(k for k, s in enumerate(group) if s.type == t)))
+            main = max(cover, key=cover.__getitem__)  # on a tie, the reason met first
             first = group[0]
             out.append(AudioSpan(first.start_s, max(s.end_s for s in group), main, first.category, first.value_hash, ch))
     return sorted(out, key=lambda s: (s.start_s, s.channel))
