@@ -13,7 +13,9 @@ whole lines, read by which, and which texts the reads replace."""
 
 from __future__ import annotations
 
+import difflib
 import functools
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -26,6 +28,7 @@ from anonymizer.ocr import OcrEngine
 from anonymizer.screen.changes import changed_tiles, ink_tiles, merge_boxes, regions_from_tiles
 from anonymizer.screen.inklines import MAX_GLYPH_H
 from anonymizer.screen.readers import Craft, InkRuns, KnownLines, Scroll, TextDetector, inside
+from anonymizer.textnorm import ocr_canonical
 from anonymizer.types import Box, TextBox
 
 
@@ -281,10 +284,13 @@ class ScreenState:
         """A re-read text that overlaps an older one on the same line, starting at the
         same place, is the same field being edited: keep its ``since_s``. Not a label's or
         a placeholder's: what replaces "Customer name..." starts when it appears, and a
-        misread of a header ("Handled by" as "LX,") does not reach back over its reads."""
+        misread of a header ("Handled by" as "LX,") does not reach back over its reads.
+        Nor a different text that took the place of another: a tab switched, the next
+        record shown (an IBAN where a name was read reached back 8 s over the other tab,
+        hiding its labels). An edit keeps its start or most of its letters (``_edited``)."""
         best = None
         for ob in old:
-            if is_ui_text(ob.text, fuzzy=True):
+            if is_ui_text(ob.text, fuzzy=True) or not _edited(ob.text, new.text):
                 continue
             same_line = abs((ob.box.y + ob.box.h / 2) - (new.box.y + new.box.h / 2)) < max(ob.box.h, new.box.h) / 2
             same_start = abs(ob.box.x - new.box.x) <= max(ob.box.h, new.box.h) * 2
@@ -294,6 +300,20 @@ class ScreenState:
         if best is None or best.since_s >= new.since_s:
             return new
         return replace(new, since_s=best.since_s, edited=True)
+
+
+def _edited(before: str, after: str) -> bool:
+    """Whether ``after`` can be ``before`` typed on, erased back or corrected: one of them
+    (less its last character: a half-drawn glyph, the caret) starts the other, or they share
+    most of their characters. Compared as OCR reads them (no spaces, confusable glyphs on
+    one representative); text that could not be read ("?") may be anything."""
+    a, b = (ocr_canonical(re.sub(r"\s+", "", x)) for x in (before, after))
+    if not a or not b or "?" in (before.strip(), after.strip()):
+        return True
+    short, long_ = sorted((a, b), key=len)
+    if long_.startswith(short[:-1] if len(short) > 1 else short):
+        return True
+    return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio() >= 0.8
 
 
 def _contains(outer: Box, inner: Box) -> bool:

@@ -19,8 +19,8 @@ from tests.screen.test_screen import _frame as text_frame
 
 
 class CountingOcr(OcrEngine):
-    """Detector: one box per band of dark rows. Recogniser: the width of the ink, so a
-    longer text reads differently."""
+    """Detector: one box per band of dark rows. Both read a text as long as its ink is wide,
+    so a longer text reads differently and text typed on reads as the same text extended."""
 
     def __init__(self) -> None:
         self.detector_calls = 0
@@ -34,13 +34,18 @@ class CountingOcr(OcrEngine):
         if rows.size:
             for band in np.split(rows, np.flatnonzero(np.diff(rows) > 3) + 1):
                 cols = np.flatnonzero(ink[band[0] : band[-1] + 1].any(axis=0))
-                out.append(OcrText(Box(int(cols[0]), int(band[0]), int(cols[-1] - cols[0] + 1), int(band[-1] - band[0] + 1)), "det", 0.9))
+                out.append(OcrText(Box(int(cols[0]), int(band[0]), int(cols[-1] - cols[0] + 1), int(band[-1] - band[0] + 1)),
+                                   _width_text(cols.size), 0.9))
         return out
 
     def read_line(self, rgb: np.ndarray) -> str:
         self.line_calls += 1
         ink = rgb.min(axis=2) < 128
-        return f"w{int(np.flatnonzero(ink.any(axis=0)).size)}"
+        return _width_text(int(np.flatnonzero(ink.any(axis=0)).size))
+
+
+def _width_text(ink_columns: int) -> str:
+    return "w" * max(1, ink_columns // 3)
 
 
 def _frame(lines: dict[int, str]) -> np.ndarray:
@@ -261,6 +266,23 @@ def test_typed_text_does_not_inherit_a_placeholders_first_sight() -> None:
     assert ScreenState._inherit(typed, [placeholder, earlier]).since_s == 4.0
     header = TextBox(Box(720, 116, 70, 13), "Handled by", 0.97, 0.0)
     assert ScreenState._inherit(TextBox(Box(718, 116, 75, 21), "LX,", 0.29, 5.4), [header]).since_s == 5.4
+
+
+def test_another_text_in_a_fields_place_does_not_inherit_its_first_sight() -> None:
+    """A value typed on, erased back or corrected (even misread on the way) is the same
+    field; the next tab's or the next record's value at the same place is not, and its box
+    must not reach back over what the screen showed before it."""
+    name = TextBox(Box(412, 210, 140, 17), "Mme Julie Gauthier", 0.9, 9.73)
+    iban = TextBox(Box(412, 208, 291, 17), "FR76 2004 1205 5656 0867 1645 209", 0.8, 18.0)
+    assert ScreenState._inherit(iban, [name]).since_s == 18.0
+    other = TextBox(Box(412, 210, 140, 17), "Mme Marie Durand", 0.9, 20.0)
+    assert ScreenState._inherit(other, [name]).since_s == 20.0
+    typing = [("06 1", 1.0), ("O6 12", 1.2), ("06 12 3|", 1.4), ("06 12 34", 1.6), ("06 12 3", 1.8), ("06 72 3", 2.0),
+              ("?", 2.2), ("06 72 35", 2.4)]
+    prev = TextBox(Box(60, 60, 30, 12), "0", 0.9, 0.8)
+    for text, t in typing:
+        prev = ScreenState._inherit(TextBox(Box(60, 60, 40, 12), text, 0.9, t), [prev])
+        assert prev.since_s == 0.8, text
 
 
 def test_one_glyph_is_not_an_unsure_value() -> None:
