@@ -365,11 +365,24 @@ def plan_precision(truth_path: Path, plan_path: Path, *, pad: int = 4) -> dict[s
     n = hits = 0
     area = area_in = 0
     by_type: dict[str, dict[str, int]] = defaultdict(lambda: {"box_frames": 0, "on_pii": 0})
+    # Label box-frames a plan box overlaps, by the plan box's type, and by the label's text:
+    # what destroys the interface, and which part of it.
+    labels_by_type: dict[str, int] = defaultdict(int)
+    labels_by_text: dict[str, int] = defaultdict(int)
     for fr in truth["frames"]:
         t = float(fr["t"])
         active = np.nonzero((starts - 1e-6 <= t) & (t <= ends + 1e-6))[0]
         if len(active) == 0:
             continue
+        for lb in fr.get("labels") or []:
+            x, y, w, h = lb["box"]
+            types = {boxes[j]["type"] for j in active
+                     if boxes[j]["x"] < x + w and x < boxes[j]["x"] + boxes[j]["w"]
+                     and boxes[j]["y"] < y + h and y < boxes[j]["y"] + boxes[j]["h"]}
+            for typ in types:
+                labels_by_type[typ] += 1
+            if types:
+                labels_by_text[lb["text"]] += 1
         tmask = np.zeros((H, W), dtype=bool)
         rects = []
         for p in fr["pii"]:
@@ -410,6 +423,8 @@ def plan_precision(truth_path: Path, plan_path: Path, *, pad: int = 4) -> dict[s
         "area_px": area, "area_on_pii_px": area_in,
         "area_precision": round(area_in / area, 4) if area else None,
         "by_type": dict(sorted(by_type.items())),
+        "labels_covered_by_type": dict(sorted(labels_by_type.items(), key=lambda kv: -kv[1])),
+        "labels_covered_by_text": dict(sorted(labels_by_text.items(), key=lambda kv: -kv[1])[:40]),
         "audio_s": round(a_tot, 3), "audio_on_pii_s": round(a_in, 3),
         "audio_precision": round(a_in / a_tot, 4) if a_tot else None,
     }
