@@ -19,7 +19,7 @@ from typing import Any
 
 from anonymizer import __version__, audit
 from anonymizer.config import CATEGORIES
-from anonymizer.detect import Detector
+from anonymizer.detect import Detector, screen_language
 from anonymizer.detect import preload as preload_detection
 from anonymizer.detect.roster import Employee, load_roster
 from anonymizer.errors import InputError, PolicyRefusal, ProcessingError, VerificationError
@@ -154,7 +154,9 @@ def _analyse(job: Job, inputs: _Inputs, models: Models, timings: Timings, progre
         heard = pool.submit(_hear, src, models.transcriber, timings, cfg.audio.unsure_prob) if src is not None else None
         with timings.stage("load_models"):  # what is left of the wait
             detector = Detector(cfg.detect, roster=inputs.roster, agent_id=inputs.sidecar.agent_employee_id,
-                                keep_categories=tuple(c for c in CATEGORIES if cfg.redact.keeps(c)))
+                                keep_categories=tuple(c for c in CATEGORIES if cfg.redact.keeps(c)),
+                                screen_language=screen_language((tb.text for _t0, texts in states for tb in texts),
+                                                                cfg.detect.languages))
         with timings.stage("detect"):
             # Pass 1: everything found on screen joins the registry...
             for _t0, texts in states:

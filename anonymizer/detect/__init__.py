@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -114,13 +115,54 @@ def spoken_name(value: str) -> bool:
     return any(w[:1].isupper() and not is_common(w) for w in re.findall(r"[^\W\d_]+", value))
 
 
+# Particles a full name may hold ("Marie-Hélène Le Guen", "Jan van der Berg").
+_NAME_PARTICLES = frozenset("de d du des la le van von der den da di del della dos das ben bin el al".split())
+
+
+def full_name_shape(value: str) -> bool:
+    """Two to four capitalised words of letters, none a common word or a UI word, and
+    name particles: "Francois Gauthier", not "Average", "Quote" or "appelle pour"."""
+    words = value.split()
+    if len(words) > 6 or not all(re.fullmatch(r"[^\W\d_](?:[^\W\d_]|['’.-])*", w) for w in words):
+        return False
+    names = [w for w in words if w.lower() not in _NAME_PARTICLES]
+    return 2 <= len(names) <= 4 and all(w[0].isupper() and not is_common(w) and not is_ui_text(w) for w in names)
+
+
+def screen_language(texts: Iterable[str], languages: Iterable[str]) -> str | None:
+    """The language a screen's text is written in, from the stop words of three letters or
+    more that belong to one of ``languages`` only (spaCy's lists), counted over every text
+    as often as it was on screen (the interface stays; values come and go): a language
+    with at least 20 of them and three times as many as any other. None when the screen
+    is mixed or says too little."""
+    import importlib
+
+    langs = list(languages)
+    if len(langs) < 2:
+        return langs[0] if langs else None
+    stops = {lang: frozenset(w for w in importlib.import_module(f"spacy.lang.{lang}.stop_words").STOP_WORDS if len(w) >= 3)
+             for lang in langs}
+    own = {lang: stops[lang].difference(*(stops[o] for o in langs if o != lang)) for lang in langs}
+    counts = dict.fromkeys(langs, 0)
+    for text, n in Counter(texts).items():
+        for w in re.findall(r"[^\W\d_]+", text.lower()):
+            for lang in langs:
+                counts[lang] += n * (w in own[lang])
+    best = max(langs, key=lambda lang: counts[lang])
+    rest = max(counts[lang] for lang in langs if lang != best)
+    return best if counts[best] >= 20 and counts[best] >= 3 * rest else None
+
+
 @dataclass
 class Detector:
     config: DetectConfig
     roster: list[Employee] = field(default_factory=list)
     agent_id: str | None = None
     keep_categories: tuple[str, ...] = ()  # [redact] categories kept readable: not leaks
-    _cache: dict[str, list[Finding]] = field(default_factory=dict)
+    # The language the screen is written in (``screen_language``), when it is plain: a name
+    # that only the other language's model sees on that screen must look like a full name.
+    screen_language: str | None = None
+    _cache: dict[str, list[tuple[str, Finding]]] = field(default_factory=dict)
     known: KnownValues = field(default_factory=KnownValues, init=False, repr=False)  # this recording's values
 
     def __post_init__(self) -> None:
@@ -155,10 +197,11 @@ class Detector:
         by sound (speech-to-text spells what it hears: "Win" for "Nguyen")."""
         if not text.strip():
             return []
-        base = self._cache.get(text)
-        if base is None:
-            base = self._presidio(text)
-            self._cache[text] = base
+        found = self._cache.get(text)
+        if found is None:
+            found = self._presidio(text)
+            self._cache[text] = found
+        base = [f for lang, f in found if spoken or self._screen_finding(text, lang, f)]
         extra = self.known.sounding_names(text) if spoken else []
         if spoken:  # see spoken_name
             base = [f for f in base if f.entity_type != "PERSON" or spoken_name(text[f.start : f.end])]
@@ -173,8 +216,18 @@ class Detector:
             return []
         return _dedupe(f for f in self.known.matches(text, strong_only=True) if f.category not in self.keep_categories)
 
-    def _presidio(self, text: str) -> list[Finding]:
-        out: list[Finding] = []
+    def _screen_finding(self, text: str, lang: str, f: Finding) -> bool:
+        """Whether a finding of ``lang``'s recognizers holds on a screen written in
+        ``screen_language``. Each spaCy model, run on the other language's interface,
+        tags ordinary words as persons: the French model "Average" (of "Average time")
+        and "Quote" (of "Quote sent"), the English one "mensuel" (of "Montant mensuel")
+        and "appelle pour" (of a note). Such a name stands only in a full name's shape."""
+        if f.entity_type != "PERSON" or self.screen_language in (None, lang):
+            return True
+        return full_name_shape(text[f.start : f.end])
+
+    def _presidio(self, text: str) -> list[tuple[str, Finding]]:
+        out: list[tuple[str, Finding]] = []
         for lang in self.config.languages:
             results = self._engine.analyze(  # type: ignore[attr-defined]
                 text=text, language=lang, entities=self._entities, score_threshold=self.config.score_threshold,
@@ -189,7 +242,7 @@ class Detector:
                         start, end = trimmed
                     elif r.entity_type == "EXTENSION":  # "poste 4127": the label stays readable
                         start += re.search(r"\d", text[start:end]).start()  # type: ignore[union-attr]
-                    out.append(Finding(r.entity_type, start, end, float(r.score)))
+                    out.append((lang, Finding(r.entity_type, start, end, float(r.score))))
         return out
 
 

@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 
 from anonymizer.config import Config
-from anonymizer.detect import Detector
+from anonymizer.detect import Detector, full_name_shape
 from anonymizer.detect.labels import REFERENCE_LABEL, is_ui_text
 from anonymizer.screen.context import context_findings, reference_values
 from anonymizer.screen.layout import Line, build_lines, finding_boxes
@@ -75,8 +75,9 @@ def register_screen(texts: list[TextBox], detector: Detector) -> None:
     """Add one screen state's values to the recording's registry (searched everywhere)."""
     lines, found = _line_findings(texts, detector)
     for k, f in found:
-        if detector.registers(f.entity_type):
-            detector.add_known(f.entity_type, lines[k].text[f.start : f.end], f.category)
+        value = lines[k].text[f.start : f.end]
+        if detector.registers(f.entity_type) and (f.entity_type != "PERSON" or f.score >= 1.0 or _registrable_name(value)):
+            detector.add_known(f.entity_type, value, f.category)
     # A field's value is searched too, but never as proof of a leak (a misread label could
     # make anything a "value"); names as names (fuzzy, by sound only if strong elsewhere).
     for fv in context_findings(lines):
@@ -87,6 +88,16 @@ def register_screen(texts: list[TextBox], detector: Detector) -> None:
             detector.add_known("PERSON" if fv.names else "FIELD", value, fv.finding.category, strong=False)
 
 
+def _registrable_name(value: str) -> bool:
+    """Whether a name the language model found is searched for everywhere else: a full name
+    of distinct words. One word the model called a person ("Marseillen" of a results row,
+    OCR's "Marseille Marseille") was, and hid every city of that name in every list for the
+    rest of the call. It stays hidden where it was found; a full name's words are still
+    searched on their own (its surname in a chat pop-up)."""
+    words = [fold(w) for w in value.split()]
+    return full_name_shape(value) and len(set(words)) == len(words)
+
+
 _CLOCK = re.compile(r"^(\d{1,2})([:.])(\d{2})(?:\2(\d{2}))?$")
 _DATE = re.compile(r"^(?:\d{4}[-/.]\d{2}[-/.]\d{2}|\d{2}[-/.]\d{2}[-/.]\d{4})$")
 _MONEY = re.compile(r"^(?:[£$€]\s?)?\d{1,3}(?:[ \u202f.,]?\d{3})*[.,]\d{2}(?:\s?(?:[£$€]|EUR|GBP|USD))?$", re.IGNORECASE)
@@ -95,14 +106,15 @@ _LEADING_UI = re.compile(r"^(?:[^\W\d_]+\.?:?\s+)+")
 
 def _plainly_not_pii(text: str, year: int) -> bool:
     """A clock (a dotted one only with its seconds: "12.34.56" is how OCR often reads
-    "12:34:56", "06.12" may be a phone being typed), a date of this or last year (history
-    rows; birth dates are older), an amount with its currency sign."""
+    "12:34:56", "06.12" may be a phone being typed), a date of the last ten years or the
+    next two (history rows, appointments, contract ends; no customer is born in them), an
+    amount with its currency sign."""
     clock = _CLOCK.match(text)
     if clock:
         h, sep, m, sec = clock.groups()
         return int(h) < 24 and int(m) < 60 and ((sec is None and sep == ":") or (sec is not None and int(sec) < 60))
     if _DATE.match(text):
-        return any(str(y) in text for y in (year, year - 1))
+        return any(str(y) in text for y in range(year - 10, year + 3))
     return bool(_MONEY.match(text)) and bool(re.search(r"[£$€]|EUR|GBP|USD", text, re.IGNORECASE))
 
 

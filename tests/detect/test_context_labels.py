@@ -165,8 +165,10 @@ def test_recent_history_dates_but_not_birth_dates_are_readable() -> None:
     import time
 
     year = time.gmtime().tm_year
-    texts = [TextBox(Box(10, 10, 80, 14), f"{year}-03-02", 0.1, 0.0), TextBox(Box(10, 30, 80, 14), "02/03/1971", 0.1, 0.0)]
-    assert [tb.text for tb in unsure_candidates(texts)] == ["02/03/1971"]
+    texts = [TextBox(Box(10, 10, 80, 14), f"{year}-03-02", 0.1, 0.0), TextBox(Box(10, 30, 80, 14), "02/03/1971", 0.1, 0.0),
+             TextBox(Box(10, 50, 80, 14), f"29/10/{year - 8}", 0.1, 0.0), TextBox(Box(10, 70, 80, 14), f"21/06/{year + 1}", 0.1, 0.0),
+             TextBox(Box(10, 90, 80, 14), f"14/05/{year - 11}", 0.1, 0.0)]
+    assert [tb.text for tb in unsure_candidates(texts)] == ["02/03/1971", f"14/05/{year - 11}"]
 
 
 def test_a_value_split_over_two_lines_is_flagged_whole() -> None:
