@@ -74,6 +74,53 @@ def _labels(lines: list[Line]) -> list[_Label]:
             if m.start() in starts:
                 label = " ".join(m.group(1).split())
                 out.append(_Label(i, m.start(), m.end(), PII_LABELS[label], label in NAME_LABELS))
+    return out + _wrapped_labels(lines, {(lab.line, lab.start) for lab in out})
+
+
+def _segment(line: Line, off: int) -> str:
+    """The text of ``line`` from ``off`` to its next wide gap."""
+    gap = line.text.find("  ", off)
+    return line.text[off : gap if gap >= 0 else len(line.text)]
+
+
+def _just_below(lines: list[Line], i: int, box: Box) -> tuple[int, int, TextBox] | None:
+    """(line, offset, box) of the box that starts right under ``box`` (same left edge within
+    a text height, its top within a text height of ``box``'s bottom): the next line of a
+    text the layout wrapped."""
+    h = max(1, box.h)
+    for j in range(i + 1, len(lines)):
+        for off, tb in lines[j].pieces:
+            b = tb.box
+            if abs(b.x - box.x) <= h and box.y1 - h // 2 <= b.y <= box.y1 + h:
+                return j, off, tb
+    return None
+
+
+def _wrapped_labels(lines: list[Line], found: set[tuple[int, int]]) -> list[_Label]:
+    """Labels a narrow column wrapped over two lines ("N° sécurité" over "sociale"): each
+    part is a label of the same kind, so the value right of each part (the value wraps
+    with it) is its field's value."""
+    out = []
+    for i, line in enumerate(lines):
+        for off, tb in line.pieces:
+            if (i, off) in found or (off > 0 and line.text[off - 2 : off] != "  "):
+                continue  # only a segment's first box starts a label
+            first = _segment(line, off)
+            below = _just_below(lines, i, tb.box)
+            if below is None or not first.strip():
+                continue
+            j, off2, _tb2 = below
+            second = _segment(lines[j], off2)
+            joined = f"{first} {second}"
+            folded = fold(joined)
+            # the label ends the joined text and runs over the wrap; it may start after a
+            # word of the first line ("N°" of "N° sécurité sociale")
+            m = next((m for m in LABEL_RE.finditer(folded) if m.start() < len(first) < m.end() - 1), None)
+            if len(folded) != len(joined) or m is None or m.end() < len(joined.rstrip(" :")):
+                continue
+            label = " ".join(m.group(1).split())
+            kind = (PII_LABELS[label], label in NAME_LABELS)
+            out += [_Label(i, off, off + len(first), *kind), _Label(j, off2, off2 + len(second), *kind)]
     return out
 
 
@@ -141,13 +188,58 @@ def context_findings(lines: list[Line]) -> list[FieldValue]:
         by_line.setdefault(lab.line, set()).add(lab.start)
     out: list[FieldValue] = []
     for lab in labels:
-        piece = _piece_at(lines[lab.line], lab.start)
-        if piece is None:
+        lab_box = _label_box(lines[lab.line], lab)
+        if lab_box is None:
             continue
-        right = _right_of(lines, lab, piece[1].box, by_line)
+        right = _right_of(lines, lab, lab_box, by_line)
+        if right:
+            right += _wrapped(lines, right[-1], lab_box, by_line)
         # Nothing on its right: a form field below its label, or a table column.
-        out += _below(lines, lab, piece[1].box, by_line) if right is None else right
+        out += _below(lines, lab, lab_box, by_line) if right is None else right
     return [fv for fv in (_without_ui_words(lines, fv) for fv in out) if fv is not None]
+
+
+def _label_box(line: Line, lab: _Label) -> Box | None:
+    """The box of the label's text: the union of the OCR boxes it spans (a reader that
+    boxes word by word split "Date de naissance" in three)."""
+    box = None
+    for off, tb in line.pieces:
+        if off < lab.end and lab.start < off + max(1, len(tb.text)):
+            box = tb.box if box is None else box.union(tb.box)
+    return box
+
+
+# Lines a wrapped value may run on under its first (an address over three lines).
+MAX_WRAPPED_LINES = 3
+
+
+def _wrapped(lines: list[Line], value: FieldValue, lab_box: Box, by_line: dict[int, set[int]]) -> list[FieldValue]:
+    """The lines a narrow column wrapped ``value`` onto ("89 impasse des" over "Roses,
+    06000 Nice"): the text that starts right under the value's first box, while nothing
+    stands in the label column left of it on its row (a label there, PII or not, starts
+    the next field: "Montant mensuel" under "N° contrat")."""
+    line = lines[value.line]
+    first = next((tb for off, tb in line.pieces if value.finding.start <= off < value.finding.end), None)
+    if first is None:
+        return []
+    out: list[FieldValue] = []
+    above, i = first.box, value.line
+    for _ in range(MAX_WRAPPED_LINES):
+        below = _just_below(lines, i, above)
+        if below is None:
+            break
+        j, off, tb = below
+        b = tb.box
+        if off in by_line.get(j, set()) or is_ui_text(tb.text) or any(
+                o.x >= lab_box.x - b.h and o.x1 <= b.x and abs(o.y + o.h / 2 - (b.y + b.h / 2)) <= max(o.h, b.h) / 2
+                for other in lines for _o, otb in other.pieces for o in [otb.box]):
+            break  # a text in the label column: the next field's label, whatever it says
+        start, end = _value_from(lines[j], off, by_line.get(j, set()))
+        if end <= start:
+            break
+        out.append(FieldValue(j, Finding("FIELD", start, end, 0.5, value.finding.category), value.names))
+        above, i = b, j
+    return out
 
 
 def _right_of(lines: list[Line], lab: _Label, lab_box: Box, by_line: dict[int, set[int]]) -> list[FieldValue] | None:

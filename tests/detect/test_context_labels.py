@@ -62,6 +62,20 @@ CASES = [
     # labels in a row: each one's value is below it, labels are never values
     ([tb(10, 10, "Nom"), tb(200, 10, "Prénom"), tb(10, 30, "Zorglub"), tb(200, 30, "Xavière")],
      {"Zorglub", "Xavière"}, {"Prénom", "Nom"}),
+    # a narrow column wrapped the label and the value (a reader that boxes word by word):
+    # each part of the label has its part of the value on its right
+    ([tb(241, 306, "No"), tb(270, 306, "securite"), tb(426, 306, "1"), tb(444, 306, "57"), tb(473, 306, "09"),
+      tb(241, 324, "sociale"), tb(425, 324, "758"), tb(463, 324, "02"),
+      tb(241, 350, "No"), tb(270, 350, "client"), tb(426, 350, "CU-204804")],
+     {"1 57 09", "758 02", "CU-204804"}, {"sociale", "client"}),
+    # a wrapped value runs on under its first line until a text stands in the label column
+    ([tb(637, 306, "Adresse"), tb(822, 306, "89"), tb(851, 306, "impasse"), tb(927, 306, "des"),
+      tb(822, 324, "Roses,"), tb(889, 324, "06000"), tb(947, 324, "Nice"),
+      tb(637, 342, "Montant mensuel"), tb(822, 342, "159,98 €")],
+     {"89 impasse", "Roses, 06000 Nice"}, {"159,98 €", "Montant mensuel"}),
+    # a label boxed word by word: its value is the nearest box right of the whole label
+    ([tb(241, 278, "Date"), tb(289, 278, "de"), tb(318, 278, "naissance"), tb(500, 278, "18/09/1957")],
+     {"18/09/1957"}, {"de naissance", "naissance"}),
 ]
 NOTHING = [
     # history actions that start with a label word are UI phrases, and so is the column below them
