@@ -206,13 +206,14 @@ def bench_one(rec: Rec | BrowserRec, out_dir: Path, *, duration: float, verify: 
         return row
     t0 = time.monotonic()
     try:
-        s = score(paths.truth, scored, original=paths.video, ocr_labels=label_ocr, readers_named=readers)
+        plan = scored.with_name(scored.stem + ".plan.json")
+        s = score(paths.truth, scored, original=paths.video, ocr_labels=label_ocr, readers_named=readers,
+                  plan=plan if plan.exists() else None)
     except Exception as exc:  # noqa: BLE001 - keep the other recordings' results; rerun with --reuse
         row["score_error"] = f"{type(exc).__name__}: {exc}"
         return row
     row["score_s"] = round(time.monotonic() - t0, 1)
     row["scored"] = str(scored)
-    plan = scored.with_name(scored.stem + ".plan.json")
     row["precision"] = plan_precision(paths.truth, plan) if plan.exists() else None
     row["pii"] = {k: s["pii"][k] for k in ("box_frames", "checked", "unchecked", "leaked",
                                            "by_entity", "leaked_values")}
@@ -269,7 +270,9 @@ def aggregate(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "labels": {"boxes": sum(x["boxes"] for x in labels), "destroyed": sum(x["destroyed"] for x in labels),
                    "fraction": ratio("destroyed", "boxes", labels),
                    "decoys": sum(x["decoys"] for x in labels), "decoys_destroyed": sum(x["decoys_destroyed"] for x in labels),
-                   "decoy_fraction": ratio("decoys_destroyed", "decoys", labels)},
+                   "decoy_fraction": ratio("decoys_destroyed", "decoys", labels),
+                   "under_plan_box": sum((x.get("pixels_changed") or {}).get("under a plan box", 0) for x in labels),
+                   "reencoding_only": sum((x.get("pixels_changed") or {}).get("re-encoding only", 0) for x in labels)},
         "leaked_box_frames": sum((r.get("pii") or {}).get("leaked", 0) for r in rows),
         "checked_box_frames": sum((r.get("pii") or {}).get("checked", 0) for r in rows),
         "unchecked_box_frames": sum((r.get("pii") or {}).get("unchecked", 0) for r in rows),
@@ -327,7 +330,8 @@ def format_tables(rows: list[dict[str, Any]], agg: dict[str, Any]) -> str:
                                               f" of {v['box_frames']}" for t, v in p["by_plan_type"].items()))
     out.append("ordinary speech kept (not bleeped): " + ", ".join(
         f"{lang} {_pct(v['share'])} of {v['speech_s']:.0f} s" for lang, v in agg["speech_kept"].items()))
-    out.append(f"labels destroyed {lb['destroyed']}/{lb['boxes']} ({_pct(lb['fraction'])}, target <= 10%); "
+    out.append(f"labels destroyed {lb['destroyed']}/{lb['boxes']} ({_pct(lb['fraction'])}, target <= 10%; "
+               f"{lb['under_plan_box']} under a redaction box, {lb['reencoding_only']} changed by re-encoding only); "
                f"decoys destroyed {lb['decoys_destroyed']}/{lb['decoys']} ({_pct(lb['decoy_fraction'])})")
     out.append(f"anonymize: {agg['media_s']:.0f} s of media in {agg['anonymize_wall_s']:.0f} s "
                f"(RTF {agg['rtf']}, median {agg['rtf_median']}, worst {agg['rtf_worst']}; CLI incl. model loading)")

@@ -435,7 +435,8 @@ def plan_precision(truth_path: Path, plan_path: Path, *, pad: int = 4) -> dict[s
 
 def score(truth_path: Path, output_video: Path, *, original: Path | None = None,
           ocr_reader: Any = None, max_crops: int | None = None, pad: int = 4,
-          ocr_labels: bool = True, readers_named: Sequence[str] = READERS) -> dict[str, Any]:
+          ocr_labels: bool = True, readers_named: Sequence[str] = READERS,
+          plan: Path | None = None) -> dict[str, Any]:
     """Score ``output_video`` against ``truth_path`` (see the module docstring).
     ``ocr_reader``: a reader or a list of readers (default: ``readers_named``)."""
     t_start = time.perf_counter()
@@ -452,6 +453,11 @@ def score(truth_path: Path, output_video: Path, *, original: Path | None = None,
     cov_changed: dict[str, int] = defaultdict(int)
     cov_total: dict[str, int] = defaultdict(int)
     label_refs: list[tuple[int, int, int, str, bool, bool]] = []  # frame, out, orig, text, px, decoy
+    # With the plan: which labels whose pixels changed lay under a redaction box, and which
+    # only went through the output's encoding (a white label on a red button loses more
+    # than 8 levels on a third of its pixels to chroma subsampling, hidden by nothing).
+    plan_boxes = (json.loads(Path(plan).read_text(encoding="utf-8")).get("boxes") or []) if plan is not None else None
+    label_px_where: dict[str, int] = defaultdict(int)
     out_times: list[float] = []
     matched: set[int] = set()
     unmatched_out = 0
@@ -503,6 +509,11 @@ def score(truth_path: Path, output_video: Path, *, original: Path | None = None,
                 a, b = _crop(img, lb["box"], 0), _crop(org, lb["box"], 0)
                 ch, tot = _changed_fraction(a, b)
                 px_destroyed = tot > 0 and ch / tot > LABEL_DESTROYED_FRACTION
+                if px_destroyed and plan_boxes is not None:
+                    x, y, w, h = lb["box"]
+                    under_box = any(b["x"] < x + w and x < b["x"] + b["w"] and b["y"] < y + h and y < b["y"] + b["h"]
+                                    and b["start_s"] - 1e-6 <= t <= b["end_s"] + 1e-6 for b in plan_boxes)
+                    label_px_where["under a plan box" if under_box else "re-encoding only"] += 1
                 key = ("label", lb["text"], lb["box"][2], lb["box"][3])
                 oid = pool.add(_crop(img, lb["box"], pad), key)
                 gid = pool.add(_crop(org, lb["box"], pad), key)
@@ -628,6 +639,7 @@ def score(truth_path: Path, output_video: Path, *, original: Path | None = None,
         labels = {"boxes": n_lab, "destroyed": destroyed,
                   "fraction": round(destroyed / n_lab, 4) if n_lab else None,
                   "destroyed_by_pixels": by_px, "lost_to_ocr": by_ocr,
+                  "pixels_changed": dict(label_px_where) if plan_boxes is not None else None,
                   "decoys": n_decoys, "decoys_destroyed": decoys_destroyed}
 
     # ---- frames / pts ---------------------------------------------------------------
