@@ -142,6 +142,10 @@ _LONG_UI_WORDS = tuple(ocr_canonical(w) for w in UI_WORDS if len(w) >= 7)
 def _ui_word(word: str, fuzzy: bool) -> bool:
     if word in UI_WORDS:
         return True
+    # An English plural or past form of a UI word ("Changes saved", "Calls", "Tickets
+    # closed"); short words are left alone ("Ted", "Bes").
+    if len(word) >= 5 and word[-1] in "sd" and word[:-1] in UI_WORDS:
+        return True
     # A misread long UI word ("Handied", "Telephane", "Demiere"), same first letter; short
     # ones are too close to names ("Dave" ~ "date", "Carl" ~ "card", "Camille" ~ "famille").
     if not fuzzy or len(word) < 7:

@@ -110,6 +110,8 @@ def test_ui_text_is_not_a_value(texts: list[TextBox]) -> None:
     ("Date de naissance", True), ("Handled by", True), ("Mme", True),
     ("Changement d'adresse", True), ("Mise à jour e-mail", True), ("Jean d'Ormesson", False),
     ("Claire Dubois", False), ("Dupont", False), ("06 12", False), ("Poste 4127", False),
+    ("Changes saved", True), ("Tickets closed", True),  # plural and past forms of UI words
+    ("Jones", False), ("Evans", False), ("Reed", False), ("Ward", False),
 ])
 def test_ui_text(text: str, ui: bool) -> None:
     assert is_ui_text(text) is ui
