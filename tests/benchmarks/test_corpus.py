@@ -315,8 +315,8 @@ def test_entity_key_and_plan_precision(tmp_path: Path) -> None:
         "PERSON/first colleague"
     assert score.entity_key({"type": "FR_NIR", "who": "customer"}) == "FR_NIR customer"
     truth = {"width": 100, "height": 50, "frames": [
-        {"t": 0.0, "pii": [{"box": [10, 10, 20, 10]}]},
-        {"t": 0.1, "pii": []}],
+        {"t": 0.0, "pii": [{"box": [10, 10, 20, 10]}], "labels": [{"text": "Total", "box": [62, 12, 20, 8]}]},
+        {"t": 0.1, "pii": [], "labels": [{"text": "Total", "box": [62, 12, 20, 8]}, {"text": "Tel", "box": [0, 30, 9, 9]}]}],
         "audio_spans": [{"start_s": 1.0, "end_s": 2.0}]}
     plan = {"boxes": [
         {"x": 8, "y": 8, "w": 24, "h": 14, "start_s": 0.0, "end_s": 0.1, "type": "PHONE_NUMBER"},
@@ -331,3 +331,23 @@ def test_entity_key_and_plan_precision(tmp_path: Path) -> None:
                             "PHONE_NUMBER": {"box_frames": 2, "on_pii": 1}}
     assert r["area_px"] == 24 * 14 * 2 + 100 and r["area_on_pii_px"] == 24 * 14
     assert r["audio_s"] == pytest.approx(2.4) and r["audio_on_pii_s"] == pytest.approx(1.4)
+    # the NUMBER box lies on the label "Total" at frame 0 only; "Tel" is under no box
+    assert r["labels_covered_by_type"] == {"NUMBER": 1} and r["labels_covered_by_text"] == {"Total": 1}
+
+
+def test_scorer_tells_labels_under_a_box_from_labels_the_encoder_changed(rec: corpus.RecordingPaths,
+                                                                       truth: dict[str, Any], tmp_path: Path) -> None:
+    """With the plan, a label whose pixels changed is counted under a redaction box when a
+    plan box lies on it, else as changed by re-encoding only."""
+    painted = {**truth, "frames": [{**f, "pii": f["pii"] + f["labels"][:1]} for f in truth["frames"]]}
+    red = tmp_path / "redacted.mp4"
+    _redact(rec.video, red, painted, spans=False)
+    plan = tmp_path / "redacted.plan.json"  # the boxes painted, as a plan lists them
+    plan.write_text(json.dumps({"boxes": [{"x": x - 2, "y": y - 2, "w": w + 4, "h": h + 4, "start_s": f["t"], "end_s": f["t"]}
+                                          for f in painted["frames"] for p in f["pii"] for x, y, w, h in [p["box"]]]}))
+    labels = score.score(rec.truth, red, original=rec.video, max_crops=0, ocr_labels=False, plan=plan)["labels"]
+    n_painted = sum(1 for f in truth["frames"] if f["labels"])
+    assert labels["pixels_changed"]["under a plan box"] >= n_painted
+    assert sum(labels["pixels_changed"].values()) == labels["destroyed_by_pixels"]
+    without = score.score(rec.truth, red, original=rec.video, max_crops=0, ocr_labels=False)["labels"]
+    assert without["pixels_changed"] is None and without["destroyed_by_pixels"] == labels["destroyed_by_pixels"]
