@@ -84,21 +84,23 @@ def merge_tracks(
 def unsure_boxes(texts: list[TextBox], *, conf: float, min_digits: int, pad_px: int, hasher: Callable[[str], str]) -> list[StateBox]:
     """Text OCR could barely read (half-scrolled rows, glyphs cut by a panel edge) may be a
     name or an identifier no recognizer can match: hide it. Digits raise the bar, and so
-    does a capitalised word that is no UI or common word in a box cut shorter than the
-    screen's text: a name's half-scrolled glyphs ("Olivier" read "Aliior" at 0.37 in a
-    box 11 px high among 15 px lines, under a list's edge, held-out browser seed 1006)."""
+    does a word that is no UI or common word in a box cut shorter than the screen's text:
+    a name's half-scrolled glyphs ("Olivier" read "Aliior" at 0.37 in a box 11 px high
+    among 15 px lines, under a list's edge, held-out browser seed 1006; capitalised or not,
+    since a cut capital reads as anything). Not whatever its confidence: a word without
+    ascenders ("8 min") is as short as a cut one."""
     out = []
     text_h = sorted(tb.box.h for tb in texts)[len(texts) // 2] if texts else 0
     for tb in texts:
         if tb.conf > 0 and len(tb.text.strip()) == 1 and tb.box.w <= tb.box.h:
             continue  # one glyph read (an icon, a status dot): no value is one character
         n_digits = sum(c.isdigit() for c in tb.text)
-        if tb.conf < conf or (tb.conf < 2 * conf and (n_digits >= min_digits or (tb.box.h < 0.85 * text_h and _name_like(tb.text)))):
+        if tb.conf < conf or (tb.conf < 2 * conf and (n_digits >= min_digits or (tb.box.h < 0.85 * text_h and _uncommon_word(tb.text)))):
             out.append(StateBox(tb.box.pad(pad_px, pad_px), "UNSURE", "customer", "unsure", hasher(tb.text), tb.since_s))
     return out
 
 
-def _name_like(text: str) -> bool:
-    """A capitalised word of three letters or more that is no UI word and no common word."""
-    return any(w[0].isupper() and not is_common(w) and not is_ui_text(w, fuzzy=True)
+def _uncommon_word(text: str) -> bool:
+    """A word of three letters or more that is no UI word and no common word."""
+    return any(not is_common(w) and not is_ui_text(w, fuzzy=True)
                for w in re.findall(r"[^\W\d_]{3,}", text))

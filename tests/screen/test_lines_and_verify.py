@@ -304,9 +304,9 @@ def test_one_glyph_is_not_an_unsure_value() -> None:
 
 def test_a_name_cut_by_a_lists_edge_is_hidden_at_a_middling_confidence() -> None:
     """A row half-scrolled under a list's edge: "Olivier" read "Aliior" at 0.37 in a box
-    11 px high among 15 px lines. A capitalised word that is no UI or common word, in a box
+    11 px high among 15 px lines. A word that is no UI or common word, in a box
     cut shorter than the screen's text, is hidden below twice the unsure confidence; the
-    same word at full height, a cut UI word and a surer read stay readable."""
+    same word at full height, a cut UI or common word and a surer read stay readable."""
     from anonymizer.screen.tracks import unsure_boxes
 
     lines = [TextBox(Box(10, 10 + 20 * k, 60, 15), f"Row {k}", 0.99, 0.0) for k in range(5)]
@@ -316,7 +316,7 @@ def test_a_name_cut_by_a_lists_edge_is_hidden_at_a_middling_confidence() -> None
         return any(sb.box.y > 100 for sb in unsure_boxes([*lines, box], conf=0.35, min_digits=3, pad_px=0,
                                                           hasher=lambda v: v))
 
-    assert hidden("Aliior", 11, 0.37)
+    assert hidden("Aliior", 11, 0.37) and hidden("0livier", 11, 0.5)  # a cut capital reads as anything
     assert not hidden("Aliior", 15, 0.37)  # a whole line read at that confidence: as before
     assert not hidden("Historique", 11, 0.37) and not hidden("about", 11, 0.37)
     assert not hidden("Aliior", 11, 0.75)
