@@ -152,11 +152,12 @@ def _analyse(job: Job, inputs: _Inputs, models: Models, timings: Timings, progre
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="asr") as pool:
         src = inputs.audio_src
         heard = pool.submit(_hear, src, models.transcriber, timings, cfg.audio.unsure_prob) if src is not None else None
+        with timings.stage("detect"):
+            language = screen_language((tb.text for _t0, texts in states for tb in texts), cfg.detect.languages)
         with timings.stage("load_models"):  # what is left of the wait
             detector = Detector(cfg.detect, roster=inputs.roster, agent_id=inputs.sidecar.agent_employee_id,
                                 keep_categories=tuple(c for c in CATEGORIES if cfg.redact.keeps(c)),
-                                screen_language=screen_language((tb.text for _t0, texts in states for tb in texts),
-                                                                cfg.detect.languages))
+                                screen_language=language)
         with timings.stage("detect"):
             # Pass 1: everything found on screen joins the registry...
             for _t0, texts in states:

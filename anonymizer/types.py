@@ -30,6 +30,10 @@ class Box:
     def intersects(self, other: Box) -> bool:
         return self.x < other.x1 and other.x < self.x1 and self.y < other.y1 and other.y < self.y1
 
+    def same_row(self, other: Box) -> bool:
+        """Vertical centres within half the taller box's height: on one line of text."""
+        return abs((self.y + self.h / 2) - (other.y + other.h / 2)) <= max(self.h, other.h) / 2
+
     def intersection(self, other: Box) -> int:
         w = min(self.x1, other.x1) - max(self.x, other.x)
         h = min(self.y1, other.y1) - max(self.y, other.y)

@@ -347,6 +347,12 @@ def speech_kept(orig: np.ndarray, out: np.ndarray, speech: list[dict[str, Any]])
 # --------------------------------------------------------------------------- precision
 
 
+def _plan_box_on(b: dict[str, Any], box: Sequence[int]) -> bool:
+    """Whether the plan box ``b`` overlaps the truth ``box`` (x, y, w, h)."""
+    x, y, w, h = box
+    return bool(b["x"] < x + w and x < b["x"] + b["w"] and b["y"] < y + h and y < b["y"] + b["h"])
+
+
 def plan_precision(truth_path: Path, plan_path: Path, *, pad: int = 4) -> dict[str, Any]:
     """How much of what the plan hides is PII, from the plan's boxes and the truth boxes.
 
@@ -375,10 +381,7 @@ def plan_precision(truth_path: Path, plan_path: Path, *, pad: int = 4) -> dict[s
         if len(active) == 0:
             continue
         for lb in fr.get("labels") or []:
-            x, y, w, h = lb["box"]
-            types = {boxes[j]["type"] for j in active
-                     if boxes[j]["x"] < x + w and x < boxes[j]["x"] + boxes[j]["w"]
-                     and boxes[j]["y"] < y + h and y < boxes[j]["y"] + boxes[j]["h"]}
+            types = {boxes[j]["type"] for j in active if _plan_box_on(boxes[j], lb["box"])}
             for typ in types:
                 labels_by_type[typ] += 1
             if types:
@@ -510,9 +513,8 @@ def score(truth_path: Path, output_video: Path, *, original: Path | None = None,
                 ch, tot = _changed_fraction(a, b)
                 px_destroyed = tot > 0 and ch / tot > LABEL_DESTROYED_FRACTION
                 if px_destroyed and plan_boxes is not None:
-                    x, y, w, h = lb["box"]
-                    under_box = any(b["x"] < x + w and x < b["x"] + b["w"] and b["y"] < y + h and y < b["y"] + b["h"]
-                                    and b["start_s"] - 1e-6 <= t <= b["end_s"] + 1e-6 for b in plan_boxes)
+                    under_box = any(b["start_s"] - 1e-6 <= t <= b["end_s"] + 1e-6 and _plan_box_on(b, lb["box"])
+                                    for b in plan_boxes)
                     label_px_where["under a plan box" if under_box else "re-encoding only"] += 1
                 key = ("label", lb["text"], lb["box"][2], lb["box"][3])
                 oid = pool.add(_crop(img, lb["box"], pad), key)

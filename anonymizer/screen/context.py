@@ -25,14 +25,13 @@ def reference_values(texts: list[TextBox]) -> set[TextBox]:
     out: set[TextBox] = set()
     for tb in texts:
         b = tb.box
-        cy = b.y + b.h / 2
-        if not any(lb.x1 <= b.x + b.h and abs(lb.y + lb.h / 2 - cy) <= max(b.h, lb.h) / 2 for lb in labels):
+        if not any(lb.x1 <= b.x + b.h and lb.same_row(b) for lb in labels):
             continue  # no reference label on its row, to its left
         left: tuple[int, TextBox] | None = None
         for other in texts:
             o = other.box
             gap = b.x - o.x1
-            if other is tb or abs(o.y + o.h / 2 - cy) > max(b.h, o.h) / 2 or not -b.h // 2 <= gap <= 20 * max(b.h, o.h):
+            if other is tb or not o.same_row(b) or not -b.h // 2 <= gap <= 20 * max(b.h, o.h):
                 continue
             if left is None or gap < left[0]:
                 left = (gap, other)
@@ -96,6 +95,11 @@ def _just_below(lines: list[Line], i: int, box: Box) -> tuple[int, int, TextBox]
     return None
 
 
+# The words of a label that another word of it follows ("securite" of "securite sociale"):
+# a label wrapped over two lines ends its first line on one of them.
+_WRAPPING_WORDS = frozenset(w for label in PII_LABELS for w in label.split()[:-1])
+
+
 def _wrapped_labels(lines: list[Line], found: set[tuple[int, int]]) -> list[_Label]:
     """Labels a narrow column wrapped over two lines ("N° sécurité" over "sociale"): each
     part is a label of the same kind, so the value right of each part (the value wraps
@@ -106,8 +110,10 @@ def _wrapped_labels(lines: list[Line], found: set[tuple[int, int]]) -> list[_Lab
             if (i, off) in found or (off > 0 and line.text[off - 2 : off] != "  "):
                 continue  # only a segment's first box starts a label
             first = _segment(line, off)
+            if not first.strip() or fold(first).split()[-1] not in _WRAPPING_WORDS:
+                continue  # no label runs on from this line (checked before looking below)
             below = _just_below(lines, i, tb.box)
-            if below is None or not first.strip():
+            if below is None:
                 continue
             j, off2, _tb2 = below
             second = _segment(lines[j], off2)
@@ -159,10 +165,9 @@ def _touching(lines: list[Line], j: int, off: int, h: int, by_line: dict[int, se
     if piece is None:
         return []
     chain = piece[1].box
-    cy = chain.y + chain.h / 2
     out = []
     row = sorted(((b.x, k, o, tb) for k, other in enumerate(lines) for o, tb in other.pieces
-                  for b in [tb.box] if abs(b.y + b.h / 2 - cy) <= max(chain.h, b.h) / 2 and b.x1 > chain.x),
+                  for b in [tb.box] if b.same_row(chain) and b.x1 > chain.x),
                  key=lambda r: r[0])
     for _x, k, o, tb in row:
         b = tb.box
@@ -231,7 +236,7 @@ def _wrapped(lines: list[Line], value: FieldValue, lab_box: Box, by_line: dict[i
         j, off, tb = below
         b = tb.box
         if off in by_line.get(j, set()) or is_ui_text(tb.text) or any(
-                o.x >= lab_box.x - b.h and o.x1 <= b.x and abs(o.y + o.h / 2 - (b.y + b.h / 2)) <= max(o.h, b.h) / 2
+                o.x >= lab_box.x - b.h and o.x1 <= b.x and o.same_row(b)
                 for other in lines for _o, otb in other.pieces for o in [otb.box]):
             break  # a text in the label column: the next field's label, whatever it says
         start, end = _value_from(lines[j], off, by_line.get(j, set()))

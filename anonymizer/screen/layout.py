@@ -21,10 +21,9 @@ def build_lines(texts: list[TextBox]) -> list[Line]:
     """Group boxes whose vertical centres are within half a box height; sort by x."""
     rows: list[list[TextBox]] = []
     for tb in sorted(texts, key=lambda t: (t.box.y + t.box.h / 2, t.box.x)):
-        cy = tb.box.y + tb.box.h / 2
         for row in rows:
             ref = row[0].box
-            if abs((ref.y + ref.h / 2) - cy) <= max(ref.h, tb.box.h) / 2:
+            if ref.same_row(tb.box):
                 row.append(tb)
                 break
         else:

@@ -290,11 +290,11 @@ class ScreenState:
         hiding its labels). An edit keeps its start or most of its letters (``_edited``)."""
         best = None
         for ob in old:
-            if is_ui_text(ob.text, fuzzy=True) or not _edited(ob.text, new.text):
-                continue
             same_line = abs((ob.box.y + ob.box.h / 2) - (new.box.y + new.box.h / 2)) < max(ob.box.h, new.box.h) / 2
             same_start = abs(ob.box.x - new.box.x) <= max(ob.box.h, new.box.h) * 2
-            if same_line and same_start and new.box.intersects(ob.box):
+            if not (same_line and same_start and new.box.intersects(ob.box)):
+                continue  # the place first: the text comparisons below cost more
+            if not is_ui_text(ob.text, fuzzy=True) and _edited(ob.text, new.text):
                 if best is None or ob.since_s < best.since_s:
                     best = ob
         if best is None or best.since_s >= new.since_s:
